@@ -1,0 +1,61 @@
+import http from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../core/config';
+import { createPool } from '../core/db/pool';
+import { FanoutDispatcher } from '../core/fanout/dispatcher';
+import { createLogger } from '../core/logger';
+import { PiiCipher } from '../core/security/pii';
+import { createApp } from './app';
+import { createApiMetrics } from './metrics';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL, 'api');
+  const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  // Lazy: the API starts and records events even while Temporal is unreachable.
+  const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const metrics = createApiMetrics();
+  const dispatcher = new FanoutDispatcher({
+    pool,
+    client: temporal,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    log: log.child({ component: 'fanout' }),
+    metrics: metrics.dispatcher,
+    relayIntervalMs: config.FANOUT_RELAY_INTERVAL_MS,
+  });
+  if (config.FANOUT_RELAY_ENABLED) dispatcher.startRelay();
+
+  const app = createApp({ pool, temporal, log, metrics, dispatcher, pii: new PiiCipher(config.PII_MASTER_KEY) });
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  log.info({ port, docs: `http://localhost:${port}/docs` }, `API listening on http://localhost:${port}`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: no new requests, finishing in-flight ones');
+    // close() stops accepting and resolves once in-flight requests are answered.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const force = setTimeout(() => server.closeAllConnections(), 10_000);
+    await closed;
+    clearTimeout(force);
+    await dispatcher.stop();
+    await pool.end();
+    await connection.close().catch(() => undefined);
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { JsonObject } from './common';
+
+export const RecordEventBody = z
+  .object({
+    eventType: z.string().min(1).max(64).meta({ description: 'Event type as defined in your template', example: 'transaction' }),
+    data: JsonObject.meta({ description: 'Event payload; must include the required fields of the event type' }),
+  })
+  .meta({ id: 'RecordEventRequest' });
+
+export const RecordEventResponse = z
+  .object({
+    success: z.literal(true),
+    data: z.object({
+      id: z.string().regex(/^eev_[0-9a-f]{16}$/).meta({ example: 'eev_b2c3d4e5f6789012' }),
+      action: z.literal('duplicate').optional(),
+    }),
+  })
+  .meta({ id: 'RecordEventResponse' });
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a non-negative integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const timestamp = z
+  .string()
+  .refine((v) => !Number.isNaN(Date.parse(v)) && /^\d{4}-\d{2}-\d{2}/.test(v), 'must be an ISO-8601 timestamp')
+  .transform((v) => new Date(v));
+
+export const ListEventsQuery = z.object({
+  type: z.string().min(1).max(64).optional().meta({ description: 'Filter by event type', example: 'transaction' }),
+  limit: int(1, 100).default(100).meta({ description: 'Number of events to return (1-100)' }),
+  offset: int(0, 1_000_000).default(0).meta({ description: 'Pagination offset' }),
+  cursor: z.string().min(1).max(512).optional().meta({ description: 'Opaque keyset cursor from `next_cursor`' }),
+  since: timestamp.optional().meta({ description: 'Only events created at or after this time' }),
+  until: timestamp.optional().meta({ description: 'Only events created before this time' }),
+});
+
+export const EventListRow = z
+  .object({
+    id: z.string(),
+    event_type: z.string(),
+    data: z.record(z.string(), z.unknown()),
+    created_at: z.string().meta({ example: '2026-04-06T12:00:00.000Z' }),
+  })
+  .meta({ id: 'Event' });
+
+export const ListEventsResponse = z
+  .object({
+    success: z.literal(true),
+    data: z.array(EventListRow),
+    count: z.number().int(),
+    has_more: z.boolean(),
+    next_cursor: z.string().nullable(),
+  })
+  .meta({ id: 'ListEventsResponse' });
+
+export const FanoutStatusResponse = z
+  .object({
+    success: z.literal(true),
+    data: z.object({
+      eventId: z.string(),
+      workflowId: z.string(),
+      state: z.enum(['pending', 'started']),
+      pendingSince: z.string().optional(),
+      attempts: z.number().int().optional(),
+    }),
+  })
+  .meta({ id: 'FanoutStatusResponse' });

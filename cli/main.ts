@@ -1,0 +1,139 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import {
+  activateOperator,
+  createKey,
+  createOperator,
+  listApiKeys,
+  listOperators,
+  revokeKey,
+  suspendOperator,
+} from '../core/admin/operators';
+import { cliDatabaseUrl } from '../core/config';
+import { getOperator } from '../core/db/operators';
+import { createPool, type Db } from '../core/db/pool';
+import { upsertWebhookEndpoint } from '../core/db/webhooks';
+
+const STACK_FILE = path.join(__dirname, '..', '.local', 'stack.json');
+
+function withDb(fn: (db: Db) => Promise<void>) {
+  return async () => {
+    const db = createPool(cliDatabaseUrl(() => (existsSync(STACK_FILE) ? readFileSync(STACK_FILE, 'utf8') : undefined)), 2);
+    try {
+      await fn(db);
+    } finally {
+      await db.end();
+    }
+  };
+}
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(1);
+}
+
+const print = (json: boolean, value: unknown, text: string) => console.log(json ? JSON.stringify(value) : text);
+
+const program = new Command('cli').description('Admin CLI: operators, API keys and webhooks').showHelpAfterError();
+
+const operators = program.command('operators').description('Manage operators');
+operators
+  .command('create')
+  .requiredOption('--name <name>', 'operator name')
+  .option('--test', 'a test-mode operator (oh_test_ keys), isolated from live data')
+  .option('--no-template', 'do not set the iGaming template (data calls answer TEMPLATE_NOT_CONFIGURED)')
+  .option('--json', 'print one JSON object')
+  .action((opts: { name: string; test?: boolean; template: boolean; json?: boolean }) =>
+    withDb(async (db) => {
+      const op = await createOperator(db, { name: opts.name, mode: opts.test ? 'test' : 'live', withTemplate: opts.template });
+      print(
+        Boolean(opts.json),
+        op,
+        `Operator ${op.operatorId} (${op.name}) created.\nAPI key (shown once, store it now):\n  ${op.apiKey}`,
+      );
+    })(),
+  );
+operators
+  .command('list')
+  .option('--json', 'print JSON')
+  .action((opts: { json?: boolean }) =>
+    withDb(async (db) => {
+      const rows = await listOperators(db);
+      const view = rows.map((r) => ({ operatorId: r.id, name: r.name, mode: r.mode, status: r.status, templateId: r.template_id }));
+      print(Boolean(opts.json), view, view.map((r) => `${r.operatorId}\t${r.status}\t${r.mode}\t${r.templateId ?? '-'}\t${r.name}`).join('\n') || 'No operators.');
+    })(),
+  );
+for (const [verb, fn] of [
+  ['suspend', suspendOperator],
+  ['activate', activateOperator],
+] as const) {
+  operators
+    .command(`${verb} <operatorId>`)
+    .action((id: string) =>
+      withDb(async (db) => {
+        if (!(await fn(db, id))) fail(`No operator ${id}`);
+        console.log(`Operator ${id}: ${verb === 'suspend' ? 'suspended (its keys now answer 401)' : 'active'}`);
+      })(),
+    );
+}
+
+const keys = program.command('keys').description('Manage API keys');
+keys
+  .command('create <operatorId>')
+  .option('--json', 'print one JSON object')
+  .action((operatorId: string, opts: { json?: boolean }) =>
+    withDb(async (db) => {
+      const op = await getOperator(db, operatorId);
+      if (!op) fail(`No operator ${operatorId}`);
+      const key = await createKey(db, operatorId, op.mode);
+      print(Boolean(opts.json), key, `Key ${key.keyId} created (shown once):\n  ${key.apiKey}`);
+    })(),
+  );
+keys
+  .command('list <operatorId>')
+  .option('--json', 'print JSON')
+  .action((operatorId: string, opts: { json?: boolean }) =>
+    withDb(async (db) => {
+      const rows = await listApiKeys(db, operatorId);
+      const view = rows.map((k) => ({
+        keyId: k.id,
+        prefix: k.display_prefix,
+        createdAt: k.created_at.toISOString(),
+        revokedAt: k.revoked_at?.toISOString() ?? null,
+      }));
+      print(Boolean(opts.json), view, view.map((k) => `${k.keyId}\t${k.prefix}…\t${k.revokedAt ? 'revoked' : 'active'}`).join('\n') || 'No keys.');
+    })(),
+  );
+keys
+  .command('revoke <keyId>')
+  .action((keyId: string) =>
+    withDb(async (db) => {
+      const result = await revokeKey(db, keyId);
+      if (result === 'revoked') return console.log(`Key ${keyId} revoked.`);
+      if (result === 'last_active_key') fail(`Key ${keyId} is its operator's last active key; create another key first.`);
+      fail(result === 'not_found' ? `No key ${keyId}` : `Key ${keyId} is already revoked.`);
+    })(),
+  );
+
+program
+  .command('webhooks')
+  .description("Set an operator's webhook endpoint")
+  .command('set <operatorId>')
+  .requiredOption('--url <url>', 'HTTPS endpoint that receives signed alerts')
+  .option('--secret <secret>', 'signing secret (whsec_…); generated when omitted')
+  .option('--events <list>', 'comma-separated internal events to forward besides alerts (e.g. entity_event.*)', '')
+  .option('--json', 'print JSON')
+  .action((operatorId: string, opts: { url: string; secret?: string; events: string; json?: boolean }) =>
+    withDb(async (db) => {
+      const endpoint = await upsertWebhookEndpoint(db, {
+        operatorId,
+        url: opts.url,
+        secret: opts.secret,
+        eventFilter: opts.events ? opts.events.split(',').map((s) => s.trim()).filter(Boolean) : [],
+      });
+      print(Boolean(opts.json), endpoint, `Webhook for ${operatorId}: ${endpoint.url}\nSigning secret: ${endpoint.secret}`);
+    })(),
+  );
+
+program.parseAsync(process.argv).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));

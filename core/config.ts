@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+/**
+ * The only reader of process.env. Parsed once, at start-up; a bad value stops the
+ * process with a message that names the variable.
+ */
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORT: port.default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z.string().url(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('entity-events'),
+  /** 32+ byte secret (hex or base64) from which per-operator PII keys are derived. */
+  PII_MASTER_KEY: z.string().min(32),
+  /** Relay sweep period for events whose immediate workflow start did not happen. */
+  FANOUT_RELAY_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
+  FANOUT_RELAY_ENABLED: bool.default(true),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
+  KYC_PROVIDER_URL: z.string().url().default('http://127.0.0.1:4010'),
+  KYC_PROVIDER_API_KEY: z.string().default('sandbox'),
+  KYC_DEPOSIT_THRESHOLD: z.coerce.number().min(0).default(1000),
+  AML_THRESHOLD: z.coerce.number().min(0).default(2000),
+  AFFORDABILITY_THRESHOLD: z.coerce.number().min(0).default(150),
+  HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
+});
+
+export type Config = z.infer<typeof schema>;
+
+/** Development-only defaults; production must set secrets explicitly. */
+const DEV_DEFAULTS: Record<string, string> = {
+  PII_MASTER_KEY: 'dev-only-master-key-0123456789abcdef0123456789abcdef',
+};
+
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const withDefaults = env.NODE_ENV === 'production' ? env : { ...DEV_DEFAULTS, ...env };
+  const result = schema.safeParse(withDefaults);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+let cached: Config | undefined;
+
+/** Reads process.env once per process. Entry points call this; libraries receive Config. */
+export function loadConfig(): Config {
+  if (!cached) cached = parseConfig(process.env);
+  return cached;
+}
+
+/**
+ * The admin CLI's database: DATABASE_URL, else the one the running local stack wrote to
+ * `.local/stack.json`, else the local stack's default.
+ */
+export function cliDatabaseUrl(readStackFile: () => string | undefined): string {
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  const stack = readStackFile();
+  if (stack) {
+    const parsed = JSON.parse(stack) as { databaseUrl?: string };
+    if (parsed.databaseUrl) return parsed.databaseUrl;
+  }
+  return 'postgres://postgres:postgres@127.0.0.1:54329/igaming';
+}
+
+export function cliPiiMasterKey(): string {
+  return process.env.PII_MASTER_KEY ?? DEV_DEFAULTS.PII_MASTER_KEY!;
+}

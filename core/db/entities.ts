@@ -1,0 +1,111 @@
+import type { PendingStart } from './outbox';
+import type { Queryable } from './pool';
+
+export interface EntityRow {
+  id: string;
+  external_id: string;
+  entity_type: string;
+  data: Record<string, unknown>;
+  pii: Buffer | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const TS = `to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * Upserts an entity and queues its `entity.created` / `entity.updated` fan-out in one
+ * statement. A soft-deleted entity written again is created afresh (new id, new created_at).
+ * `prev` reads the row as it was before this statement, which is how we tell the two apart.
+ */
+export async function upsertEntity(
+  db: Queryable,
+  e: {
+    operatorId: string;
+    externalId: string;
+    newId: string;
+    entityType: string;
+    data: Record<string, unknown>;
+    pii: Buffer | null;
+    fanoutId: string;
+  },
+): Promise<{ id: string; action: 'created' | 'updated'; start: PendingStart }> {
+  const { rows } = await db.query<{ id: string; action: 'created' | 'updated'; start: PendingStart }>(
+    `with prev as (
+       select id, deleted_at from entities where operator_id = $1 and external_id = $2
+     ), up as (
+       insert into entities (operator_id, external_id, id, entity_type, data, pii)
+       values ($1, $2, $3, $4, $5, $6)
+       on conflict (operator_id, external_id) do update
+          set entity_type = excluded.entity_type, data = excluded.data, pii = excluded.pii,
+              updated_at = now(), deleted_at = null,
+              id = case when entities.deleted_at is null then entities.id else excluded.id end,
+              created_at = case when entities.deleted_at is null then entities.created_at else now() end
+       returning id
+     ), act as (
+       select up.id,
+              case when exists (select 1 from prev where deleted_at is null) then 'updated' else 'created' end as action
+         from up
+     ), ob as (
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes)
+       select 'entity.' || act.action || ':' || $7, $1, 'entity.' || act.action,
+              jsonb_build_object('internalEvent', 'entity.' || act.action, 'operatorId', $1::text,
+                                 'externalId', $2::text, 'data', $5::jsonb, 'occurredAt', ${TS}),
+              jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array($2::text),
+                                 'InternalEvent', jsonb_build_array('entity.' || act.action))
+         from act
+       returning workflow_id, payload, search_attributes, attempts
+     )
+     select act.id, act.action, (select to_jsonb(ob) from ob) as start from act`,
+    [e.operatorId, e.externalId, e.newId, e.entityType, e.data, e.pii, e.fanoutId],
+  );
+  return rows[0]!;
+}
+
+export async function getEntity(db: Queryable, operatorId: string, externalId: string): Promise<EntityRow | undefined> {
+  const { rows } = await db.query<EntityRow>(
+    `select id, external_id, entity_type, data, pii, created_at, updated_at
+       from entities where operator_id = $1 and external_id = $2 and deleted_at is null`,
+    [operatorId, externalId],
+  );
+  return rows[0];
+}
+
+export async function entityExists(db: Queryable, operatorId: string, externalId: string): Promise<boolean> {
+  const { rows } = await db.query(
+    'select 1 from entities where operator_id = $1 and external_id = $2 and deleted_at is null',
+    [operatorId, externalId],
+  );
+  return rows.length > 0;
+}
+
+/**
+ * GDPR erasure: the PII ciphertext and every PII field are overwritten, states dropped, and
+ * the row kept only as a tombstone so events stay attached. Queues `entity.deleted`.
+ */
+export async function softDeleteEntity(
+  db: Queryable,
+  e: { operatorId: string; externalId: string; fanoutId: string; piiFields: string[] },
+): Promise<PendingStart | undefined> {
+  const { rows } = await db.query<{ start: PendingStart }>(
+    `with del as (
+       update entities set deleted_at = now(), pii = null, data = data - $4::text[], updated_at = now()
+        where operator_id = $1 and external_id = $2 and deleted_at is null
+       returning id
+     ), st as (
+       delete from entity_states s using del where s.operator_id = $1 and s.external_id = $2
+     ), ob as (
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes)
+       select 'entity.deleted:' || $3, $1, 'entity.deleted',
+              jsonb_build_object('internalEvent', 'entity.deleted', 'operatorId', $1::text, 'externalId', $2::text,
+                                 'data', '{}'::jsonb, 'occurredAt', ${TS}),
+              jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array($2::text),
+                                 'InternalEvent', jsonb_build_array('entity.deleted'))
+         from del
+       returning workflow_id, payload, search_attributes, attempts
+     )
+     select (select to_jsonb(ob) from ob) as start from del`,
+    [e.operatorId, e.externalId, e.fanoutId, e.piiFields],
+  );
+  return rows[0]?.start;
+}

@@ -1,0 +1,164 @@
+import type { OutboxEntry } from '../fanout/outbox-row';
+import type { PendingStart } from './outbox';
+import type { Queryable } from './pool';
+
+export interface EventRow {
+  id: string;
+  /** created_at at full (microsecond) precision, for keyset cursors. */
+  cursor_ts: string;
+  event_type: string;
+  data: Record<string, unknown>;
+  created_at: Date;
+}
+
+export type RecordEventResult =
+  | { kind: 'created'; id: string; createdAt: Date; start: PendingStart }
+  | { kind: 'entity_not_found' }
+  | { kind: 'idempotency_hit' };
+
+/**
+ * Records one event in one round trip: checks the entity exists, claims the idempotency
+ * key (an expired key is reclaimed), inserts the event and its outbox row. The data-modifying
+ * CTEs always run, but each selects from the previous one, so nothing is written when the
+ * entity is missing or the key is already held. A concurrent request holding the same key
+ * makes this statement wait on the unique index until it commits.
+ */
+export async function recordEvent(
+  db: Queryable,
+  e: {
+    id: string;
+    operatorId: string;
+    externalId: string;
+    eventType: string;
+    data: Record<string, unknown>;
+    idempotency?: { key: string; requestHash: string };
+    outbox: OutboxEntry;
+  },
+): Promise<RecordEventResult> {
+  const { rows } = await db.query<{
+    entity_found: boolean;
+    id: string | null;
+    created_at: Date | null;
+    outbox: PendingStart | null;
+  }>(
+    `with ent as (
+       select 1 from entities where operator_id = $1 and external_id = $2 and deleted_at is null
+     ), claim as (
+       insert into idempotency_keys (operator_id, scope, idem_key, request_hash, resource_id, expires_at)
+       select $1, 'event', $6, $7, $3, now() + interval '24 hours' from ent where $6::text is not null
+       on conflict (operator_id, scope, idem_key) do update
+          set request_hash = excluded.request_hash, resource_id = excluded.resource_id,
+              created_at = now(), expires_at = excluded.expires_at
+        where idempotency_keys.expires_at <= now()
+       returning 1
+     ), ev as (
+       insert into events (id, operator_id, external_id, event_type, data)
+       select $3, $1, $2, $4, $5 from ent where $6::text is null or exists (select 1 from claim)
+       returning id, created_at
+     ), ob as (
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes)
+       select $8, $1, $9, jsonb_set($10::jsonb, '{occurredAt}', to_jsonb(to_char(ev.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))), $11
+         from ev
+       returning workflow_id, payload, search_attributes, attempts
+     )
+     select exists (select 1 from ent) as entity_found, ev.id, ev.created_at,
+            (select to_jsonb(ob) from ob) as outbox
+       from (select 1) one left join ev on true`,
+    [
+      e.operatorId,
+      e.externalId,
+      e.id,
+      e.eventType,
+      e.data,
+      e.idempotency?.key ?? null,
+      e.idempotency?.requestHash ?? null,
+      e.outbox.workflowId,
+      e.outbox.internalEvent,
+      JSON.stringify(e.outbox.payload),
+      JSON.stringify(e.outbox.searchAttributes),
+    ],
+  );
+  const row = rows[0]!;
+  if (!row.entity_found) return { kind: 'entity_not_found' };
+  if (row.id && row.created_at && row.outbox) {
+    return { kind: 'created', id: row.id, createdAt: row.created_at, start: row.outbox };
+  }
+  return { kind: 'idempotency_hit' };
+}
+
+export interface IdempotencyRecord {
+  request_hash: string;
+  resource_id: string;
+  response: unknown;
+}
+
+export async function findIdempotencyKey(
+  db: Queryable,
+  operatorId: string,
+  scope: string,
+  key: string,
+): Promise<IdempotencyRecord | undefined> {
+  const { rows } = await db.query<IdempotencyRecord>(
+    `select request_hash, resource_id, response from idempotency_keys
+      where operator_id = $1 and scope = $2 and idem_key = $3 and expires_at > now()`,
+    [operatorId, scope, key],
+  );
+  return rows[0];
+}
+
+export interface ListEventsQuery {
+  operatorId: string;
+  externalId: string;
+  type?: string;
+  limit: number;
+  offset: number;
+  since?: Date;
+  until?: Date;
+  /** Keyset position: rows strictly older than this (created_at, id). */
+  before?: { createdAt: string; id: string };
+}
+
+/**
+ * An entity's events, newest first, ties broken by id. Fetches limit + 1 rows so the caller
+ * can tell whether another page exists without a count query.
+ */
+export async function listEvents(db: Queryable, q: ListEventsQuery): Promise<EventRow[]> {
+  const { rows } = await db.query<EventRow>(
+    `select id, event_type, data, created_at,
+            to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_ts
+       from events
+      where operator_id = $1 and external_id = $2
+        -- A deleted entity lists nothing (an init-plan: evaluated once per query).
+        and exists (select 1 from entities en where en.operator_id = $1 and en.external_id = $2 and en.deleted_at is null)
+        and ($3::text is null or event_type = $3)
+        and ($4::timestamptz is null or created_at >= $4)
+        and ($5::timestamptz is null or created_at < $5)
+        and ($6::timestamptz is null or (created_at, id) < ($6, $7::text))
+      order by created_at desc, id desc
+      limit $8 offset $9`,
+    [
+      q.operatorId,
+      q.externalId,
+      q.type ?? null,
+      q.since ?? null,
+      q.until ?? null,
+      q.before?.createdAt ?? null,
+      q.before?.id ?? null,
+      q.limit + 1,
+      q.offset,
+    ],
+  );
+  return rows;
+}
+
+export async function findEventForOperator(
+  db: Queryable,
+  operatorId: string,
+  eventId: string,
+): Promise<{ id: string; event_type: string; external_id: string } | undefined> {
+  const { rows } = await db.query<{ id: string; event_type: string; external_id: string }>(
+    'select id, event_type, external_id from events where id = $1 and operator_id = $2',
+    [eventId, operatorId],
+  );
+  return rows[0];
+}

@@ -1,0 +1,58 @@
+import type { FanoutInput } from '../../workflows/types';
+import type { Queryable } from './pool';
+
+export interface PendingStart {
+  workflow_id: string;
+  payload: FanoutInput;
+  search_attributes: Record<string, string[]>;
+  attempts: number;
+}
+
+/**
+ * Locks up to `limit` due rows for this relay; other relays skip them (SKIP LOCKED), so
+ * several API / relay instances can sweep at once. Call inside a transaction.
+ */
+export async function claimDueStarts(db: Queryable, limit: number): Promise<PendingStart[]> {
+  const { rows } = await db.query<PendingStart>(
+    `select workflow_id, payload, search_attributes, attempts from fanout_outbox
+      where next_attempt_at <= clock_timestamp()
+      order by next_attempt_at
+      limit $1
+      for update skip locked`,
+    [limit],
+  );
+  return rows;
+}
+
+export async function markStarted(db: Queryable, workflowIds: string[]): Promise<void> {
+  if (workflowIds.length === 0) return;
+  await db.query('delete from fanout_outbox where workflow_id = any($1::text[])', [workflowIds]);
+}
+
+/** Exponential backoff, capped at one minute, so a long outage is retried steadily. */
+export async function markFailed(db: Queryable, workflowId: string, error: string): Promise<void> {
+  await db.query(
+    `update fanout_outbox
+        set attempts = attempts + 1, last_error = left($2, 500),
+            next_attempt_at = clock_timestamp() + least(interval '60 seconds', interval '500 milliseconds' * power(2, least(attempts, 10)))
+      where workflow_id = $1`,
+    [workflowId, error],
+  );
+}
+
+export async function outboxStats(db: Queryable): Promise<{ backlog: number; oldestAgeSeconds: number }> {
+  const { rows } = await db.query<{ backlog: number; oldest: number | null }>(
+    `select count(*)::int as backlog, extract(epoch from clock_timestamp() - min(created_at))::float8 as oldest
+       from fanout_outbox`,
+  );
+  return { backlog: rows[0]?.backlog ?? 0, oldestAgeSeconds: rows[0]?.oldest ?? 0 };
+}
+
+export async function isPending(db: Queryable, workflowId: string): Promise<{ since: Date; attempts: number } | undefined> {
+  const { rows } = await db.query<{ created_at: Date; attempts: number }>(
+    'select created_at, attempts from fanout_outbox where workflow_id = $1',
+    [workflowId],
+  );
+  const row = rows[0];
+  return row ? { since: row.created_at, attempts: row.attempts } : undefined;
+}

@@ -1,0 +1,66 @@
+import type { PendingStart } from './outbox';
+import type { Queryable } from './pool';
+
+export interface StateRow {
+  state_key: string;
+  value: unknown;
+  updated_at: Date;
+}
+
+const TS = `to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * Upserts one state value of a live entity and queues `entity_state.updated.<key>`.
+ * Returns the queued start, or undefined when the entity does not exist.
+ */
+export async function putState(
+  db: Queryable,
+  s: { operatorId: string; externalId: string; key: string; value: unknown; fanoutId: string },
+): Promise<PendingStart | undefined> {
+  const { rows } = await db.query<{ start: PendingStart }>(
+    `with ent as (
+       select 1 from entities where operator_id = $1 and external_id = $2 and deleted_at is null
+     ), up as (
+       insert into entity_states (operator_id, external_id, state_key, value)
+       select $1, $2, $3, $4::jsonb from ent
+       on conflict (operator_id, external_id, state_key) do update set value = excluded.value, updated_at = now()
+       returning 1
+     ), ob as (
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes)
+       select 'entity_state.updated.' || $3 || ':' || $5, $1, 'entity_state.updated.' || $3,
+              jsonb_build_object('internalEvent', 'entity_state.updated.' || $3, 'operatorId', $1::text,
+                                 'externalId', $2::text, 'stateKey', $3::text,
+                                 'data', jsonb_build_object('value', $4::jsonb), 'occurredAt', ${TS}),
+              jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array($2::text),
+                                 'InternalEvent', jsonb_build_array('entity_state.updated.' || $3))
+         from up
+       returning workflow_id, payload, search_attributes, attempts
+     )
+     select (select to_jsonb(ob) from ob) as start from up`,
+    [s.operatorId, s.externalId, s.key, JSON.stringify(s.value), s.fanoutId],
+  );
+  return rows[0]?.start;
+}
+
+export async function listStates(db: Queryable, operatorId: string, externalId: string): Promise<StateRow[]> {
+  const { rows } = await db.query<StateRow>(
+    `select state_key, value, updated_at from entity_states
+      where operator_id = $1 and external_id = $2 order by state_key`,
+    [operatorId, externalId],
+  );
+  return rows;
+}
+
+export async function getState(
+  db: Queryable,
+  operatorId: string,
+  externalId: string,
+  key: string,
+): Promise<StateRow | undefined> {
+  const { rows } = await db.query<StateRow>(
+    `select state_key, value, updated_at from entity_states
+      where operator_id = $1 and external_id = $2 and state_key = $3`,
+    [operatorId, externalId, key],
+  );
+  return rows[0];
+}

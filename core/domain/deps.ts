@@ -1,0 +1,10 @@
+import type { Pool } from 'pg';
+import type { FanoutDispatcher } from '../fanout/dispatcher';
+import type { PiiCipher } from '../security/pii';
+
+/** What the operations of the Operator Data API need; built once per process. */
+export interface DomainDeps {
+  pool: Pool;
+  dispatcher: Pick<FanoutDispatcher, 'dispatch'>;
+  pii: PiiCipher;
+}

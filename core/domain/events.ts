@@ -1,0 +1,140 @@
+import { findIdempotencyKey, listEvents, recordEvent, type EventRow } from '../db/events';
+import { entityExists } from '../db/entities';
+import { apiError } from '../errors';
+import { outboxEntry } from '../fanout/outbox-row';
+import { eventWorkflowId, newEventId } from '../ids';
+import type { Template } from '../template/igaming';
+import { validateEventData } from '../template/validate';
+import type { DomainDeps } from './deps';
+import { requestHash } from './request-hash';
+
+export const MAX_EVENT_DATA_BYTES = 32 * 1024;
+
+export interface NewEvent {
+  externalId: string;
+  eventType: string;
+  data: Record<string, unknown>;
+}
+
+/** Template and size checks shared by single and batch recording. Throws an ApiError. */
+export function checkEvent(template: Template, e: NewEvent): void {
+  const verdict = validateEventData(template, e.eventType, e.data);
+  if (!verdict.ok) throw apiError({ code: 'VALIDATION_FAILED', message: verdict.message, details: verdict.details });
+  const size = Buffer.byteLength(JSON.stringify(e.data), 'utf8');
+  if (size > MAX_EVENT_DATA_BYTES) {
+    throw apiError({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: `data is ${size} bytes; the limit is ${MAX_EVENT_DATA_BYTES} bytes`,
+      details: [{ field: 'data', reason: `must be at most ${MAX_EVENT_DATA_BYTES} bytes of JSON` }],
+    });
+  }
+}
+
+export type RecordOutcome = { action: 'created'; id: string } | { action: 'duplicate'; id: string };
+
+/**
+ * Records one event and hands its fan-out to the dispatcher once committed. The caller is
+ * answered without waiting for Temporal; the outbox row guarantees the start.
+ */
+export async function recordOneEvent(
+  deps: DomainDeps,
+  operatorId: string,
+  template: Template,
+  e: NewEvent,
+  idempotencyKey: string | undefined,
+): Promise<RecordOutcome> {
+  checkEvent(template, e);
+  const id = newEventId();
+  const hash = idempotencyKey ? requestHash({ externalId: e.externalId, eventType: e.eventType, data: e.data }) : '';
+  const result = await recordEvent(deps.pool, {
+    id,
+    operatorId,
+    externalId: e.externalId,
+    eventType: e.eventType,
+    data: e.data,
+    idempotency: idempotencyKey ? { key: idempotencyKey, requestHash: hash } : undefined,
+    outbox: outboxEntry(eventWorkflowId(e.eventType, id), {
+      internalEvent: `entity_event.${e.eventType}`,
+      operatorId,
+      externalId: e.externalId,
+      eventId: id,
+      eventType: e.eventType,
+      data: e.data,
+      occurredAt: '',
+    }),
+  });
+  if (result.kind === 'entity_not_found') throw entityNotFound(e.externalId);
+  if (result.kind === 'created') {
+    deps.dispatcher.dispatch(result.start);
+    return { action: 'created', id: result.id };
+  }
+  const previous = await findIdempotencyKey(deps.pool, operatorId, 'event', idempotencyKey!);
+  if (!previous) {
+    // The holder expired between our two statements: vanishingly rare; the caller may retry.
+    throw apiError({ code: 'IDEMPOTENCY_CONFLICT', message: 'A request with this Idempotency-Key is in flight; retry' });
+  }
+  if (previous.request_hash !== hash) {
+    throw apiError({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+      message: 'This Idempotency-Key was already used with a different request',
+    });
+  }
+  return { action: 'duplicate', id: previous.resource_id };
+}
+
+export const entityNotFound = (externalId: string) =>
+  apiError({ code: 'ENTITY_NOT_FOUND', message: `No entity with externalId "${externalId}" exists` });
+
+export interface EventPage {
+  rows: EventRow[];
+  hasMore: boolean;
+  nextCursor: string | null;
+}
+
+interface Cursor {
+  t: string;
+  i: string;
+}
+
+export function encodeCursor(row: Pick<EventRow, 'cursor_ts' | 'id'>): string {
+  return Buffer.from(JSON.stringify({ t: row.cursor_ts, i: row.id } satisfies Cursor)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): Cursor {
+  try {
+    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<Cursor>;
+    if (typeof c.t === 'string' && !Number.isNaN(Date.parse(c.t)) && typeof c.i === 'string' && /^eev_[0-9a-f]{16}$/.test(c.i)) {
+      return { t: c.t, i: c.i };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw apiError({ code: 'VALIDATION_FAILED', message: 'cursor is not a cursor returned by this API', details: [{ field: 'cursor', reason: 'is invalid' }] });
+}
+
+export async function listEntityEvents(
+  deps: DomainDeps,
+  operatorId: string,
+  q: { externalId: string; type?: string; limit: number; offset: number; cursor?: string; since?: Date; until?: Date },
+): Promise<EventPage> {
+  const before = q.cursor ? decodeCursor(q.cursor) : undefined;
+  const rows = await listEvents(deps.pool, {
+    operatorId,
+    externalId: q.externalId,
+    type: q.type,
+    limit: q.limit,
+    offset: q.offset,
+    since: q.since,
+    until: q.until,
+    before: before ? { createdAt: before.t, id: before.i } : undefined,
+  });
+  // An empty page for an unknown entity would hide a typo; say ENTITY_NOT_FOUND instead.
+  // Only checked when the page is empty, so the common case stays one query.
+  if (rows.length === 0 && !before && q.offset === 0 && !(await entityExists(deps.pool, operatorId, q.externalId))) {
+    throw entityNotFound(q.externalId);
+  }
+  const hasMore = rows.length > q.limit;
+  const page = rows.slice(0, q.limit);
+  const last = page[page.length - 1];
+  return { rows: page, hasMore, nextCursor: hasMore && last ? encodeCursor(last) : null };
+}

@@ -1,0 +1,43 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+
+/**
+ * AES-256-GCM encryption of an entity's PII under a per-operator key derived (HKDF-SHA256)
+ * from the master secret. Layout: version(1) | iv(12) | tag(16) | ciphertext.
+ * The operator id and external id are bound as associated data, so a ciphertext cannot be
+ * moved to another entity.
+ */
+const VERSION = 1;
+
+export class PiiCipher {
+  private readonly keys = new Map<string, Buffer>();
+
+  constructor(private readonly masterKey: string) {}
+
+  private keyFor(operatorId: string): Buffer {
+    let key = this.keys.get(operatorId);
+    if (!key) {
+      key = Buffer.from(hkdfSync('sha256', this.masterKey, 'igaming-pii-v1', `operator:${operatorId}`, 32));
+      this.keys.set(operatorId, key);
+    }
+    return key;
+  }
+
+  encrypt(operatorId: string, externalId: string, pii: Record<string, unknown>): Buffer {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.keyFor(operatorId), iv);
+    cipher.setAAD(Buffer.from(`${operatorId}\u0000${externalId}`));
+    const body = Buffer.concat([cipher.update(JSON.stringify(pii), 'utf8'), cipher.final()]);
+    return Buffer.concat([Buffer.from([VERSION]), iv, cipher.getAuthTag(), body]);
+  }
+
+  decrypt(operatorId: string, externalId: string, blob: Buffer): Record<string, unknown> {
+    if (blob[0] !== VERSION) throw new Error(`Unknown PII ciphertext version ${blob[0]}`);
+    const iv = blob.subarray(1, 13);
+    const tag = blob.subarray(13, 29);
+    const decipher = createDecipheriv('aes-256-gcm', this.keyFor(operatorId), iv);
+    decipher.setAAD(Buffer.from(`${operatorId}\u0000${externalId}`));
+    decipher.setAuthTag(tag);
+    const plain = Buffer.concat([decipher.update(blob.subarray(29)), decipher.final()]);
+    return JSON.parse(plain.toString('utf8')) as Record<string, unknown>;
+  }
+}

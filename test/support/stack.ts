@@ -1,0 +1,118 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import pino from 'pino';
+import { createActivities, type ActivityDeps } from '../../activities';
+import { createApp } from '../../api/app';
+import { createApiMetrics } from '../../api/metrics';
+import { parseConfig, type Config } from '../../core/config';
+import { FanoutDispatcher } from '../../core/fanout/dispatcher';
+import { PiiCipher } from '../../core/security/pii';
+import { createTestDatabase, type TestDatabase } from './db';
+import { WORKFLOW_BUNDLE, testEnv } from './env';
+
+let runtimeInstalled = false;
+
+export interface TestStack {
+  baseUrl: string;
+  db: TestDatabase;
+  temporal: Client;
+  taskQueue: string;
+  config: Config;
+  dispatcher: FanoutDispatcher;
+  /** Starts (or restarts) an in-process worker on this stack's task queue. */
+  startWorker(overrides?: Partial<ActivityDeps>): Promise<Worker>;
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  worker?: boolean;
+  relay?: boolean;
+  configOverrides?: Partial<Record<keyof Config, string>>;
+}
+
+/**
+ * A real API (Koa on an ephemeral port) over a fresh database, a real Temporal client, and
+ * optionally a real worker on a task queue of its own: one per test file.
+ */
+export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
+  const env = testEnv();
+  const db = await createTestDatabase();
+  const taskQueue = `test-${randomBytes(6).toString('hex')}`;
+  const config = parseConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    TEMPORAL_ADDRESS: env.temporalAddress,
+    TEMPORAL_NAMESPACE: env.namespace,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    LOG_LEVEL: 'silent',
+    ...opts.configOverrides,
+  });
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const connection = await Connection.connect({ address: env.temporalAddress });
+  const temporal = new Client({ connection, namespace: env.namespace });
+  const metrics = createApiMetrics();
+  const dispatcher = new FanoutDispatcher({
+    pool: db.pool,
+    client: temporal,
+    taskQueue,
+    log,
+    metrics: metrics.dispatcher,
+    relayIntervalMs: 200,
+  });
+  if (opts.relay !== false) dispatcher.startRelay();
+  const app = createApp({ pool: db.pool, temporal, log, metrics, dispatcher, pii: new PiiCipher(config.PII_MASTER_KEY), authCacheTtlMs: 0 });
+  const server = http.createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let nativeConnection: NativeConnection | undefined;
+
+  const stack: TestStack = {
+    baseUrl,
+    db,
+    temporal,
+    taskQueue,
+    config,
+    dispatcher,
+    async startWorker(overrides = {}) {
+      if (!runtimeInstalled) {
+        Runtime.install({ telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } }, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+        runtimeInstalled = true;
+      }
+      nativeConnection ??= await NativeConnection.connect({ address: env.temporalAddress });
+      worker = await Worker.create({
+        connection: nativeConnection,
+        namespace: env.namespace,
+        taskQueue,
+        workflowBundle: { codePath: WORKFLOW_BUNDLE },
+        activities: createActivities({ pool: db.pool, log, config, ...overrides }),
+        shutdownGraceTime: '1s',
+      });
+      running = worker.run();
+      return worker;
+    },
+    async stopWorker() {
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      worker = undefined;
+      running = undefined;
+    },
+    async close() {
+      await stack.stopWorker();
+      await dispatcher.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await connection.close();
+      await nativeConnection?.close();
+      await db.drop();
+    },
+  };
+  if (opts.worker) await stack.startWorker();
+  return stack;
+}

@@ -1,0 +1,3 @@
+// The worker's only workflowsPath: every workflow type the worker can run.
+export { fanOut } from './fanout';
+export * from './definitions';
