@@ -10,6 +10,7 @@ import { mount, type AnyRoute } from './http/route';
 import type { ApiMetrics } from './metrics';
 import { Authenticator } from './middleware/auth';
 import { errorEnvelope } from './middleware/errors';
+import type { RateLimiter } from './middleware/rate-limit';
 import { requestContext, securityHeaders } from './middleware/request-context';
 import { API_PREFIX, LEGACY_PREFIX, buildOpenApiDocument } from './openapi';
 import { entityRoutes } from './routes/entities';
@@ -23,6 +24,7 @@ export interface AppDeps extends DomainDeps {
   log: Logger;
   metrics: ApiMetrics;
   authCacheTtlMs?: number;
+  rateLimiter: RateLimiter;
 }
 
 /** Every route of the Operator Data API, in one list: mounted and documented from here. */
@@ -65,7 +67,13 @@ export function createApp(deps: AppDeps): Koa {
 
   for (const prefix of [API_PREFIX, LEGACY_PREFIX]) {
     const router = new Router({ prefix });
-    for (const route of routes) mount(router, route, (ctx) => authenticator.authenticate(ctx));
+    for (const route of routes) {
+      mount(router, route, async (ctx) => {
+        const auth = await authenticator.authenticate(ctx);
+        await deps.rateLimiter.check(ctx, auth.operatorId, auth.rateLimitPerMinute);
+        return auth;
+      });
+    }
     app.use(router.routes()).use(router.allowedMethods());
   }
 

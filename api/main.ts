@@ -7,6 +7,7 @@ import { createLogger } from '../core/logger';
 import { PiiCipher } from '../core/security/pii';
 import { createApp } from './app';
 import { createApiMetrics } from './metrics';
+import { RateLimiter } from './middleware/rate-limit';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -26,7 +27,8 @@ async function main(): Promise<void> {
   });
   if (config.FANOUT_RELAY_ENABLED) dispatcher.startRelay();
 
-  const app = createApp({ pool, temporal, log, metrics, dispatcher, pii: new PiiCipher(config.PII_MASTER_KEY) });
+  const rateLimiter = new RateLimiter(pool, config.RATE_LIMIT_PER_MINUTE, log);
+  const app = createApp({ pool, temporal, log, metrics, dispatcher, rateLimiter, pii: new PiiCipher(config.PII_MASTER_KEY) });
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));

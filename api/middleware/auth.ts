@@ -9,6 +9,8 @@ export interface AuthContext {
   operatorId: string;
   mode: 'live' | 'test';
   template: Template | undefined;
+  /** Per-operator override of the default rate limit; null = default. */
+  rateLimitPerMinute: number | null;
 }
 
 const unauthorized = () => apiError({ code: 'UNAUTHORIZED', message: 'Missing or invalid API key' });
@@ -42,7 +44,12 @@ export class Authenticator {
     const owner = await findKeyOwner(this.db, hash);
     const auth =
       owner && sameHash(owner.key_hash, hash) && owner.operator_mode === bearer.mode
-        ? { operatorId: owner.operator_id, mode: owner.operator_mode, template: findTemplate(owner.template_id) }
+        ? {
+            operatorId: owner.operator_id,
+            mode: owner.operator_mode,
+            template: findTemplate(owner.template_id),
+            rateLimitPerMinute: owner.rate_limit_per_minute,
+          }
         : undefined;
     if (this.cache.size >= this.maxEntries) this.cache.clear();
     this.cache.set(cacheKey, { ctx: auth, hash, expires: now + this.ttlMs });

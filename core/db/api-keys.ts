@@ -13,6 +13,7 @@ export interface KeyOwner {
   operator_id: string;
   operator_mode: 'live' | 'test';
   template_id: string | null;
+  rate_limit_per_minute: number | null;
 }
 
 export async function insertApiKey(
@@ -30,7 +31,7 @@ export async function insertApiKey(
 /** The active operator owning an unrevoked key with this hash, if any. */
 export async function findKeyOwner(db: Queryable, hash: Buffer): Promise<KeyOwner | undefined> {
   const { rows } = await db.query<KeyOwner>(
-    `select k.key_hash, o.id as operator_id, o.mode as operator_mode, o.template_id
+    `select k.key_hash, o.id as operator_id, o.mode as operator_mode, o.template_id, o.rate_limit_per_minute
        from api_keys k join operators o on o.id = k.operator_id
       where k.key_hash = $1 and k.revoked_at is null and o.status = 'active'`,
     [hash],

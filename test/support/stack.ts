@@ -7,6 +7,7 @@ import pino from 'pino';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { createApp } from '../../api/app';
 import { createApiMetrics } from '../../api/metrics';
+import { RateLimiter } from '../../api/middleware/rate-limit';
 import { parseConfig, type Config } from '../../core/config';
 import { FanoutDispatcher } from '../../core/fanout/dispatcher';
 import { PiiCipher } from '../../core/security/pii';
@@ -22,6 +23,7 @@ export interface TestStack {
   taskQueue: string;
   config: Config;
   dispatcher: FanoutDispatcher;
+  rateLimiter: RateLimiter;
   /** Starts (or restarts) an in-process worker on this stack's task queue. */
   startWorker(overrides?: Partial<ActivityDeps>): Promise<Worker>;
   stopWorker(): Promise<void>;
@@ -64,7 +66,17 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     relayIntervalMs: 200,
   });
   if (opts.relay !== false) dispatcher.startRelay();
-  const app = createApp({ pool: db.pool, temporal, log, metrics, dispatcher, pii: new PiiCipher(config.PII_MASTER_KEY), authCacheTtlMs: 0 });
+  const rateLimiter = new RateLimiter(db.pool, config.RATE_LIMIT_PER_MINUTE, log);
+  const app = createApp({
+    pool: db.pool,
+    temporal,
+    log,
+    metrics,
+    dispatcher,
+    rateLimiter,
+    pii: new PiiCipher(config.PII_MASTER_KEY),
+    authCacheTtlMs: 0,
+  });
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -80,6 +92,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     taskQueue,
     config,
     dispatcher,
+    rateLimiter,
     async startWorker(overrides = {}) {
       if (!runtimeInstalled) {
         Runtime.install({ telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } }, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
