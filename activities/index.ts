@@ -1,17 +1,42 @@
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Config } from '../core/config';
 import type { Logger } from '../core/logger';
+import { kycActivities } from './kyc/activities';
+import { riskActivities } from './risk';
+import { webhookActivities } from './webhooks/activities';
 
 /** Everything activities may touch, injected by the worker (or a test). */
 export interface ActivityDeps {
   pool: Pool;
   log: Logger;
   config: Config;
+  /** Outbound HTTP (KYC provider, operator webhooks); the global fetch unless a test injects one. */
+  fetch?: typeof fetch;
+  /** The activities' clock (check and flag timestamps, Retry-After dates). */
+  now?: () => Date;
+  /**
+   * Starts the fan-out of the state writes activities make. Defaults to the worker's own
+   * client (`Context.current().client`), so the worker needs no second connection.
+   */
+  temporal?: Client;
 }
 
+/** ActivityDeps with every optional dependency filled in. */
+export type ResolvedDeps = Required<Omit<ActivityDeps, 'temporal'>> & Pick<ActivityDeps, 'temporal'>;
+
 /** Builds the activities; they never read process.env or hard-code URLs. */
-export function createActivities(_deps: ActivityDeps) {
-  return {};
+export function createActivities(deps: ActivityDeps) {
+  const resolved: ResolvedDeps = {
+    ...deps,
+    fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
+    now: deps.now ?? (() => new Date()),
+  };
+  return {
+    ...kycActivities(resolved),
+    ...riskActivities(resolved),
+    ...webhookActivities(resolved),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

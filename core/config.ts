@@ -6,6 +6,19 @@ import { z } from 'zod';
  */
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+/** A JSON-encoded value checked against `inner`. */
+const jsonRecord = <T extends z.ZodType>(inner: T) =>
+  z
+    .string()
+    .transform((raw, ctx) => {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(inner);
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -29,6 +42,15 @@ const schema = z.object({
   AML_THRESHOLD: z.coerce.number().min(0).default(2000),
   AFFORDABILITY_THRESHOLD: z.coerce.number().min(0).default(150),
   HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
+  /** Per-currency AML thresholds as JSON, e.g. `{"EUR":2000,"GBP":1700}`; AML_THRESHOLD for the rest. */
+  AML_THRESHOLDS: jsonRecord(
+    z.record(z.string().regex(/^[A-Z]{3}$/, 'keys must be ISO-4217 codes'), z.number().min(0)),
+  ).default({}),
+  AFFORDABILITY_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** Webhook deliveries retry on durable timers: first wait, longest wait, and how long to keep trying. */
+  WEBHOOK_RETRY_INITIAL_MS: z.coerce.number().int().min(10).default(10_000),
+  WEBHOOK_RETRY_MAX_INTERVAL_MS: z.coerce.number().int().min(10).default(3_600_000),
+  WEBHOOK_RETRY_WINDOW_MS: z.coerce.number().int().min(0).default(86_400_000),
 });
 
 export type Config = z.infer<typeof schema>;

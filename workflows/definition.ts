@@ -13,9 +13,17 @@ export interface WorkflowDefinition {
   trigger: string | string[];
   /** Pure and deterministic: it runs inside the workflow sandbox. */
   condition?: (input: FanoutInput) => boolean;
+  /**
+   * Set when a definition is added or changed while fan-outs are running: the fan-out
+   * then runs it only under `patched(patchId)`, so replaying an older history (recorded
+   * before the definition existed) takes the same path it took then.
+   */
+  patchId?: string;
 }
 
-export type DefinitionWorkflow = ((input: FanoutInput) => Promise<unknown>) & { definition: WorkflowDefinition };
+export type DefinitionWorkflow = ((input: FanoutInput) => Promise<unknown>) & {
+  definition: WorkflowDefinition;
+};
 
 /** Attaches a definition to its workflow function, so one export carries both. */
 export function defineWorkflow(
@@ -31,7 +39,9 @@ export function isDefinitionWorkflow(value: unknown): value is DefinitionWorkflo
 
 export function triggerMatches(trigger: string | string[], internalEvent: string): boolean {
   const triggers = Array.isArray(trigger) ? trigger : [trigger];
-  return triggers.some((t) => (t.endsWith('*') ? internalEvent.startsWith(t.slice(0, -1)) : t === internalEvent));
+  return triggers.some((t) =>
+    t.endsWith('*') ? internalEvent.startsWith(t.slice(0, -1)) : t === internalEvent,
+  );
 }
 
 export function definitionMatches(def: WorkflowDefinition, input: FanoutInput): boolean {

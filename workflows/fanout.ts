@@ -1,4 +1,4 @@
-import { ParentClosePolicy, executeChild, log, workflowInfo } from '@temporalio/workflow';
+import { ParentClosePolicy, executeChild, log, patched, workflowInfo } from '@temporalio/workflow';
 import {
   defineSearchAttributeKey,
   SearchAttributeType,
@@ -12,8 +12,16 @@ import type { DefinitionRun, FanoutInput, FanoutResult } from './types';
 // Declared here rather than imported from core/: workflows see only workflow-safe modules.
 const DefinitionName = defineSearchAttributeKey('DefinitionName', SearchAttributeType.KEYWORD);
 
-/** Every registered definition (workflows/definitions/index.ts), in registration order. */
-export const catalog: DefinitionWorkflow[] = Object.values(registered).filter(isDefinitionWorkflow);
+/**
+ * Every registered definition (workflows/definitions/index.ts), sorted by name: the order
+ * of a module namespace's keys is not the order of the export lines, and the order in which
+ * children start is part of the history, so it must not depend on how the bundle was built.
+ */
+export const catalog: DefinitionWorkflow[] = Object.values(registered)
+  .filter(isDefinitionWorkflow)
+  .sort((a, b) =>
+    a.definition.name < b.definition.name ? -1 : a.definition.name > b.definition.name ? 1 : 0,
+  );
 
 /**
  * The fan-out of one internal event (ID `entity_event.<type>:<eventId>` for recorded
@@ -22,8 +30,15 @@ export const catalog: DefinitionWorkflow[] = Object.values(registered).filter(is
  */
 export async function fanOut(input: FanoutInput): Promise<FanoutResult> {
   const parent = workflowInfo();
-  const matched = catalog.filter((wf) => definitionMatches(wf.definition, input));
-  const runs = await Promise.all(matched.map((wf) => runDefinition(wf, input, parent.workflowId, parent.typedSearchAttributes)));
+  const matched = catalog.filter(
+    (wf) =>
+      definitionMatches(wf.definition, input) &&
+      // Evaluated last, so a patch marker is recorded only where the definition would run.
+      (wf.definition.patchId === undefined || patched(wf.definition.patchId)),
+  );
+  const runs = await Promise.all(
+    matched.map((wf) => runDefinition(wf, input, parent.workflowId, parent.typedSearchAttributes)),
+  );
   const result: FanoutResult = {
     internalEvent: input.internalEvent,
     matched: runs.length,
@@ -59,6 +74,11 @@ async function runDefinition(
     return { definition: name, workflowId, status: 'completed', result };
   } catch (err) {
     const cause = (err as { cause?: { message?: string } }).cause;
-    return { definition: name, workflowId, status: 'failed', error: cause?.message ?? (err as Error).message };
+    return {
+      definition: name,
+      workflowId,
+      status: 'failed',
+      error: cause?.message ?? (err as Error).message,
+    };
   }
 }

@@ -1,0 +1,42 @@
+/** What came back from one HTTP request; the body read as text (small JSON documents only). */
+export interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/**
+ * Thrown when no HTTP answer arrived: refused, reset, DNS, or the timeout. Always transient
+ * from the caller's point of view, so it is an ordinary (retryable) error.
+ */
+export class HttpUnreachableError extends Error {
+  override name = 'HttpUnreachableError';
+}
+
+/**
+ * POSTs a JSON body with a hard timeout covering connect, headers and body. No retries here:
+ * the caller's retry policy (Temporal's, or the webhook workflow's) owns them.
+ */
+export async function postJson(
+  fetchFn: typeof fetch,
+  url: string,
+  o: { body: string; headers: Record<string, string>; timeoutMs: number },
+): Promise<HttpAnswer> {
+  try {
+    const res = await fetchFn(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...o.headers },
+      body: o.body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(o.timeoutMs),
+    });
+    return { status: res.status, headers: res.headers, text: await res.text() };
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string; message?: string } };
+    const reason =
+      e.name === 'TimeoutError'
+        ? `no answer within ${o.timeoutMs} ms`
+        : (e.cause?.code ?? e.cause?.message ?? e.message);
+    throw new HttpUnreachableError(`POST ${new URL(url).origin} failed: ${reason}`, { cause: err });
+  }
+}

@@ -1,0 +1,87 @@
+import { Context } from '@temporalio/activity';
+import { markStarted, type PendingStart } from '../core/db/outbox';
+import { PgCode, withTransaction, type Queryable } from '../core/db/pool';
+import { getState, putState } from '../core/db/states';
+import { startFanout } from '../core/fanout/temporal-start';
+import { attemptStableId } from './context';
+import type { ResolvedDeps } from './index';
+
+/** The iGaming template's state keys (core/template/igaming.ts). */
+export type StateKey = 'balance' | 'kyc_status' | 'risk_score' | 'loyalty_tier';
+
+export interface StateTarget {
+  operatorId: string;
+  externalId: string;
+  key: StateKey;
+}
+
+export interface StateWrite {
+  /** false when the entity no longer exists (deleted meanwhile): nothing was written. */
+  written: boolean;
+  value: unknown;
+}
+
+/**
+ * Writes a state value through the same statement as the API (`putState`), so the write
+ * fans out `entity_state.updated.<key>` like any other, and then starts that fan-out itself.
+ *
+ * Why start it here rather than leave the outbox row to the API's relay: the relay only
+ * picks a row up after its first-attempt grace period (5 s) and only while an API process
+ * runs, which would make every risk flag wait for it; the worker already holds a Temporal
+ * client (`Context.current().client`, SDK 1.24). The outbox row still guarantees the start: if
+ * it fails here, the activity does not fail (the state is written) and the relay starts it.
+ *
+ * The fan-out id is derived from the activity, so a retried attempt queues the same workflow
+ * ID: at most one `entity_state.updated` fan-out per activity, however often it is retried.
+ */
+export async function writeState(
+  deps: ResolvedDeps,
+  target: StateTarget,
+  next: (current: unknown) => unknown,
+  lock?: (tx: Queryable) => Promise<void>,
+): Promise<StateWrite> {
+  const fanoutId = attemptStableId('ien_', target.key);
+  let outcome: { start: PendingStart | undefined; value: unknown };
+  try {
+    outcome = await withTransaction(deps.pool, async (tx) => {
+      await lock?.(tx);
+      const current = await getState(tx, target.operatorId, target.externalId, target.key);
+      const value = next(current?.value);
+      const start = await putState(tx, { ...target, value, fanoutId });
+      return { start, value };
+    });
+  } catch (err) {
+    // An earlier attempt committed the same write and its outbox row is still queued:
+    // that attempt's write stands and the relay will start its fan-out.
+    if (isPendingOutboxRow(err)) {
+      deps.log.info(
+        { key: target.key, externalId: target.externalId },
+        'state already written by an earlier attempt',
+      );
+      const row = await getState(deps.pool, target.operatorId, target.externalId, target.key);
+      return { written: true, value: row?.value };
+    }
+    throw err;
+  }
+  if (!outcome.start) return { written: false, value: outcome.value };
+  await startStateFanout(deps, outcome.start);
+  return { written: true, value: outcome.value };
+}
+
+function isPendingOutboxRow(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return e?.code === PgCode.UNIQUE_VIOLATION && e.constraint === 'fanout_outbox_pkey';
+}
+
+async function startStateFanout(deps: ResolvedDeps, start: PendingStart): Promise<void> {
+  try {
+    const client = deps.temporal ?? Context.current().client;
+    await startFanout(client, deps.config.TEMPORAL_TASK_QUEUE, start);
+    await markStarted(deps.pool, [start.workflow_id]);
+  } catch (err) {
+    deps.log.warn(
+      { err, workflowId: start.workflow_id },
+      'state fan-out not started; the outbox relay will start it',
+    );
+  }
+}

@@ -1,0 +1,57 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { FIXTURES_DIR, fixtureHistory, type HistoryFixture } from '../../scripts/record-history';
+import { WORKFLOW_BUNDLE } from '../support/env';
+
+/**
+ * Replays histories recorded from real runs (scripts/record-history.ts) against the current
+ * workflow code, bundled once by the jest global set-up. A change that would make a running
+ * workflow take a different path (reordered activities, a new child, a changed timer) fails
+ * here; make it with `patched()` instead (see README, "Adding a workflow").
+ */
+const fixtures: HistoryFixture[] = readdirSync(FIXTURES_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(path.join(FIXTURES_DIR, f), 'utf8')) as HistoryFixture);
+
+const replayOptions = { workflowBundle: { codePath: WORKFLOW_BUNDLE }, replayName: 'replay-test' };
+
+describe('replay of recorded histories against the current workflow code', () => {
+  it('has fixtures for fanOut and each kind of definition run', () => {
+    expect(fixtures.map((f) => f.workflowType)).toEqual(
+      expect.arrayContaining(['fanOut', 'kycOnDeposit', 'deliverWebhook']),
+    );
+  });
+
+  it.each(fixtures.map((f) => [`${f.workflowType} ${f.workflowId}`, f] as const))(
+    'replays %s deterministically',
+    async (_name, fixture) => {
+      await expect(
+        Worker.runReplayHistory(replayOptions, fixtureHistory(fixture), fixture.workflowId),
+      ).resolves.toBeUndefined();
+    },
+  );
+
+  it('catches a divergence: fanOut replayed under another workflow ID would start differently named children', async () => {
+    const fanout = fixtures.find((f) => f.workflowType === 'fanOut')!;
+    await expect(
+      Worker.runReplayHistory(
+        replayOptions,
+        fixtureHistory(fanout),
+        'entity_event.transaction:eev_0000000000000000',
+      ),
+    ).rejects.toThrow(/[Nn]ondetermin/);
+  });
+
+  it('replays all fixtures in one replay worker', async () => {
+    const failures: string[] = [];
+    for await (const result of Worker.runReplayHistories(
+      replayOptions,
+      fixtures.map((f) => ({ workflowId: f.workflowId, history: fixtureHistory(f) })),
+    )) {
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+    }
+    expect(failures).toEqual([]);
+  });
+});

@@ -1,0 +1,46 @@
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { defineWorkflow } from '../definition';
+import { raiseAlert } from './deliver-webhook';
+
+const DATABASE: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+};
+
+const { assessAffordability, flagRisk } = proxyActivities<Activities>(DATABASE);
+
+export const affordabilityCheck = defineWorkflow(
+  {
+    name: 'affordability-check',
+    description: 'Flags net deposits over the affordability threshold in the rolling window',
+    trigger: 'entity_event.transaction',
+    condition: (input) => input.data.type === 'deposit',
+  },
+  async function affordabilityCheck(input) {
+    const a = await assessAffordability(input);
+    if (!a.flagged) return { flagged: false, netDeposits: a.netDeposits, threshold: a.threshold };
+    const details = {
+      eventId: input.eventId ?? null,
+      currency: a.currency,
+      deposits: a.deposits,
+      withdrawals: a.withdrawals,
+      netDeposits: a.netDeposits,
+      threshold: a.threshold,
+      windowDays: a.windowDays,
+    };
+    await flagRisk({
+      operatorId: input.operatorId,
+      externalId: input.externalId,
+      flag: 'affordability',
+      details,
+    });
+    const alertWorkflowId = await raiseAlert(input, {
+      kind: 'affordability',
+      severity: 'warning',
+      summary: `Net deposits of ${a.netDeposits} ${a.currency} in ${a.windowDays} days exceed the affordability threshold of ${a.threshold}`,
+      details,
+    });
+    return { flagged: true, netDeposits: a.netDeposits, threshold: a.threshold, alertWorkflowId };
+  },
+);

@@ -1,0 +1,43 @@
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { defineWorkflow } from '../definition';
+import { raiseAlert } from './deliver-webhook';
+
+const DATABASE: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+};
+
+const { assessAml, flagRisk } = proxyActivities<Activities>(DATABASE);
+
+export const amlThreshold = defineWorkflow(
+  {
+    name: 'aml-threshold',
+    description: 'Flags a single transaction at or over the AML threshold of its currency',
+    trigger: 'entity_event.transaction',
+  },
+  async function amlThreshold(input) {
+    const assessment = await assessAml(input);
+    if (!assessment.flagged) return { flagged: false, threshold: assessment.threshold };
+    const details = {
+      eventId: input.eventId ?? null,
+      transactionType: input.data.type ?? null,
+      amount: assessment.amount,
+      currency: assessment.currency,
+      threshold: assessment.threshold,
+    };
+    const { riskScore } = await flagRisk({
+      operatorId: input.operatorId,
+      externalId: input.externalId,
+      flag: 'aml_threshold',
+      details,
+    });
+    const alertWorkflowId = await raiseAlert(input, {
+      kind: 'aml_threshold',
+      severity: 'warning',
+      summary: `${String(input.data.type)} of ${assessment.amount} ${assessment.currency} is at or over the AML threshold of ${assessment.threshold}`,
+      details: { ...details, riskScore: riskScore?.score ?? null },
+    });
+    return { flagged: true, threshold: assessment.threshold, alertWorkflowId };
+  },
+);

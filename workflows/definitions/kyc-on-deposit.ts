@@ -1,0 +1,59 @@
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { defineWorkflow } from '../definition';
+import { raiseAlert } from './deliver-webhook';
+
+/** Our own database: retried quickly, without end, until it answers. */
+const DATABASE: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+};
+/**
+ * The provider: its own HTTP timeout (HTTP_TIMEOUT_MS) is well inside startToClose; transient
+ * failures back off up to 10 minutes apart for 6 hours; a refused request
+ * (KycRequestRejected) is non-retryable at the source; a 429 sets its own next delay.
+ */
+const KYC_PROVIDER: ActivityOptions = {
+  startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '6h',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10m' },
+};
+
+const { decideKycCheck, recordKycStatus } = proxyActivities<Activities>(DATABASE);
+const { requestKycCheck } = proxyActivities<Activities>(KYC_PROVIDER);
+
+export const kycOnDeposit = defineWorkflow(
+  {
+    name: 'kyc-on-deposit',
+    description: 'KYC check on a first or large deposit',
+    trigger: 'entity_event.transaction',
+    condition: (input) => input.data.type === 'deposit',
+  },
+  async function kycOnDeposit(input) {
+    const decision = await decideKycCheck(input);
+    if (!decision.required) return { checked: false, reason: decision.reason };
+    const check = await requestKycCheck(input);
+    await recordKycStatus({
+      operatorId: input.operatorId,
+      externalId: input.externalId,
+      eventId: input.eventId,
+      check,
+    });
+    const alertWorkflowId =
+      check.status === 'approved'
+        ? undefined
+        : await raiseAlert(input, {
+            kind: check.status === 'rejected' ? 'kyc_rejected' : 'kyc_review',
+            severity: check.status === 'rejected' ? 'critical' : 'warning',
+            summary: `KYC check ${check.id} came back ${check.status}`,
+            details: { checkId: check.id, status: check.status, reason: decision.reason },
+          });
+    return {
+      checked: true,
+      reason: decision.reason,
+      status: check.status,
+      checkId: check.id,
+      alertWorkflowId,
+    };
+  },
+);
