@@ -13,10 +13,12 @@ import { errorEnvelope } from './middleware/errors';
 import type { RateLimiter } from './middleware/rate-limit';
 import { requestContext, securityHeaders } from './middleware/request-context';
 import { API_PREFIX, LEGACY_PREFIX, buildOpenApiDocument } from './openapi';
+import { batchRoutes } from './routes/batch';
 import { entityRoutes } from './routes/entities';
 import { eventRoutes } from './routes/events';
 import { settingsRoutes } from './routes/settings';
 import { stateRoutes } from './routes/states';
+import { webhookRoutes } from './routes/webhooks';
 
 export interface AppDeps extends DomainDeps {
   pool: Pool;
@@ -34,6 +36,8 @@ export function apiRoutes(deps: AppDeps, authenticator: Authenticator): AnyRoute
     ...entityRoutes(deps),
     ...eventRoutes(deps, (type) => deps.metrics.eventsRecorded.inc({ event_type: type })),
     ...stateRoutes(deps),
+    ...batchRoutes(deps),
+    ...webhookRoutes(deps),
   ];
 }
 
@@ -45,10 +49,18 @@ const notFoundEnvelope: Koa.Middleware = async (ctx, next) => {
     ctx.status = 405;
     ctx.body = {
       success: false,
-      error: { code: 'METHOD_NOT_ALLOWED', message: `${ctx.method} is not allowed here; allowed: ${ctx.response.get('Allow')}` },
+      error: {
+        code: 'METHOD_NOT_ALLOWED',
+        message: `${ctx.method} is not allowed here; allowed: ${ctx.response.get('Allow')}`,
+      },
     };
   } else if (ctx.status === 404) {
-    ctx.body = { success: false, error: { code: 'NOT_FOUND', message: `No route for ${ctx.method} ${ctx.path}` } };
+    // Koa's default 404 is not "explicit": assigning a body alone would turn it into a 200.
+    ctx.status = 404;
+    ctx.body = {
+      success: false,
+      error: { code: 'NOT_FOUND', message: `No route for ${ctx.method} ${ctx.path}` },
+    };
   }
 };
 
@@ -84,13 +96,18 @@ export function createApp(deps: AppDeps): Koa {
   ops.get('/readyz', async (ctx) => {
     const [db, temporal] = await Promise.allSettled([
       deps.pool.query('select 1'),
-      deps.temporal.connection.withDeadline(Date.now() + 2000, () => deps.temporal.workflowService.getSystemInfo({})),
+      deps.temporal.connection.withDeadline(Date.now() + 2000, () =>
+        deps.temporal.workflowService.getSystemInfo({}),
+      ),
     ]);
     const ok = db.status === 'fulfilled' && temporal.status === 'fulfilled';
     ctx.status = ok ? 200 : 503;
     ctx.body = {
       status: ok ? 'ready' : 'unavailable',
-      checks: { postgres: db.status === 'fulfilled' ? 'ok' : 'down', temporal: temporal.status === 'fulfilled' ? 'ok' : 'down' },
+      checks: {
+        postgres: db.status === 'fulfilled' ? 'ok' : 'down',
+        temporal: temporal.status === 'fulfilled' ? 'ok' : 'down',
+      },
     };
   });
   ops.get('/metrics', async (ctx) => {

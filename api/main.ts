@@ -28,7 +28,15 @@ async function main(): Promise<void> {
   if (config.FANOUT_RELAY_ENABLED) dispatcher.startRelay();
 
   const rateLimiter = new RateLimiter(pool, config.RATE_LIMIT_PER_MINUTE, log);
-  const app = createApp({ pool, temporal, log, metrics, dispatcher, rateLimiter, pii: new PiiCipher(config.PII_MASTER_KEY) });
+  const app = createApp({
+    pool,
+    temporal,
+    log,
+    metrics,
+    dispatcher,
+    rateLimiter,
+    pii: new PiiCipher(config.PII_MASTER_KEY),
+  });
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));

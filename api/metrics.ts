@@ -41,7 +41,11 @@ export function createApiMetrics() {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [registry],
   });
-  const backlog = new Gauge({ name: 'fanout_backlog', help: 'Outbox rows not yet started', registers: [registry] });
+  const backlog = new Gauge({
+    name: 'fanout_backlog',
+    help: 'Outbox rows not yet started',
+    registers: [registry],
+  });
   const oldest = new Gauge({
     name: 'fanout_oldest_pending_seconds',
     help: 'Age of the oldest outbox row not yet started',

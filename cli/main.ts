@@ -19,7 +19,10 @@ const STACK_FILE = path.join(__dirname, '..', '.local', 'stack.json');
 
 function withDb(fn: (db: Db) => Promise<void>) {
   return async () => {
-    const db = createPool(cliDatabaseUrl(() => (existsSync(STACK_FILE) ? readFileSync(STACK_FILE, 'utf8') : undefined)), 2);
+    const db = createPool(
+      cliDatabaseUrl(() => (existsSync(STACK_FILE) ? readFileSync(STACK_FILE, 'utf8') : undefined)),
+      2,
+    );
     try {
       await fn(db);
     } finally {
@@ -33,9 +36,12 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const print = (json: boolean, value: unknown, text: string) => console.log(json ? JSON.stringify(value) : text);
+const print = (json: boolean, value: unknown, text: string) =>
+  console.log(json ? JSON.stringify(value) : text);
 
-const program = new Command('cli').description('Admin CLI: operators, API keys and webhooks').showHelpAfterError();
+const program = new Command('cli')
+  .description('Admin CLI: operators, API keys and webhooks')
+  .showHelpAfterError();
 
 const operators = program.command('operators').description('Manage operators');
 operators
@@ -46,7 +52,11 @@ operators
   .option('--json', 'print one JSON object')
   .action((opts: { name: string; test?: boolean; template: boolean; json?: boolean }) =>
     withDb(async (db) => {
-      const op = await createOperator(db, { name: opts.name, mode: opts.test ? 'test' : 'live', withTemplate: opts.template });
+      const op = await createOperator(db, {
+        name: opts.name,
+        mode: opts.test ? 'test' : 'live',
+        withTemplate: opts.template,
+      });
       print(
         Boolean(opts.json),
         op,
@@ -60,22 +70,32 @@ operators
   .action((opts: { json?: boolean }) =>
     withDb(async (db) => {
       const rows = await listOperators(db);
-      const view = rows.map((r) => ({ operatorId: r.id, name: r.name, mode: r.mode, status: r.status, templateId: r.template_id }));
-      print(Boolean(opts.json), view, view.map((r) => `${r.operatorId}\t${r.status}\t${r.mode}\t${r.templateId ?? '-'}\t${r.name}`).join('\n') || 'No operators.');
+      const view = rows.map((r) => ({
+        operatorId: r.id,
+        name: r.name,
+        mode: r.mode,
+        status: r.status,
+        templateId: r.template_id,
+      }));
+      print(
+        Boolean(opts.json),
+        view,
+        view
+          .map((r) => `${r.operatorId}\t${r.status}\t${r.mode}\t${r.templateId ?? '-'}\t${r.name}`)
+          .join('\n') || 'No operators.',
+      );
     })(),
   );
 for (const [verb, fn] of [
   ['suspend', suspendOperator],
   ['activate', activateOperator],
 ] as const) {
-  operators
-    .command(`${verb} <operatorId>`)
-    .action((id: string) =>
-      withDb(async (db) => {
-        if (!(await fn(db, id))) fail(`No operator ${id}`);
-        console.log(`Operator ${id}: ${verb === 'suspend' ? 'suspended (its keys now answer 401)' : 'active'}`);
-      })(),
-    );
+  operators.command(`${verb} <operatorId>`).action((id: string) =>
+    withDb(async (db) => {
+      if (!(await fn(db, id))) fail(`No operator ${id}`);
+      console.log(`Operator ${id}: ${verb === 'suspend' ? 'suspended (its keys now answer 401)' : 'active'}`);
+    })(),
+  );
 }
 
 const keys = program.command('keys').description('Manage API keys');
@@ -102,19 +122,23 @@ keys
         createdAt: k.created_at.toISOString(),
         revokedAt: k.revoked_at?.toISOString() ?? null,
       }));
-      print(Boolean(opts.json), view, view.map((k) => `${k.keyId}\t${k.prefix}…\t${k.revokedAt ? 'revoked' : 'active'}`).join('\n') || 'No keys.');
+      print(
+        Boolean(opts.json),
+        view,
+        view.map((k) => `${k.keyId}\t${k.prefix}…\t${k.revokedAt ? 'revoked' : 'active'}`).join('\n') ||
+          'No keys.',
+      );
     })(),
   );
-keys
-  .command('revoke <keyId>')
-  .action((keyId: string) =>
-    withDb(async (db) => {
-      const result = await revokeKey(db, keyId);
-      if (result === 'revoked') return console.log(`Key ${keyId} revoked.`);
-      if (result === 'last_active_key') fail(`Key ${keyId} is its operator's last active key; create another key first.`);
-      fail(result === 'not_found' ? `No key ${keyId}` : `Key ${keyId} is already revoked.`);
-    })(),
-  );
+keys.command('revoke <keyId>').action((keyId: string) =>
+  withDb(async (db) => {
+    const result = await revokeKey(db, keyId);
+    if (result === 'revoked') return console.log(`Key ${keyId} revoked.`);
+    if (result === 'last_active_key')
+      fail(`Key ${keyId} is its operator's last active key; create another key first.`);
+    fail(result === 'not_found' ? `No key ${keyId}` : `Key ${keyId} is already revoked.`);
+  })(),
+);
 
 program
   .command('webhooks')
@@ -122,7 +146,11 @@ program
   .command('set <operatorId>')
   .requiredOption('--url <url>', 'HTTPS endpoint that receives signed alerts')
   .option('--secret <secret>', 'signing secret (whsec_…); generated when omitted')
-  .option('--events <list>', 'comma-separated internal events to forward besides alerts (e.g. entity_event.*)', '')
+  .option(
+    '--events <list>',
+    'comma-separated internal events to forward besides alerts (e.g. entity_event.*)',
+    '',
+  )
   .option('--json', 'print JSON')
   .action((operatorId: string, opts: { url: string; secret?: string; events: string; json?: boolean }) =>
     withDb(async (db) => {
@@ -130,10 +158,21 @@ program
         operatorId,
         url: opts.url,
         secret: opts.secret,
-        eventFilter: opts.events ? opts.events.split(',').map((s) => s.trim()).filter(Boolean) : [],
+        eventFilter: opts.events
+          ? opts.events
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : [],
       });
-      print(Boolean(opts.json), endpoint, `Webhook for ${operatorId}: ${endpoint.url}\nSigning secret: ${endpoint.secret}`);
+      print(
+        Boolean(opts.json),
+        endpoint,
+        `Webhook for ${operatorId}: ${endpoint.url}\nSigning secret: ${endpoint.secret}`,
+      );
     })(),
   );
 
-program.parseAsync(process.argv).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
+program
+  .parseAsync(process.argv)
+  .catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));

@@ -12,7 +12,10 @@ export function createLogger(level: string, name: string): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     mixin: () => logContext.getStore() ?? {},
     // Belt and braces: never log credentials even if a header object slips into a line.
-    redact: { paths: ['authorization', '*.authorization', 'headers.authorization', 'apiKey', '*.apiKey'], censor: '[redacted]' },
+    redact: {
+      paths: ['authorization', '*.authorization', 'headers.authorization', 'apiKey', '*.apiKey'],
+      censor: '[redacted]',
+    },
   });
 }
 

@@ -50,7 +50,12 @@ export interface RouteSpec<
   ) => Promise<Reply>;
 }
 
-export type AnyRoute = RouteSpec<ZodType | undefined, ZodType | undefined, ZodType | undefined, ZodType | undefined>;
+export type AnyRoute = RouteSpec<
+  ZodType | undefined,
+  ZodType | undefined,
+  ZodType | undefined,
+  ZodType | undefined
+>;
 
 export function defineRoute<
   P extends ZodType | undefined = undefined,
@@ -78,7 +83,9 @@ export function toApiError(error: z.ZodError, where: Where, input: unknown) {
       (i) =>
         i.code === 'invalid_type' &&
         i.path.length === 1 &&
-        (input === null || typeof input !== 'object' || (input as Record<string, unknown>)[String(i.path[0])] === undefined),
+        (input === null ||
+          typeof input !== 'object' ||
+          (input as Record<string, unknown>)[String(i.path[0])] === undefined),
     );
   if (missing && missing.length > 0 && typeof input === 'object' && input !== null && !Array.isArray(input)) {
     const names = missing.map((i) => String(i.path[0]));
@@ -100,7 +107,11 @@ function parse<T extends ZodType>(schema: T, value: unknown, where: Where): z.in
 
 const DEFAULT_BODY_LIMIT = 256 * 1024;
 
-export function mount(router: Router, route: AnyRoute, authenticate: (ctx: Context) => Promise<AuthContext>): void {
+export function mount(
+  router: Router,
+  route: AnyRoute,
+  authenticate: (ctx: Context) => Promise<AuthContext>,
+): void {
   router[route.method](route.path, async (ctx) => {
     const auth = route.auth === false ? (undefined as unknown as AuthContext) : await authenticate(ctx);
     if (route.needsTemplate) requireTemplate(auth);
@@ -110,7 +121,8 @@ export function mount(router: Router, route: AnyRoute, authenticate: (ctx: Conte
     let body: unknown;
     if (route.body) {
       const raw = await readJsonBody(ctx, route.bodyLimitBytes ?? DEFAULT_BODY_LIMIT);
-      if (raw === undefined) throw apiError({ code: 'VALIDATION_FAILED', message: 'A JSON request body is required' });
+      if (raw === undefined)
+        throw apiError({ code: 'VALIDATION_FAILED', message: 'A JSON request body is required' });
       body = parse(route.body, raw, 'body');
     }
     const reply = await route.handler(ctx, { params, query, body, headers, auth } as never);
@@ -133,7 +145,10 @@ export function toOpenApiRoute(prefix: string, route: AnyRoute, errorSchema: Zod
       ? { description: r.description, content: { 'application/json': { schema: r.schema } } }
       : { description: r.description };
   }
-  responses.default = { description: 'Error envelope', content: { 'application/json': { schema: errorSchema } } };
+  responses.default = {
+    description: 'Error envelope',
+    content: { 'application/json': { schema: errorSchema } },
+  };
   return {
     method: route.method,
     path: openApiPath(prefix + route.path),
@@ -145,7 +160,9 @@ export function toOpenApiRoute(prefix: string, route: AnyRoute, errorSchema: Zod
       params: route.params as never,
       query: route.query as never,
       headers: route.headers as never,
-      body: bodySchema ? { required: true, content: { 'application/json': { schema: bodySchema } } } : undefined,
+      body: bodySchema
+        ? { required: true, content: { 'application/json': { schema: bodySchema } } }
+        : undefined,
     },
     responses,
   };

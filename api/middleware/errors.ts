@@ -6,7 +6,20 @@ import type { Logger } from '../../core/logger';
 function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (!e) return false;
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003'].includes(e.code ?? '')) {
+  if (
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      '57P01',
+      '57P02',
+      '57P03',
+      '08006',
+      '08001',
+      '08003',
+    ].includes(e.code ?? '')
+  ) {
     return true;
   }
   return /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error/i.test(
@@ -25,7 +38,12 @@ export function errorEnvelope(log: Logger): Middleware {
         if (err.headers) ctx.set(err.headers);
         ctx.body = {
           success: false,
-          error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}), ...err.extra },
+          error: {
+            code: err.code,
+            message: err.message,
+            ...(err.details ? { details: err.details } : {}),
+            ...err.extra,
+          },
         };
         return;
       }
@@ -35,7 +53,10 @@ export function errorEnvelope(log: Logger): Middleware {
         ctx.set('Retry-After', '1');
         ctx.body = {
           success: false,
-          error: { code: 'SERVICE_UNAVAILABLE', message: 'The service is temporarily unavailable; retry shortly' },
+          error: {
+            code: 'SERVICE_UNAVAILABLE',
+            message: 'The service is temporarily unavailable; retry shortly',
+          },
         };
         return;
       }

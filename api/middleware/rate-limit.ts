@@ -58,9 +58,13 @@ export class RateLimiter {
       });
     }
     b.used++;
-    ctx.set('RateLimit', `limit=${limit}, remaining=${Math.max(0, b.granted - b.used)}, reset=${resetSeconds}`);
+    ctx.set(
+      'RateLimit',
+      `limit=${limit}, remaining=${Math.max(0, b.granted - b.used)}, reset=${resetSeconds}`,
+    );
     // Prefetch the next chunk so the next requests need not wait for it.
-    if (b.granted - b.used <= chunk / 2 && !b.exhausted && !b.leasing) void this.lease(operatorId, b, chunk, limit);
+    if (b.granted - b.used <= chunk / 2 && !b.exhausted && !b.leasing)
+      void this.lease(operatorId, b, chunk, limit);
   }
 
   private lease(operatorId: string, b: Budget, chunk: number, limit: number): Promise<void> {

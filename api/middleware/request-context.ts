@@ -23,7 +23,10 @@ export function requestContext(log: Logger, metrics: HttpMetrics): Middleware {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
         metrics.observe(ctx.method, String(route), ctx.status, ms / 1000);
-        log.info({ method: ctx.method, route, status: ctx.status, ms: Math.round(ms * 100) / 100 }, 'request');
+        log.info(
+          { method: ctx.method, route, status: ctx.status, ms: Math.round(ms * 100) / 100 },
+          'request',
+        );
       }
     });
   };

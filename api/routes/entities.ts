@@ -9,12 +9,17 @@ export const UpsertEntityBody = z
   .object({
     entityType: z.string().min(1).max(64).meta({ example: 'player' }),
     externalId: ExternalId,
-    data: JsonObject.meta({ description: "Entity fields; PII fields are encrypted at rest" }),
+    data: JsonObject.meta({ description: 'Entity fields; PII fields are encrypted at rest' }),
   })
   .meta({ id: 'UpsertEntityRequest' });
 
 const EntityWriteResponse = ok(
-  z.object({ id: z.string(), externalId: z.string(), entityType: z.string(), action: z.enum(['created', 'updated']) }),
+  z.object({
+    id: z.string(),
+    externalId: z.string(),
+    entityType: z.string(),
+    action: z.enum(['created', 'updated']),
+  }),
 ).meta({ id: 'EntityWriteResponse' });
 
 const EntityResponse = ok(
@@ -44,8 +49,18 @@ export function entityRoutes(deps: DomainDeps) {
         200: { description: 'Updated (or an idempotent replay)', schema: EntityWriteResponse },
       },
       handler: async (_ctx, { body, headers, auth }) => {
-        const r = await upsertOneEntity(deps, auth.operatorId, requireTemplate(auth), body, headers['idempotency-key']);
-        return { status: r.status, body: r.body, headers: r.replayed ? { 'Idempotent-Replayed': 'true' } : undefined };
+        const r = await upsertOneEntity(
+          deps,
+          auth.operatorId,
+          requireTemplate(auth),
+          body,
+          headers['idempotency-key'],
+        );
+        return {
+          status: r.status,
+          body: r.body,
+          headers: r.replayed ? { 'Idempotent-Replayed': 'true' } : undefined,
+        };
       },
     }),
     defineRoute({
@@ -70,11 +85,17 @@ export function entityRoutes(deps: DomainDeps) {
       needsTemplate: true,
       params: EntityParams,
       responses: {
-        200: { description: 'Deleted', schema: ok(z.object({ externalId: z.string(), deleted: z.literal(true) })) },
+        200: {
+          description: 'Deleted',
+          schema: ok(z.object({ externalId: z.string(), deleted: z.literal(true) })),
+        },
       },
       handler: async (_ctx, { params, auth }) => {
         await deleteEntity(deps, auth.operatorId, requireTemplate(auth), params.externalId);
-        return { status: 200, body: { success: true, data: { externalId: params.externalId, deleted: true } } };
+        return {
+          status: 200,
+          body: { success: true, data: { externalId: params.externalId, deleted: true } },
+        };
       },
     }),
   ];

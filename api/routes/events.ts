@@ -31,7 +31,10 @@ export function eventRoutes(deps: DomainDeps, onRecorded: (eventType: string) =>
       headers: IdempotencyHeaders,
       responses: {
         201: { description: 'Event recorded', schema: RecordEventResponse },
-        200: { description: 'Duplicate (same Idempotency-Key): the original id', schema: RecordEventResponse },
+        200: {
+          description: 'Duplicate (same Idempotency-Key): the original id',
+          schema: RecordEventResponse,
+        },
       },
       handler: async (_ctx, { params, body, headers, auth }) => {
         const template = requireTemplate(auth);
@@ -70,12 +73,20 @@ export function eventRoutes(deps: DomainDeps, onRecorded: (eventType: string) =>
             details: [{ field: 'offset', reason: 'must be 0 when cursor is given' }],
           });
         }
-        const page = await listEntityEvents(deps, auth.operatorId, { externalId: params.externalId, ...query });
+        const page = await listEntityEvents(deps, auth.operatorId, {
+          externalId: params.externalId,
+          ...query,
+        });
         return {
           status: 200,
           body: {
             success: true,
-            data: page.rows.map((r) => ({ id: r.id, event_type: r.event_type, data: r.data, created_at: iso(r.created_at) })),
+            data: page.rows.map((r) => ({
+              id: r.id,
+              event_type: r.event_type,
+              data: r.data,
+              created_at: iso(r.created_at),
+            })),
             count: page.rows.length,
             has_more: page.hasMore,
             next_cursor: page.nextCursor,
@@ -88,8 +99,11 @@ export function eventRoutes(deps: DomainDeps, onRecorded: (eventType: string) =>
       path: '/events/:eventId/fanout',
       tag: 'Events',
       summary: "An event's fan-out state",
-      description: 'Whether the workflow of this event has been started in Temporal yet, and its workflow ID.',
-      params: z.object({ eventId: z.string().regex(/^eev_[0-9a-f]{16}$/, 'must be an event id (eev_ + 16 hex)') }),
+      description:
+        'Whether the workflow of this event has been started in Temporal yet, and its workflow ID.',
+      params: z.object({
+        eventId: z.string().regex(/^eev_[0-9a-f]{16}$/, 'must be an event id (eev_ + 16 hex)'),
+      }),
       responses: { 200: { description: 'Fan-out state', schema: FanoutStatusResponse } },
       handler: async (_ctx, { params, auth }) => {
         const event = await findEventForOperator(deps.pool, auth.operatorId, params.eventId);
@@ -101,7 +115,13 @@ export function eventRoutes(deps: DomainDeps, onRecorded: (eventType: string) =>
           body: {
             success: true,
             data: pending
-              ? { eventId: event.id, workflowId, state: 'pending', pendingSince: iso(pending.since), attempts: pending.attempts }
+              ? {
+                  eventId: event.id,
+                  workflowId,
+                  state: 'pending',
+                  pendingSince: iso(pending.since),
+                  attempts: pending.attempts,
+                }
               : { eventId: event.id, workflowId, state: 'started' },
           },
         };

@@ -39,8 +39,14 @@ const TemplateSchema = z
     name: z.string(),
     version: z.string(),
     schema: z.object({
-      entity_types: z.record(z.string(), z.object({ required: z.array(z.string()), optional: z.array(z.string()) })),
-      event_types: z.record(z.string(), z.object({ required: z.array(z.string()), optional: z.array(z.string()) })),
+      entity_types: z.record(
+        z.string(),
+        z.object({ required: z.array(z.string()), optional: z.array(z.string()) }),
+      ),
+      event_types: z.record(
+        z.string(),
+        z.object({ required: z.array(z.string()), optional: z.array(z.string()) }),
+      ),
       state_keys: z.array(z.string()),
       pii_fields: z.record(z.string(), z.array(z.string())),
     }),

@@ -16,7 +16,14 @@ export function unwrapStateValue(body: unknown): unknown {
   return body;
 }
 
-const StateValue = z.object({ stateKey: z.string(), value: z.unknown(), updatedAt: z.string() }).meta({ id: 'State' });
+// At module level: an id registers the schema globally, and createApp may run twice in one process.
+const PutStateRequest = z
+  .union([z.object({ value: z.unknown() }), z.unknown()])
+  .meta({ id: 'PutStateRequest' });
+
+const StateValue = z
+  .object({ stateKey: z.string(), value: z.unknown(), updatedAt: z.string() })
+  .meta({ id: 'State' });
 
 export function stateRoutes(deps: DomainDeps) {
   return [
@@ -25,17 +32,27 @@ export function stateRoutes(deps: DomainDeps) {
       path: '/entities/:externalId/state/:key',
       tag: 'States',
       summary: 'Set a state value',
-      description: 'Body is `{ "value": <any JSON> }` or the bare JSON value. Fans out `entity_state.updated.<key>`.',
+      description:
+        'Body is `{ "value": <any JSON> }` or the bare JSON value. Fans out `entity_state.updated.<key>`.',
       needsTemplate: true,
       params: StateParams,
       body: z.unknown(),
-      bodyDoc: z.union([z.object({ value: z.unknown() }), z.unknown()]).meta({ id: 'PutStateRequest' }),
-      responses: { 200: { description: 'Stored', schema: ok(z.object({ stateKey: z.string(), value: z.unknown() })) } },
+      bodyDoc: PutStateRequest,
+      responses: {
+        200: { description: 'Stored', schema: ok(z.object({ stateKey: z.string(), value: z.unknown() })) },
+      },
       handler: async (_ctx, { params, body, auth }) => ({
         status: 200,
         body: {
           success: true,
-          data: await setState(deps, auth.operatorId, requireTemplate(auth), params.externalId, params.key, unwrapStateValue(body)),
+          data: await setState(
+            deps,
+            auth.operatorId,
+            requireTemplate(auth),
+            params.externalId,
+            params.key,
+            unwrapStateValue(body),
+          ),
         },
       }),
     }),
@@ -62,7 +79,10 @@ export function stateRoutes(deps: DomainDeps) {
       responses: { 200: { description: 'The state', schema: ok(StateValue) } },
       handler: async (_ctx, { params, auth }) => ({
         status: 200,
-        body: { success: true, data: await readState(deps, auth.operatorId, requireTemplate(auth), params.externalId, params.key) },
+        body: {
+          success: true,
+          data: await readState(deps, auth.operatorId, requireTemplate(auth), params.externalId, params.key),
+        },
       }),
     }),
   ];

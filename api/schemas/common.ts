@@ -1,10 +1,17 @@
+import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { ERROR_CODES } from '../../core/errors';
+
+// The OpenAPI generator calls `.openapi()` on parameter schemas. zod 4 gives a schema its
+// methods when it is built, so this must run before any documented schema is: every route
+// module imports this one first.
+extendZodWithOpenApi(z);
 
 export const ExternalId = z
   .string()
   .min(1)
   .max(255)
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are refused
   .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters')
   .meta({ description: "The operator's own identifier of the entity", example: 'player_12345' });
 
@@ -31,7 +38,9 @@ export const ErrorEnvelope = z
     error: z.object({
       code: z.enum(ERROR_CODES),
       message: z.string(),
-      details: z.array(z.object({ field: z.string().optional(), index: z.number().optional(), reason: z.string() })).optional(),
+      details: z
+        .array(z.object({ field: z.string().optional(), index: z.number().optional(), reason: z.string() }))
+        .optional(),
       resetAt: z.string().optional(),
     }),
   })

@@ -3,8 +3,14 @@ import { JsonObject } from './common';
 
 export const RecordEventBody = z
   .object({
-    eventType: z.string().min(1).max(64).meta({ description: 'Event type as defined in your template', example: 'transaction' }),
-    data: JsonObject.meta({ description: 'Event payload; must include the required fields of the event type' }),
+    eventType: z
+      .string()
+      .min(1)
+      .max(64)
+      .meta({ description: 'Event type as defined in your template', example: 'transaction' }),
+    data: JsonObject.meta({
+      description: 'Event payload; must include the required fields of the event type',
+    }),
   })
   .meta({ id: 'RecordEventRequest' });
 
@@ -12,7 +18,10 @@ export const RecordEventResponse = z
   .object({
     success: z.literal(true),
     data: z.object({
-      id: z.string().regex(/^eev_[0-9a-f]{16}$/).meta({ example: 'eev_b2c3d4e5f6789012' }),
+      id: z
+        .string()
+        .regex(/^eev_[0-9a-f]{16}$/)
+        .meta({ example: 'eev_b2c3d4e5f6789012' }),
       action: z.literal('duplicate').optional(),
     }),
   })
@@ -27,14 +36,27 @@ const int = (min: number, max: number) =>
 
 const timestamp = z
   .string()
-  .refine((v) => !Number.isNaN(Date.parse(v)) && /^\d{4}-\d{2}-\d{2}/.test(v), 'must be an ISO-8601 timestamp')
+  .refine(
+    (v) => !Number.isNaN(Date.parse(v)) && /^\d{4}-\d{2}-\d{2}/.test(v),
+    'must be an ISO-8601 timestamp',
+  )
   .transform((v) => new Date(v));
 
 export const ListEventsQuery = z.object({
-  type: z.string().min(1).max(64).optional().meta({ description: 'Filter by event type', example: 'transaction' }),
+  type: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .meta({ description: 'Filter by event type', example: 'transaction' }),
   limit: int(1, 100).default(100).meta({ description: 'Number of events to return (1-100)' }),
   offset: int(0, 1_000_000).default(0).meta({ description: 'Pagination offset' }),
-  cursor: z.string().min(1).max(512).optional().meta({ description: 'Opaque keyset cursor from `next_cursor`' }),
+  cursor: z
+    .string()
+    .min(1)
+    .max(512)
+    .optional()
+    .meta({ description: 'Opaque keyset cursor from `next_cursor`' }),
   since: timestamp.optional().meta({ description: 'Only events created at or after this time' }),
   until: timestamp.optional().meta({ description: 'Only events created before this time' }),
 });

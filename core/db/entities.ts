@@ -62,7 +62,11 @@ export async function upsertEntity(
   return rows[0]!;
 }
 
-export async function getEntity(db: Queryable, operatorId: string, externalId: string): Promise<EntityRow | undefined> {
+export async function getEntity(
+  db: Queryable,
+  operatorId: string,
+  externalId: string,
+): Promise<EntityRow | undefined> {
   const { rows } = await db.query<EntityRow>(
     `select id, external_id, entity_type, data, pii, created_at, updated_at
        from entities where operator_id = $1 and external_id = $2 and deleted_at is null`,

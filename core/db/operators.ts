@@ -65,7 +65,12 @@ export async function updateSettings(
             retention_policy = coalesce($4::jsonb, retention_policy)
       where id = $1
       returning ${COLUMNS}`,
-    [id, s.templateId ?? null, s.dataRetentionDays ?? null, s.retentionPolicy ? JSON.stringify(s.retentionPolicy) : null],
+    [
+      id,
+      s.templateId ?? null,
+      s.dataRetentionDays ?? null,
+      s.retentionPolicy ? JSON.stringify(s.retentionPolicy) : null,
+    ],
   );
   return rows[0]!;
 }

@@ -48,7 +48,10 @@ export async function outboxStats(db: Queryable): Promise<{ backlog: number; old
   return { backlog: rows[0]?.backlog ?? 0, oldestAgeSeconds: rows[0]?.oldest ?? 0 };
 }
 
-export async function isPending(db: Queryable, workflowId: string): Promise<{ since: Date; attempts: number } | undefined> {
+export async function isPending(
+  db: Queryable,
+  workflowId: string,
+): Promise<{ since: Date; attempts: number } | undefined> {
   const { rows } = await db.query<{ created_at: Date; attempts: number }>(
     'select created_at, attempts from fanout_outbox where workflow_id = $1',
     [workflowId],

@@ -20,7 +20,10 @@ export interface EntityInput {
 export const newFanoutId = (): string => 'ien_' + randomBytes(8).toString('hex');
 
 /** Splits PII fields (encrypted at rest) from the rest of the entity's data. */
-export function splitPii(template: Template, e: EntityInput): { plain: Record<string, unknown>; pii: Record<string, unknown> } {
+export function splitPii(
+  template: Template,
+  e: EntityInput,
+): { plain: Record<string, unknown>; pii: Record<string, unknown> } {
   const piiFields = new Set(template.schema.pii_fields[e.entityType] ?? []);
   const plain: Record<string, unknown> = {};
   const pii: Record<string, unknown> = {};
@@ -30,12 +33,16 @@ export function splitPii(template: Template, e: EntityInput): { plain: Record<st
 
 export function checkEntity(template: Template, e: EntityInput): void {
   const verdict = validateEntityData(template, e.entityType, e.data);
-  if (!verdict.ok) throw apiError({ code: 'VALIDATION_FAILED', message: verdict.message, details: verdict.details });
+  if (!verdict.ok)
+    throw apiError({ code: 'VALIDATION_FAILED', message: verdict.message, details: verdict.details });
 }
 
 export interface EntityWriteResult {
   status: 200 | 201;
-  body: { success: true; data: { id: string; externalId: string; entityType: string; action: 'created' | 'updated' } };
+  body: {
+    success: true;
+    data: { id: string; externalId: string; entityType: string; action: 'created' | 'updated' };
+  };
   replayed: boolean;
 }
 
@@ -72,7 +79,10 @@ export async function upsertOneEntity(
     if (claim.kind === 'held') return claim;
     const r = await write(tx);
     const result = reply(r, e, false);
-    await saveIdempotentResponse(tx, operatorId, 'entity', idempotencyKey, { status: result.status, body: result.body });
+    await saveIdempotentResponse(tx, operatorId, 'entity', idempotencyKey, {
+      status: result.status,
+      body: result.body,
+    });
     return { kind: 'written' as const, r, result };
   });
   if (outcome.kind === 'written') {
@@ -80,16 +90,26 @@ export async function upsertOneEntity(
     return outcome.result;
   }
   if (outcome.requestHash !== hash) {
-    throw apiError({ code: 'IDEMPOTENCY_KEY_REUSED', message: 'This Idempotency-Key was already used with a different request' });
+    throw apiError({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+      message: 'This Idempotency-Key was already used with a different request',
+    });
   }
   const saved = outcome.response as { status: 200 | 201; body: EntityWriteResult['body'] };
   return { status: saved.status, body: saved.body, replayed: true };
 }
 
-function reply(r: { id: string; action: 'created' | 'updated' }, e: EntityInput, replayed: boolean): EntityWriteResult {
+function reply(
+  r: { id: string; action: 'created' | 'updated' },
+  e: EntityInput,
+  replayed: boolean,
+): EntityWriteResult {
   return {
     status: r.action === 'created' ? 201 : 200,
-    body: { success: true, data: { id: r.id, externalId: e.externalId, entityType: e.entityType, action: r.action } },
+    body: {
+      success: true,
+      data: { id: r.id, externalId: e.externalId, entityType: e.entityType, action: r.action },
+    },
     replayed,
   };
 }
@@ -108,9 +128,19 @@ export async function readEntity(deps: DomainDeps, operatorId: string, externalI
   };
 }
 
-export async function deleteEntity(deps: DomainDeps, operatorId: string, template: Template, externalId: string) {
+export async function deleteEntity(
+  deps: DomainDeps,
+  operatorId: string,
+  template: Template,
+  externalId: string,
+) {
   const piiFields = [...new Set(Object.values(template.schema.pii_fields).flat())];
-  const start = await softDeleteEntity(deps.pool, { operatorId, externalId, fanoutId: newFanoutId(), piiFields });
+  const start = await softDeleteEntity(deps.pool, {
+    operatorId,
+    externalId,
+    fanoutId: newFanoutId(),
+    piiFields,
+  });
   if (!start) throw entityNotFound(externalId);
   deps.dispatcher.dispatch(start);
 }

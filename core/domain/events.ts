@@ -19,7 +19,8 @@ export interface NewEvent {
 /** Template and size checks shared by single and batch recording. Throws an ApiError. */
 export function checkEvent(template: Template, e: NewEvent): void {
   const verdict = validateEventData(template, e.eventType, e.data);
-  if (!verdict.ok) throw apiError({ code: 'VALIDATION_FAILED', message: verdict.message, details: verdict.details });
+  if (!verdict.ok)
+    throw apiError({ code: 'VALIDATION_FAILED', message: verdict.message, details: verdict.details });
   const size = Buffer.byteLength(JSON.stringify(e.data), 'utf8');
   if (size > MAX_EVENT_DATA_BYTES) {
     throw apiError({
@@ -45,7 +46,9 @@ export async function recordOneEvent(
 ): Promise<RecordOutcome> {
   checkEvent(template, e);
   const id = newEventId();
-  const hash = idempotencyKey ? requestHash({ externalId: e.externalId, eventType: e.eventType, data: e.data }) : '';
+  const hash = idempotencyKey
+    ? requestHash({ externalId: e.externalId, eventType: e.eventType, data: e.data })
+    : '';
   const result = await recordEvent(deps.pool, {
     id,
     operatorId,
@@ -71,7 +74,10 @@ export async function recordOneEvent(
   const previous = await findIdempotencyKey(deps.pool, operatorId, 'event', idempotencyKey!);
   if (!previous) {
     // The holder expired between our two statements: vanishingly rare; the caller may retry.
-    throw apiError({ code: 'IDEMPOTENCY_CONFLICT', message: 'A request with this Idempotency-Key is in flight; retry' });
+    throw apiError({
+      code: 'IDEMPOTENCY_CONFLICT',
+      message: 'A request with this Idempotency-Key is in flight; retry',
+    });
   }
   if (previous.request_hash !== hash) {
     throw apiError({
@@ -103,19 +109,36 @@ export function encodeCursor(row: Pick<EventRow, 'cursor_ts' | 'id'>): string {
 export function decodeCursor(cursor: string): Cursor {
   try {
     const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (typeof c.t === 'string' && !Number.isNaN(Date.parse(c.t)) && typeof c.i === 'string' && /^eev_[0-9a-f]{16}$/.test(c.i)) {
+    if (
+      typeof c.t === 'string' &&
+      !Number.isNaN(Date.parse(c.t)) &&
+      typeof c.i === 'string' &&
+      /^eev_[0-9a-f]{16}$/.test(c.i)
+    ) {
       return { t: c.t, i: c.i };
     }
   } catch {
     // fall through to the error below
   }
-  throw apiError({ code: 'VALIDATION_FAILED', message: 'cursor is not a cursor returned by this API', details: [{ field: 'cursor', reason: 'is invalid' }] });
+  throw apiError({
+    code: 'VALIDATION_FAILED',
+    message: 'cursor is not a cursor returned by this API',
+    details: [{ field: 'cursor', reason: 'is invalid' }],
+  });
 }
 
 export async function listEntityEvents(
   deps: DomainDeps,
   operatorId: string,
-  q: { externalId: string; type?: string; limit: number; offset: number; cursor?: string; since?: Date; until?: Date },
+  q: {
+    externalId: string;
+    type?: string;
+    limit: number;
+    offset: number;
+    cursor?: string;
+    since?: Date;
+    until?: Date;
+  },
 ): Promise<EventPage> {
   const before = q.cursor ? decodeCursor(q.cursor) : undefined;
   const rows = await listEvents(deps.pool, {
@@ -130,7 +153,12 @@ export async function listEntityEvents(
   });
   // An empty page for an unknown entity would hide a typo; say ENTITY_NOT_FOUND instead.
   // Only checked when the page is empty, so the common case stays one query.
-  if (rows.length === 0 && !before && q.offset === 0 && !(await entityExists(deps.pool, operatorId, q.externalId))) {
+  if (
+    rows.length === 0 &&
+    !before &&
+    q.offset === 0 &&
+    !(await entityExists(deps.pool, operatorId, q.externalId))
+  ) {
     throw entityNotFound(q.externalId);
   }
   const hasMore = rows.length > q.limit;

@@ -1,8 +1,6 @@
 import type { Queryable } from '../db/pool';
 
-export type Claim =
-  | { kind: 'claimed' }
-  | { kind: 'held'; requestHash: string; response: unknown };
+export type Claim = { kind: 'claimed' } | { kind: 'held'; requestHash: string; response: unknown };
 
 /**
  * Claims an Idempotency-Key for this request inside the caller's transaction, reclaiming

@@ -66,7 +66,10 @@ export class FanoutDispatcher {
       return true;
     } catch (err) {
       this.o.metrics?.startFailed(path);
-      this.o.log.warn({ err, workflowId: row.workflow_id, path }, 'workflow start failed; the relay will retry');
+      this.o.log.warn(
+        { err, workflowId: row.workflow_id, path },
+        'workflow start failed; the relay will retry',
+      );
       return false;
     }
   }

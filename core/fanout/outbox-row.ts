@@ -16,5 +16,11 @@ export function outboxEntry(workflowId: string, payload: FanoutInput): OutboxEnt
     InternalEvent: [payload.internalEvent],
   };
   if (payload.eventType) searchAttributes.EventType = [payload.eventType];
-  return { workflowId, operatorId: payload.operatorId, internalEvent: payload.internalEvent, payload, searchAttributes };
+  return {
+    workflowId,
+    operatorId: payload.operatorId,
+    internalEvent: payload.internalEvent,
+    payload,
+    searchAttributes,
+  };
 }

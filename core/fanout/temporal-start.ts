@@ -49,7 +49,10 @@ export async function startFanout(
     });
     return 'started';
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError || (err as Error)?.name === 'WorkflowExecutionAlreadyStartedError') {
+    if (
+      err instanceof WorkflowExecutionAlreadyStartedError ||
+      (err as Error)?.name === 'WorkflowExecutionAlreadyStartedError'
+    ) {
       return 'already_started';
     }
     throw err;

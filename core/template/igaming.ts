@@ -47,7 +47,10 @@ export const IGAMING_TEMPLATE: Template = {
       game: { required: [], optional: ['name', 'provider', 'category', 'rtp'] },
     },
     event_types: {
-      transaction: { required: ['type', 'amount', 'currency'], optional: ['method', 'provider', 'reference', 'card_last4'] },
+      transaction: {
+        required: ['type', 'amount', 'currency'],
+        optional: ['method', 'provider', 'reference', 'card_last4'],
+      },
       game_activity: {
         required: ['game_id', 'bet_amount'],
         optional: ['game_name', 'provider', 'win_amount', 'currency', 'round_id'],

@@ -6,13 +6,17 @@ type FieldCheck = (value: unknown) => string | undefined;
 const nonNegativeAmount: FieldCheck = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'must be a finite number >= 0';
 const currency: FieldCheck = (v) =>
-  typeof v === 'string' && /^[A-Z]{3}$/.test(v) ? undefined : 'must be a three-letter upper-case ISO-4217 code';
+  typeof v === 'string' && /^[A-Z]{3}$/.test(v)
+    ? undefined
+    : 'must be a three-letter upper-case ISO-4217 code';
 const country: FieldCheck = (v) =>
   typeof v === 'string' && /^[A-Z]{2}$/.test(v) ? undefined : 'must be a two-letter upper-case ISO-3166 code';
 const nonEmptyString: FieldCheck = (v) =>
   typeof v === 'string' && v.trim().length > 0 ? undefined : 'must be a non-empty string';
 const email: FieldCheck = (v) =>
-  typeof v === 'string' && /^[^\s@]+@[^\s@]+$/.test(v) && v.length <= 320 ? undefined : 'must be an email address';
+  typeof v === 'string' && /^[^\s@]+@[^\s@]+$/.test(v) && v.length <= 320
+    ? undefined
+    : 'must be an email address';
 
 /**
  * Types of the template's known fields, by name. Fields not listed here (and fields
@@ -51,9 +55,42 @@ function checkFields(
   return details;
 }
 
+/** U+0000 or an unpaired UTF-16 surrogate: text that Postgres jsonb refuses to store. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const unstorable = (s: string): boolean => s.includes('\u0000') || LONE_SURROGATE.test(s);
+/** Deeper JSON would exhaust the stack of JSON.stringify (and of Postgres' parser) later on. */
+export const MAX_JSON_DEPTH = 100;
+
+/**
+ * The first part of `value` that cannot be stored: a string or key jsonb cannot hold, or
+ * nesting past MAX_JSON_DEPTH. Checked up front so such a request is a VALIDATION_FAILED
+ * (and only its own item in a batch), not a failed insert. Iterative, so deeply nested
+ * input cannot exhaust the stack here.
+ */
+export function findUnstorableJson(value: unknown, path: string): ErrorDetail | undefined {
+  const reason = 'must not contain U+0000 or unpaired UTF-16 surrogates';
+  const todo: Array<[unknown, string, number]> = [[value, path, 0]];
+  for (let next = todo.pop(); next; next = todo.pop()) {
+    const [v, at, depth] = next;
+    if (typeof v === 'string' && unstorable(v)) return { field: at, reason };
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= MAX_JSON_DEPTH)
+      return { field: path, reason: `must not be nested more than ${MAX_JSON_DEPTH} levels deep` };
+    for (const [k, child] of Object.entries(v)) {
+      if (unstorable(k)) return { field: at, reason: `keys ${reason}` };
+      todo.push([child, `${at}.${k}`, depth + 1]);
+    }
+  }
+  return undefined;
+}
+
 export type TemplateCheck = { ok: true } | { ok: false; message: string; details: ErrorDetail[] };
 
-export function validateEventData(template: Template, eventType: string, data: Record<string, unknown>): TemplateCheck {
+export function validateEventData(
+  template: Template,
+  eventType: string,
+  data: Record<string, unknown>,
+): TemplateCheck {
   const allowed = Object.keys(template.schema.event_types);
   const fields = template.schema.event_types[eventType];
   if (!fields) {
@@ -67,11 +104,21 @@ export function validateEventData(template: Template, eventType: string, data: R
     };
   }
   const details = checkFields(data, fields, FIELD_CHECKS);
+  const unstorable = findUnstorableJson(data, 'data');
+  if (unstorable) details.push(unstorable);
   if (details.length === 0) return { ok: true };
-  return { ok: false, message: `data does not match the "${eventType}" event type: ${summarise(details)}`, details };
+  return {
+    ok: false,
+    message: `data does not match the "${eventType}" event type: ${summarise(details)}`,
+    details,
+  };
 }
 
-export function validateEntityData(template: Template, entityType: string, data: Record<string, unknown>): TemplateCheck {
+export function validateEntityData(
+  template: Template,
+  entityType: string,
+  data: Record<string, unknown>,
+): TemplateCheck {
   const allowed = Object.keys(template.schema.entity_types);
   const fields = template.schema.entity_types[entityType];
   if (!fields) {
@@ -82,8 +129,14 @@ export function validateEntityData(template: Template, entityType: string, data:
     };
   }
   const details = checkFields(data, fields, ENTITY_FIELD_CHECKS);
+  const unstorable = findUnstorableJson(data, 'data');
+  if (unstorable) details.push(unstorable);
   if (details.length === 0) return { ok: true };
-  return { ok: false, message: `data does not match the "${entityType}" entity type: ${summarise(details)}`, details };
+  return {
+    ok: false,
+    message: `data does not match the "${entityType}" entity type: ${summarise(details)}`,
+    details,
+  };
 }
 
 export function validateStateKey(template: Template, key: string): TemplateCheck {

@@ -19,7 +19,15 @@ describe('HTTP → Postgres → Temporal', () => {
       `${P}/entities/player_12345/events`,
       {
         eventType: 'transaction',
-        data: { type: 'deposit', amount: 100.0, currency: 'GBP', method: 'card', provider: 'stripe', reference: 'txn_abc123', card_last4: '4242' },
+        data: {
+          type: 'deposit',
+          amount: 100.0,
+          currency: 'GBP',
+          method: 'card',
+          provider: 'stripe',
+          reference: 'txn_abc123',
+          card_last4: '4242',
+        },
       },
       { 'Idempotency-Key': 'deposit-txn-abc123' },
     );

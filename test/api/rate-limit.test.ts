@@ -17,7 +17,9 @@ describe('rate limiting per operator', () => {
   it('answers 429 RATE_LIMITED with Retry-After, resetAt and RateLimit headers past the limit', async () => {
     const op = await newOperator(stack.db.pool, stack.baseUrl);
     const other = await newOperator(stack.db.pool, stack.baseUrl);
-    await stack.db.pool.query('update operators set rate_limit_per_minute = 5 where id = $1', [op.operatorId]);
+    await stack.db.pool.query('update operators set rate_limit_per_minute = 5 where id = $1', [
+      op.operatorId,
+    ]);
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await op.client.get(`${P}/settings`)).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200]);

@@ -5,7 +5,9 @@ export function testEnv() {
   const adminUrl = process.env.DATABASE_URL;
   const temporalAddress = process.env.TEMPORAL_ADDRESS;
   if (!adminUrl || !temporalAddress) {
-    throw new Error('Run the tests with `npm test`: it starts Postgres and Temporal (or set DATABASE_URL and TEMPORAL_ADDRESS).');
+    throw new Error(
+      'Run the tests with `npm test`: it starts Postgres and Temporal (or set DATABASE_URL and TEMPORAL_ADDRESS).',
+    );
   }
   return { adminUrl, temporalAddress, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' };
 }

@@ -6,7 +6,12 @@ export interface Res<T = any> {
 }
 
 export function api(baseUrl: string, apiKey?: string) {
-  const call = async <T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res<T>> => {
+  const call = async <T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Res<T>> => {
     const res = await fetch(baseUrl + path, {
       method,
       headers: {

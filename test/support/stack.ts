@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities, type ActivityDeps } from '../../activities';
+import { startKycSandbox, type KycSandbox } from '../../activities/kyc/sandbox-server';
 import { createApp } from '../../api/app';
 import { createApiMetrics } from '../../api/metrics';
 import { RateLimiter } from '../../api/middleware/rate-limit';
@@ -24,6 +25,8 @@ export interface TestStack {
   config: Config;
   dispatcher: FanoutDispatcher;
   rateLimiter: RateLimiter;
+  /** The sandbox KYC provider (a real HTTP server on loopback) this stack's worker calls. */
+  kyc: KycSandbox;
   /** Starts (or restarts) an in-process worker on this stack's task queue. */
   startWorker(overrides?: Partial<ActivityDeps>): Promise<Worker>;
   stopWorker(): Promise<void>;
@@ -34,6 +37,10 @@ export interface StackOptions {
   worker?: boolean;
   relay?: boolean;
   configOverrides?: Partial<Record<keyof Config, string>>;
+  /** Another Temporal server than the shared one (tests that stop and restart it). */
+  temporalAddress?: string;
+  /** false: the API does not start workflows after commit (as if it died right then); only the relay does. */
+  immediateStarts?: boolean;
 }
 
 /**
@@ -41,10 +48,13 @@ export interface StackOptions {
  * optionally a real worker on a task queue of its own: one per test file.
  */
 export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
-  const env = testEnv();
+  const shared = testEnv();
+  const env = { ...shared, temporalAddress: opts.temporalAddress ?? shared.temporalAddress };
   const db = await createTestDatabase();
   const taskQueue = `test-${randomBytes(6).toString('hex')}`;
+  const kyc = await startKycSandbox({ slowMs: 2_000 });
   const config = parseConfig({
+    KYC_PROVIDER_URL: kyc.url,
     NODE_ENV: 'test',
     DATABASE_URL: db.url,
     TEMPORAL_ADDRESS: env.temporalAddress,
@@ -72,7 +82,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     temporal,
     log,
     metrics,
-    dispatcher,
+    dispatcher: opts.immediateStarts === false ? { dispatch: () => undefined } : dispatcher,
     rateLimiter,
     pii: new PiiCipher(config.PII_MASTER_KEY),
     authCacheTtlMs: 0,
@@ -93,9 +103,13 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     config,
     dispatcher,
     rateLimiter,
+    kyc,
     async startWorker(overrides = {}) {
       if (!runtimeInstalled) {
-        Runtime.install({ telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } }, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+        Runtime.install({
+          telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+          logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+        });
         runtimeInstalled = true;
       }
       nativeConnection ??= await NativeConnection.connect({ address: env.temporalAddress });
@@ -119,11 +133,14 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     async close() {
       await stack.stopWorker();
       await dispatcher.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Drop open connections first: one still sending a refused (413) body would hold close() for seconds.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await closed;
       await connection.close();
       await nativeConnection?.close();
       await db.drop();
+      await kyc.close();
     },
   };
   if (opts.worker) await stack.startWorker();

@@ -1,0 +1,231 @@
+import type { OutboxEntry } from '../fanout/outbox-row';
+import type { PendingStart } from './outbox';
+import type { Queryable } from './pool';
+
+/**
+ * Set-based writes behind the batch endpoints: each batch is one statement over `unnest`ed
+ * arrays that writes the rows and their fan-out outbox rows together, and returns the
+ * outbox rows to hand to the dispatcher after commit. Items whose entity does not exist (or
+ * is deleted) are left out; the caller tells them apart by what comes back.
+ *
+ * Rows are written in key order so two concurrent batches touching the same keys lock them
+ * in the same order and cannot deadlock.
+ */
+
+const TS = `to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const LIVE_ENTITY = `exists (select 1 from entities e where e.operator_id = $1 and e.external_id = i.external_id and e.deleted_at is null)`;
+
+export interface BatchEventRow {
+  id: string;
+  externalId: string;
+  eventType: string;
+  data: Record<string, unknown>;
+  /** The event's outbox entry; its `data` and `occurredAt` are filled in by the statement. */
+  outbox: OutboxEntry;
+}
+
+/** Inserts the events of live entities and their outbox rows; returns the rows written. */
+export async function insertEvents(
+  db: Queryable,
+  operatorId: string,
+  events: BatchEventRow[],
+): Promise<Array<{ id: string; start: PendingStart }>> {
+  if (events.length === 0) return [];
+  // The payload travels without `data` (it is the event's own data column, set below), so
+  // a 20 MB batch is not sent twice. occurredAt is the event's created_at, as for single events.
+  const { rows } = await db.query<{ id: string; start: PendingStart }>(
+    `with i as (
+       select * from unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], $8::jsonb[])
+              with ordinality as t(id, external_id, event_type, data, workflow_id, payload, search_attributes, ord)
+     ), ev as (
+       insert into events (id, operator_id, external_id, event_type, data)
+       select i.id, $1, i.external_id, i.event_type, i.data from i where ${LIVE_ENTITY} order by i.ord
+       returning id, created_at
+     ), ob as (
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes)
+       select i.workflow_id, $1, i.payload->>'internalEvent',
+              i.payload || jsonb_build_object('data', i.data,
+                'occurredAt', to_char(ev.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+              i.search_attributes
+         from ev join i on i.id = ev.id
+       returning workflow_id, payload, search_attributes, attempts
+     )
+     select ob.payload->>'eventId' as id, to_jsonb(ob) as start from ob`,
+    [
+      operatorId,
+      events.map((e) => e.id),
+      events.map((e) => e.externalId),
+      events.map((e) => e.eventType),
+      events.map((e) => JSON.stringify(e.data)),
+      events.map((e) => e.outbox.workflowId),
+      events.map((e) => JSON.stringify({ ...e.outbox.payload, data: {} })),
+      events.map((e) => JSON.stringify(e.outbox.searchAttributes)),
+    ],
+  );
+  return rows;
+}
+
+export interface BatchEntityRow {
+  externalId: string;
+  newId: string;
+  entityType: string;
+  data: Record<string, unknown>;
+  pii: Buffer | null;
+  fanoutId: string;
+}
+
+/**
+ * Upserts entities (externalIds must be distinct) and queues `entity.created` /
+ * `entity.updated` for each, exactly as upsertEntity does for one: a soft-deleted entity
+ * written again is created afresh; `prev` is the table as it was before this statement.
+ */
+export async function upsertEntities(
+  db: Queryable,
+  operatorId: string,
+  entities: BatchEntityRow[],
+): Promise<Array<{ externalId: string; id: string; action: 'created' | 'updated'; start: PendingStart }>> {
+  if (entities.length === 0) return [];
+  const { rows } = await db.query<{
+    externalId: string;
+    id: string;
+    action: 'created' | 'updated';
+    start: PendingStart;
+  }>(
+    `with i as (
+       select * from unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[], $7::text[])
+              as t(external_id, new_id, entity_type, data, pii, fanout_id)
+     ), prev as (
+       select e.external_id from entities e join i on e.operator_id = $1 and e.external_id = i.external_id
+        where e.deleted_at is null
+     ), up as (
+       insert into entities (operator_id, external_id, id, entity_type, data, pii)
+       select $1, i.external_id, i.new_id, i.entity_type, i.data, i.pii from i order by i.external_id
+       on conflict (operator_id, external_id) do update
+          set entity_type = excluded.entity_type, data = excluded.data, pii = excluded.pii,
+              updated_at = now(), deleted_at = null,
+              id = case when entities.deleted_at is null then entities.id else excluded.id end,
+              created_at = case when entities.deleted_at is null then entities.created_at else now() end
+       returning external_id, id
+     ), act as (
+       select up.external_id, up.id, i.data, i.fanout_id,
+              case when exists (select 1 from prev where prev.external_id = up.external_id) then 'updated' else 'created' end as action
+         from up join i on i.external_id = up.external_id
+     ), ob as (
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes)
+       select 'entity.' || act.action || ':' || act.fanout_id, $1, 'entity.' || act.action,
+              jsonb_build_object('internalEvent', 'entity.' || act.action, 'operatorId', $1::text,
+                                 'externalId', act.external_id, 'data', act.data, 'occurredAt', ${TS}),
+              jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array(act.external_id),
+                                 'InternalEvent', jsonb_build_array('entity.' || act.action))
+         from act
+       returning workflow_id, payload, search_attributes, attempts
+     )
+     select act.external_id as "externalId", act.id, act.action, to_jsonb(ob) as start
+       from act join ob on ob.workflow_id = 'entity.' || act.action || ':' || act.fanout_id`,
+    [
+      operatorId,
+      entities.map((e) => e.externalId),
+      entities.map((e) => e.newId),
+      entities.map((e) => e.entityType),
+      entities.map((e) => JSON.stringify(e.data)),
+      entities.map((e) => e.pii),
+      entities.map((e) => e.fanoutId),
+    ],
+  );
+  return rows;
+}
+
+export interface BatchStateRow {
+  externalId: string;
+  key: string;
+  value: unknown;
+  fanoutId: string;
+}
+
+/**
+ * Upserts state values of live entities ((externalId, key) pairs must be distinct) and
+ * queues `entity_state.updated.<key>` for each, as putState does for one.
+ */
+export async function putStates(
+  db: Queryable,
+  operatorId: string,
+  states: BatchStateRow[],
+): Promise<Array<{ externalId: string; key: string; start: PendingStart }>> {
+  if (states.length === 0) return [];
+  const { rows } = await db.query<{ externalId: string; key: string; start: PendingStart }>(
+    `with i as (
+       select * from unnest($2::text[], $3::text[], $4::jsonb[], $5::text[]) as t(external_id, state_key, value, fanout_id)
+     ), up as (
+       insert into entity_states (operator_id, external_id, state_key, value)
+       select $1, i.external_id, i.state_key, i.value from i where ${LIVE_ENTITY} order by i.external_id, i.state_key
+       on conflict (operator_id, external_id, state_key) do update set value = excluded.value, updated_at = now()
+       returning external_id, state_key
+     ), ob as (
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes)
+       select 'entity_state.updated.' || i.state_key || ':' || i.fanout_id, $1, 'entity_state.updated.' || i.state_key,
+              jsonb_build_object('internalEvent', 'entity_state.updated.' || i.state_key, 'operatorId', $1::text,
+                                 'externalId', i.external_id, 'stateKey', i.state_key,
+                                 'data', jsonb_build_object('value', i.value), 'occurredAt', ${TS}),
+              jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array(i.external_id),
+                                 'InternalEvent', jsonb_build_array('entity_state.updated.' || i.state_key))
+         from up join i on i.external_id = up.external_id and i.state_key = up.state_key
+       returning workflow_id, payload, search_attributes, attempts
+     )
+     select ob.payload->>'externalId' as "externalId", ob.payload->>'stateKey' as key, to_jsonb(ob) as start from ob`,
+    [
+      operatorId,
+      states.map((s) => s.externalId),
+      states.map((s) => s.key),
+      states.map((s) => JSON.stringify(s.value)),
+      states.map((s) => s.fanoutId),
+    ],
+  );
+  return rows;
+}
+
+export interface BatchJobError {
+  index: number;
+  externalId: string | null;
+  code: string;
+  message: string;
+}
+
+export interface BatchJobRow {
+  id: string;
+  kind: string;
+  total: number;
+  succeeded: number;
+  failed: number;
+  errors: BatchJobError[];
+  created_at: Date;
+}
+
+export async function insertBatchJob(
+  db: Queryable,
+  j: {
+    id: string;
+    operatorId: string;
+    kind: string;
+    total: number;
+    succeeded: number;
+    failed: number;
+    errors: BatchJobError[];
+  },
+): Promise<void> {
+  await db.query(
+    `insert into batch_jobs (id, operator_id, kind, total, succeeded, failed, errors) values ($1, $2, $3, $4, $5, $6, $7)`,
+    [j.id, j.operatorId, j.kind, j.total, j.succeeded, j.failed, JSON.stringify(j.errors)],
+  );
+}
+
+export async function getBatchJob(
+  db: Queryable,
+  operatorId: string,
+  jobId: string,
+): Promise<BatchJobRow | undefined> {
+  const { rows } = await db.query<BatchJobRow>(
+    `select id, kind, total, succeeded, failed, errors, created_at from batch_jobs where operator_id = $1 and id = $2`,
+    [operatorId, jobId],
+  );
+  return rows[0];
+}

@@ -1,0 +1,138 @@
+import { startStack, type TestStack } from '../support/stack';
+import { newOperator, newPlayer } from '../support/operators';
+import { P } from '../support/http';
+
+/**
+ * With fan-out starts switched off, every outbox row a write queued stays in the table, so
+ * batch writes can be compared row for row with the single-item writes they must mirror.
+ */
+describe('batch writes queue the same fan-out as single writes', () => {
+  let stack: TestStack;
+  let op: Awaited<ReturnType<typeof newOperator>>;
+  beforeAll(async () => {
+    stack = await startStack({ relay: false, immediateStarts: false });
+    op = await newOperator(stack.db.pool, stack.baseUrl);
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  interface OutboxRow {
+    workflow_id: string;
+    internal_event: string;
+    payload: Record<string, unknown>;
+    search_attributes: Record<string, string[]>;
+  }
+  const outbox = async (where: string, params: unknown[]): Promise<OutboxRow[]> =>
+    (
+      await stack.db.pool.query<OutboxRow>(
+        `select workflow_id, internal_event, payload, search_attributes from fanout_outbox where ${where} order by created_at, workflow_id`,
+        params,
+      )
+    ).rows;
+  /** A row with its per-write parts (ids, times, entity) replaced by placeholders. */
+  const shape = (r: OutboxRow, externalId: string) =>
+    JSON.parse(
+      JSON.stringify(r)
+        .replace(/eev_[0-9a-f]{16}/g, 'EVENT')
+        .replace(/ien_[0-9a-f]{16}/g, 'FANOUT')
+        .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'TIME')
+        .replaceAll(`"${externalId}"`, '"ENTITY"'),
+    ) as unknown;
+
+  it('events: one entity_event.<type> row per event, equal to what POST /entities/:id/events queues', async () => {
+    await newPlayer(op.client, 'single');
+    await newPlayer(op.client, 'batched');
+    const data = { type: 'deposit', amount: 25.5, currency: 'EUR', method: 'card' };
+    const single = await op.client.post(`${P}/entities/single/events`, { eventType: 'transaction', data });
+    const batch = await op.client.post(`${P}/batch/events`, [
+      { externalId: 'batched', eventType: 'transaction', data },
+    ]);
+    expect(batch.body.data.succeeded).toBe(1);
+    const [s] = await outbox(
+      `payload->>'externalId' = 'single' and internal_event like 'entity_event.%'`,
+      [],
+    );
+    const [b] = await outbox(
+      `payload->>'externalId' = 'batched' and internal_event like 'entity_event.%'`,
+      [],
+    );
+    expect(s!.workflow_id).toBe(`entity_event.transaction:${single.body.data.id}`);
+    expect(b!.workflow_id).toMatch(/^entity_event\.transaction:eev_[0-9a-f]{16}$/);
+    expect(shape(b!, 'batched')).toEqual(shape(s!, 'single'));
+    // occurredAt is the event's own created_at, as for single events.
+    const { rows } = await stack.db.pool.query(
+      `select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at from events where id = $1`,
+      [b!.payload.eventId],
+    );
+    expect(b!.payload.occurredAt).toBe(rows[0].at);
+    expect(b!.payload.data).toEqual(data);
+  });
+
+  it('entities: entity.created then entity.updated rows, equal to what POST /entities queues', async () => {
+    const entity = (externalId: string, vip: number) => ({
+      entityType: 'player',
+      externalId,
+      data: { email: `${externalId}@example.com`, first_name: 'Ada', country: 'GB', vip_level: vip },
+    });
+    expect((await op.client.post(`${P}/entities`, entity('e-single', 1))).status).toBe(201);
+    expect((await op.client.post(`${P}/entities`, entity('e-single', 2))).status).toBe(200);
+    expect((await op.client.post(`${P}/batch/entities`, [entity('e-batched', 1)])).body.data.succeeded).toBe(
+      1,
+    );
+    expect((await op.client.post(`${P}/batch/entities`, [entity('e-batched', 2)])).body.data.succeeded).toBe(
+      1,
+    );
+    const s = await outbox(`payload->>'externalId' = 'e-single'`, []);
+    const b = await outbox(`payload->>'externalId' = 'e-batched'`, []);
+    expect(b.map((r) => r.internal_event)).toEqual(['entity.created', 'entity.updated']);
+    expect(b.map((r) => shape(r, 'e-batched'))).toEqual(s.map((r) => shape(r, 'e-single')));
+    // The fan-out payload carries no PII.
+    expect(b[1]!.payload.data).toEqual({ country: 'GB', vip_level: 2 });
+  });
+
+  it('states: one entity_state.updated.<key> row per value, equal to what PUT /state/:key queues', async () => {
+    await newPlayer(op.client, 's-single');
+    await newPlayer(op.client, 's-batched');
+    const value = { level: 'gold', points: 1200 };
+    expect((await op.client.put(`${P}/entities/s-single/state/loyalty_tier`, { value })).status).toBe(200);
+    const batch = await op.client.post(`${P}/batch/states`, [
+      { externalId: 's-batched', key: 'loyalty_tier', value },
+    ]);
+    expect(batch.body.data.succeeded).toBe(1);
+    const [s] = await outbox(
+      `internal_event like 'entity_state.%' and payload->>'externalId' = 's-single'`,
+      [],
+    );
+    const [b] = await outbox(
+      `internal_event like 'entity_state.%' and payload->>'externalId' = 's-batched'`,
+      [],
+    );
+    expect(b!.internal_event).toBe('entity_state.updated.loyalty_tier');
+    expect(shape(b!, 's-batched')).toEqual(shape(s!, 's-single'));
+  });
+
+  it('records a full batch of 5,000 events with exactly one outbox row each, in one request', async () => {
+    await newPlayer(op.client, 'bulk');
+    const items = Array.from({ length: 5000 }, (_, i) => ({
+      externalId: 'bulk',
+      eventType: 'game_activity',
+      data: { game_id: 'slots', bet_amount: i % 50, round_id: `r${i}` },
+    }));
+    const res = await op.client.post(`${P}/batch/events`, items);
+    expect(res.status).toBe(200);
+    expect(res.body.data).toMatchObject({ succeeded: 5000, failed: 0, errors: [] });
+    const { rows } = await stack.db.pool.query(
+      `select (select count(*)::int from events where external_id = 'bulk') as events,
+              (select count(*)::int from fanout_outbox o join events e on o.workflow_id = 'entity_event.game_activity:' || e.id
+                where e.external_id = 'bulk') as outbox`,
+    );
+    expect(rows[0]).toEqual({ events: 5000, outbox: 5000 });
+    // Items are stored in array order: newest first lists the last item first.
+    const newest = await op.client.get(`${P}/entities/bulk/events?limit=2`);
+    expect(newest.body.data.map((e: { data: { round_id: string } }) => e.data.round_id)).toEqual([
+      'r4999',
+      'r4998',
+    ]);
+  });
+});
