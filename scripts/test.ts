@@ -9,10 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnManaged, stopAllChildren, type ManagedChild } from './lib/children';
 import { JEST_BIN, PROJECT_ROOT } from './lib/project';
+import { findChromium } from './lib/chromium';
 import { freePort, startPostgres, startTemporal } from './lib/services';
 import { findTemporalCli } from './lib/temporal-cli';
 
-const RESULTS_FILE = path.join(PROJECT_ROOT, '.local', 'jest-results.json');
+// Per run: several `npm test` may share one checkout, and must not read each other's results.
+const RESULTS_FILE = path.join(PROJECT_ROOT, '.local', `jest-results.${process.pid}.json`);
 const say = (m: string) => console.log(`[test] ${m}`);
 
 interface JestResults {
@@ -43,7 +45,10 @@ async function startServices(env: NodeJS.ProcessEnv): Promise<Array<() => Promis
       : freePort().then((port) => startPostgres({ dataDir: os.tmpdir(), port, persistent: false })),
     env.TEMPORAL_ADDRESS
       ? undefined
-      : freePort().then((port) => startTemporal({ port, namespace: env.TEMPORAL_NAMESPACE ?? 'default' })),
+      : Promise.all([freePort(), freePort()]).then(([port, uiPort]) =>
+          // With its Web UI: the browser test searches it as ops staff would.
+          startTemporal({ port, uiPort, namespace: env.TEMPORAL_NAMESPACE ?? 'default' }),
+        ),
   ]);
   const stops = [pg, temporal].flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value.stop] : []));
   const failure = [pg, temporal].find((r) => r.status === 'rejected');
@@ -57,9 +62,24 @@ async function startServices(env: NodeJS.ProcessEnv): Promise<Array<() => Promis
   }
   if (temporal.status === 'fulfilled' && temporal.value) {
     env.TEMPORAL_ADDRESS = temporal.value.address;
-    say(`Temporal ${temporal.value.address}`);
+    if (temporal.value.uiUrl) env.TEMPORAL_UI_URL = temporal.value.uiUrl;
+    say(`Temporal ${temporal.value.address} (UI ${temporal.value.uiUrl ?? 'none'})`);
   }
   return stops;
+}
+
+/**
+ * The browser test's Chromium, found or installed here like the Temporal CLI. Not fatal:
+ * the other tests do not need it, and the browser test fails with this message instead.
+ */
+async function findBrowser(env: NodeJS.ProcessEnv): Promise<void> {
+  try {
+    env.CHROMIUM_PATH = await findChromium(say);
+    say(`Chromium ${env.CHROMIUM_PATH}`);
+  } catch (err) {
+    env.CHROMIUM_UNAVAILABLE = (err as Error).message;
+    say((err as Error).message);
+  }
 }
 
 async function runJest(env: NodeJS.ProcessEnv, args: string[]): Promise<number> {
@@ -106,7 +126,7 @@ async function main(): Promise<number> {
     ...process.env,
     TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE || 'default',
   };
-  const stops = await startServices(env);
+  const [stops] = await Promise.all([startServices(env), findBrowser(env)]);
   let jestCode = 1;
   try {
     if (!interrupted) jestCode = await runJest(env, process.argv.slice(2));
@@ -116,6 +136,7 @@ async function main(): Promise<number> {
     );
   }
   const { line, ok } = summarise(jestCode);
+  await fs.rm(RESULTS_FILE, { force: true });
   console.log(line);
   if (interrupted) return 130;
   return ok ? 0 : jestCode || 1;

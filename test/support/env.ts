@@ -12,6 +12,28 @@ export function testEnv() {
   return { adminUrl, temporalAddress, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' };
 }
 
+/**
+ * The Temporal Web UI that scripts/test.ts started with the dev server (TEMPORAL_UI_URL), and
+ * the browser it found or installed (CHROMIUM_PATH). Throws, never skips: a missing browser
+ * is a failed test.
+ */
+export function browserTestEnv() {
+  const uiUrl = process.env.TEMPORAL_UI_URL;
+  const chromiumPath = process.env.CHROMIUM_PATH;
+  if (!uiUrl) {
+    throw new Error(
+      'TEMPORAL_UI_URL is not set: run the tests with `npm test` (it starts the Temporal dev server with its UI), or set it next to TEMPORAL_ADDRESS.',
+    );
+  }
+  if (!chromiumPath) {
+    throw new Error(
+      process.env.CHROMIUM_UNAVAILABLE ??
+        'CHROMIUM_PATH is not set: run the tests with `npm test` (it finds or installs Chromium), or set it to a Chromium binary.',
+    );
+  }
+  return { uiUrl, chromiumPath };
+}
+
 export const TEMPLATE_DB = 'igaming_test_template';
 export const WORKFLOW_BUNDLE = path.join(__dirname, '..', '..', '.local', 'test-workflow-bundle.js');
 

@@ -1,0 +1,122 @@
+import { execFile } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+type Log = (msg: string) => void;
+
+const NAMES = ['chromium', 'chromium-browser', 'google-chrome'];
+const DEBIAN_PATH = '/usr/bin/chromium';
+/** apt-get waits this long for another apt/dpkg (a parallel `npm test`) to release its lock. */
+const APT_LOCK_TIMEOUT_S = '300';
+
+let found: Promise<string> | undefined;
+
+/**
+ * Returns an absolute path to a Chromium that answers `--version`: CHROMIUM_PATH, then
+ * `chromium` / `chromium-browser` / `google-chrome` on PATH, then /usr/bin/chromium. When
+ * none is there and we are root on Debian, installs the distribution's package (this
+ * machine reaches package mirrors but not Playwright's browser downloads). Memoised.
+ */
+export function findChromium(log: Log = () => undefined): Promise<string> {
+  found ??= search(log).catch((err: unknown) => {
+    found = undefined;
+    throw err;
+  });
+  return found;
+}
+
+async function search(log: Log): Promise<string> {
+  const failures: string[] = [];
+  const tryBin = async (label: string, bin: string | undefined) => {
+    if (!bin) return undefined;
+    if (await works(bin)) return bin;
+    failures.push(`${label}: ${bin} did not answer --version`);
+    return undefined;
+  };
+
+  const envBin = process.env.CHROMIUM_PATH ? path.resolve(process.env.CHROMIUM_PATH) : undefined;
+  let bin = await tryBin('CHROMIUM_PATH', envBin);
+  for (const name of NAMES) bin ??= await tryBin('PATH', onPath(name));
+  bin ??= await tryBin(DEBIAN_PATH, existsSync(DEBIAN_PATH) ? DEBIAN_PATH : undefined);
+  if (bin) return bin;
+
+  try {
+    await aptInstall(log);
+    bin = await tryBin('apt-get', existsSync(DEBIAN_PATH) ? DEBIAN_PATH : onPath('chromium'));
+    if (bin) return bin;
+    failures.push('apt-get: installed, but no working chromium binary appeared');
+  } catch (err) {
+    failures.push(`apt-get: ${(err as Error).message}`);
+  }
+  throw new Error(
+    [
+      'No Chromium for the browser test, and installing one failed:',
+      ...failures.map((f) => `  - ${f}`),
+      'Install one (Debian: `apt-get install chromium`) or set CHROMIUM_PATH to its binary.',
+    ].join('\n'),
+  );
+}
+
+async function works(bin: string): Promise<boolean> {
+  try {
+    const { stdout } = await run(bin, ['--version'], { timeout: 30_000 });
+    return /chrom/i.test(stdout);
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.resolve(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Installs Debian's `chromium` without its recommends (fonts and drivers a headless run does
+ * not need). The package index is refreshed only when the install fails, as a stale or
+ * empty index is the usual reason, and an update costs a minute we rarely need to spend.
+ */
+async function aptInstall(log: Log): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('not root: cannot install packages');
+  if (!existsSync('/etc/debian_version') || !onPath('apt-get'))
+    throw new Error('not a Debian system with apt-get');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const lock = ['-o', `DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT_S}`];
+  const install = () =>
+    run('apt-get', [...lock, 'install', '-y', '--no-install-recommends', 'chromium'], {
+      env,
+      timeout: 900_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  log('Installing Chromium: apt-get install -y --no-install-recommends chromium');
+  try {
+    await install();
+    return;
+  } catch (err) {
+    log(`apt-get install failed (${lastLine(err)}); running apt-get update and trying again`);
+  }
+  try {
+    await run('apt-get', [...lock, 'update'], { env, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 });
+    await install();
+  } catch (err) {
+    throw new Error(lastLine(err));
+  }
+}
+
+function lastLine(err: unknown): string {
+  const e = err as { stderr?: string; message?: string };
+  const text = (e.stderr?.trim() || e.message || String(err)).split('\n');
+  return text[text.length - 1] ?? '';
+}
