@@ -6,6 +6,7 @@ import { FanoutDispatcher } from '../core/fanout/dispatcher';
 import { createLogger } from '../core/logger';
 import { PiiCipher } from '../core/security/pii';
 import { createApp } from './app';
+import { answerClientError } from './http/client-error';
 import { createApiMetrics } from './metrics';
 import { RateLimiter } from './middleware/rate-limit';
 
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     pii: new PiiCipher(config.PII_MASTER_KEY),
   });
   const server = http.createServer(app.callback());
+  server.on('clientError', answerClientError);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   const address = server.address();

@@ -62,8 +62,8 @@ const unstorable = (s: string): boolean => s.includes('\u0000') || LONE_SURROGAT
 export const MAX_JSON_DEPTH = 100;
 
 /**
- * The first part of `value` that cannot be stored: a string or key jsonb cannot hold, or
- * nesting past MAX_JSON_DEPTH. Checked up front so such a request is a VALIDATION_FAILED
+ * The first part of `value` that cannot be stored: a string or key jsonb cannot hold, a
+ * number JSON cannot represent, or nesting past MAX_JSON_DEPTH. Checked up front so such a request is a VALIDATION_FAILED
  * (and only its own item in a batch), not a failed insert. Iterative, so deeply nested
  * input cannot exhaust the stack here.
  */
@@ -73,6 +73,8 @@ export function findUnstorableJson(value: unknown, path: string): ErrorDetail | 
   for (let next = todo.pop(); next; next = todo.pop()) {
     const [v, at, depth] = next;
     if (typeof v === 'string' && unstorable(v)) return { field: at, reason };
+    // JSON.parse turns 1e309 into Infinity, which JSON.stringify would silently store as null.
+    if (typeof v === 'number' && !Number.isFinite(v)) return { field: at, reason: 'must be a finite number' };
     if (typeof v !== 'object' || v === null) continue;
     if (depth >= MAX_JSON_DEPTH)
       return { field: path, reason: `must not be nested more than ${MAX_JSON_DEPTH} levels deep` };

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { startKycSandbox, type KycSandbox } from '../../activities/kyc/sandbox-server';
 import { createApp } from '../../api/app';
+import { answerClientError } from '../../api/http/client-error';
 import { createApiMetrics } from '../../api/metrics';
 import { RateLimiter } from '../../api/middleware/rate-limit';
 import { parseConfig, type Config } from '../../core/config';
@@ -88,6 +89,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     authCacheTtlMs: 0,
   });
   const server = http.createServer(app.callback());
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
