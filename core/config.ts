@@ -24,6 +24,8 @@ const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PORT: port.default(3000),
+  /** The worker's Prometheus endpoint (GET /metrics: activity outcomes); unset: not served. */
+  WORKER_METRICS_PORT: port.optional(),
   HOST: z.string().default('0.0.0.0'),
   DATABASE_URL: z.string().url(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),

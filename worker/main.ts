@@ -3,6 +3,8 @@ import { createActivities } from '../activities';
 import { loadConfig } from '../core/config';
 import { createPool } from '../core/db/pool';
 import { createLogger } from '../core/logger';
+import { activityInterceptor } from './activity-interceptor';
+import { createWorkerMetrics, serveMetrics } from './metrics';
 import { workerOptions } from './options';
 
 async function main(): Promise<void> {
@@ -13,16 +15,24 @@ async function main(): Promise<void> {
   });
   const pool = createPool(config.DATABASE_URL, 10);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const metrics = createWorkerMetrics();
+  const metricsServer =
+    config.WORKER_METRICS_PORT === undefined
+      ? undefined
+      : await serveMetrics(metrics, config.WORKER_METRICS_PORT, config.HOST);
+  if (metricsServer) log.info({ port: metricsServer.port }, 'worker metrics on /metrics');
   const worker = await Worker.create({
     ...workerOptions(),
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities: createActivities({ pool, log, config }),
+    interceptors: { activity: [activityInterceptor(log, metrics)] },
   });
   log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS }, 'worker polling');
   // Worker.run() handles SIGINT/SIGTERM itself: stops polling, finishes in-flight tasks, resolves.
   await worker.run();
+  await metricsServer?.close();
   await pool.end();
   await connection.close();
   log.info('worker stopped');

@@ -61,6 +61,7 @@ export class FanoutDispatcher {
   private async startOne(row: PendingStart, path: 'immediate' | 'relay'): Promise<boolean> {
     try {
       await startFanout(this.o.client, this.o.taskQueue, row);
+      this.o.log.debug({ workflowId: row.workflow_id, path }, 'workflow started');
       const occurred = Date.parse(row.payload.occurredAt);
       this.o.metrics?.started(path, Number.isNaN(occurred) ? undefined : (Date.now() - occurred) / 1000);
       return true;

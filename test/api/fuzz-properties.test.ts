@@ -10,7 +10,7 @@ import { P, type Res } from '../support/http';
 describe('arbitrary input at the HTTP edge', () => {
   let stack: TestStack;
   let op: Awaited<ReturnType<typeof newOperator>>;
-  const RUNS = { numRuns: 150 };
+  const RUNS = { numRuns: 100 };
 
   beforeAll(async () => {
     stack = await startStack({ relay: false, immediateStarts: false });

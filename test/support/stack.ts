@@ -12,7 +12,10 @@ import { createApiMetrics } from '../../api/metrics';
 import { RateLimiter } from '../../api/middleware/rate-limit';
 import { parseConfig, type Config } from '../../core/config';
 import { FanoutDispatcher } from '../../core/fanout/dispatcher';
+import type { Logger } from '../../core/logger';
 import { PiiCipher } from '../../core/security/pii';
+import { activityInterceptor } from '../../worker/activity-interceptor';
+import { createWorkerMetrics, type WorkerMetrics } from '../../worker/metrics';
 import { createTestDatabase, type TestDatabase } from './db';
 import { WORKFLOW_BUNDLE, testEnv } from './env';
 
@@ -28,6 +31,8 @@ export interface TestStack {
   rateLimiter: RateLimiter;
   /** The sandbox KYC provider (a real HTTP server on loopback) this stack's worker calls. */
   kyc: KycSandbox;
+  /** Activity outcomes counted by the in-process worker's interceptor (as worker/main.ts serves them). */
+  workerMetrics: WorkerMetrics;
   /** Starts (or restarts) an in-process worker on this stack's task queue. */
   startWorker(overrides?: Partial<ActivityDeps>): Promise<Worker>;
   stopWorker(): Promise<void>;
@@ -42,6 +47,8 @@ export interface StackOptions {
   temporalAddress?: string;
   /** false: the API does not start workflows after commit (as if it died right then); only the relay does. */
   immediateStarts?: boolean;
+  /** The API's and the worker's logger (default: silent, or TEST_LOG_LEVEL). */
+  log?: Logger;
 }
 
 /**
@@ -64,7 +71,8 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     LOG_LEVEL: 'silent',
     ...opts.configOverrides,
   });
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const log = opts.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const workerMetrics = createWorkerMetrics({ defaultMetrics: false });
   const connection = await Connection.connect({ address: env.temporalAddress });
   const temporal = new Client({ connection, namespace: env.namespace });
   const metrics = createApiMetrics();
@@ -106,6 +114,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     dispatcher,
     rateLimiter,
     kyc,
+    workerMetrics,
     async startWorker(overrides = {}) {
       if (!runtimeInstalled) {
         Runtime.install({
@@ -122,6 +131,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
         workflowBundle: { codePath: WORKFLOW_BUNDLE },
         activities: createActivities({ pool: db.pool, log, config, ...overrides }),
         shutdownGraceTime: '1s',
+        interceptors: { activity: [activityInterceptor(log, workerMetrics)] },
       });
       running = worker.run();
       return worker;
