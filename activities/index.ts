@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { Config } from '../core/config';
 import type { Logger } from '../core/logger';
 import { kycActivities } from './kyc/activities';
+import { retentionActivities } from './retention';
 import { riskActivities } from './risk';
 import { webhookActivities } from './webhooks/activities';
 
@@ -36,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
     ...kycActivities(resolved),
     ...riskActivities(resolved),
     ...webhookActivities(resolved),
+    ...retentionActivities(resolved),
   };
 }
 

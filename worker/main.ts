@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadConfig } from '../core/config';
@@ -6,6 +7,7 @@ import { createLogger } from '../core/logger';
 import { activityInterceptor } from './activity-interceptor';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { workerOptions } from './options';
+import { ensureRetentionSchedule } from './retention-schedule';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -29,6 +31,13 @@ async function main(): Promise<void> {
     activities: createActivities({ pool, log, config }),
     interceptors: { activity: [activityInterceptor(log, metrics)] },
   });
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const scheduleId = await ensureRetentionSchedule(
+    new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }),
+    config.TEMPORAL_TASK_QUEUE,
+  );
+  await clientConnection.close();
+  log.info({ scheduleId }, 'retention schedule in place');
   log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS }, 'worker polling');
   // Worker.run() handles SIGINT/SIGTERM itself: stops polling, finishes in-flight tasks, resolves.
   await worker.run();

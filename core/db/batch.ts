@@ -214,9 +214,19 @@ export async function insertBatchJob(
 ): Promise<void> {
   await db.query(
     `insert into batch_jobs (id, operator_id, kind, total, succeeded, failed, errors) values ($1, $2, $3, $4, $5, $6, $7)`,
-    [j.id, j.operatorId, j.kind, j.total, j.succeeded, j.failed, JSON.stringify(j.errors)],
+    [j.id, j.operatorId, j.kind, j.total, j.succeeded, j.failed, JSON.stringify(j.errors, storable)],
   );
 }
+
+/**
+ * A refused item's error quotes what was sent (its externalId, an unknown type), which may
+ * hold U+0000 or a lone surrogate that jsonb refuses: the stored job record shows U+FFFD
+ * there instead, rather than the whole batch failing with a 500.
+ */
+// eslint-disable-next-line no-control-regex -- U+0000 is exactly what jsonb refuses
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const storable = (_key: string, value: unknown): unknown =>
+  typeof value === 'string' ? value.replace(UNSTORABLE, '\ufffd') : value;
 
 export async function getBatchJob(
   db: Queryable,

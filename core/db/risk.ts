@@ -14,11 +14,16 @@ export async function isFirstDeposit(
   q: { operatorId: string; externalId: string; eventId: string },
 ): Promise<boolean> {
   const { rows } = await db.query<{ first: boolean }>(
+    // Archived deposits (past hot_days, see core/db/retention.ts) still count as earlier ones.
     `select not exists (
        select 1 from events
         where operator_id = $1 and external_id = $2 and event_type = 'transaction'
           and data->>'type' = 'deposit' and id <> $3
           and created_at <= ${ANCHOR}
+       union all
+       select 1 from events_archive
+        where operator_id = $1 and external_id = $2 and event_type = 'transaction'
+          and data->>'type' = 'deposit' and id <> $3
      ) as first`,
     [q.operatorId, q.externalId, q.eventId],
   );

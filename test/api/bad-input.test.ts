@@ -185,6 +185,16 @@ describe('bad input: refused with a clear 4xx in the envelope, nothing stored', 
         );
         expectError(await op.client.get(`${P}/entities/player%00_1`), 400, 'VALIDATION_FAILED');
       });
+      // A batch lists the refused item, quoting its id; the job record keeps it with U+FFFD.
+      const batch = await op.client.post(`${P}/batch/events`, [
+        { externalId: 'nul\u0000id', eventType: 'session', data: {} },
+        { externalId: 'player_1', eventType: 'bad\ud800type', data: {} },
+      ]);
+      expect(batch.status).toBe(200);
+      expect(batch.body.data).toMatchObject({ succeeded: 0, failed: 2 });
+      const job = await op.client.get(`${P}/batch/jobs/${batch.body.data.jobId}`);
+      expect(job.status).toBe(200);
+      expect(JSON.stringify(job.body.data.errors)).toContain('nul\ufffdid');
     });
   });
 

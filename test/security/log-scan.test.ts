@@ -5,7 +5,7 @@ import { startKycSandbox, type KycSandbox } from '../../activities/kyc/sandbox-s
 import { serveMetrics } from '../../worker/metrics';
 import { startStack, type TestStack } from '../support/stack';
 import { newOperator } from '../support/operators';
-import { P, api } from '../support/http';
+import { P, api, type Res } from '../support/http';
 import { eventually, startWebhookReceiver, type WebhookReceiver } from '../support/workflow-harness';
 
 jest.setTimeout(90_000);
@@ -48,7 +48,7 @@ describe('logs of a full run', () => {
     });
     op = await newOperator(stack.db.pool, stack.baseUrl);
     const c = op.client;
-    const ok = (res: { status: number; body: unknown }, status: number) => {
+    const ok = (res: Res, status: number) => {
       if (res.status !== status) throw new Error(`${res.status} ${JSON.stringify(res.body)}`);
       return res;
     };

@@ -1,0 +1,72 @@
+import { Context } from '@temporalio/activity';
+import {
+  archiveEventsBatch,
+  listEventRetentionTargets,
+  purgeArchiveBatch,
+  type RetentionTarget,
+} from '../core/db/retention';
+import type { ResolvedDeps } from './index';
+
+const DAY_MS = 86_400_000;
+
+export interface OperatorRetentionResult {
+  operatorId: string;
+  hotDays: number;
+  archiveDays: number;
+  archived: number;
+  deleted: number;
+  /** false when the batch budget ran out first: the next run continues. */
+  complete: boolean;
+}
+
+export function retentionActivities(deps: ResolvedDeps) {
+  return {
+    async listRetentionTargets(): Promise<RetentionTarget[]> {
+      return listEventRetentionTargets(deps.pool);
+    },
+
+    /**
+     * One operator's events: those older than hot_days move to events_archive, archived ones
+     * older than archive_days are removed. Ages are measured from `asOf` (the workflow's
+     * clock), so a retried attempt applies the same cutoffs. Bounded: at most `maxBatches`
+     * statements of `batchSize` rows each, heartbeating between them.
+     */
+    async enforceEventRetention(q: {
+      target: RetentionTarget;
+      asOf: string;
+      batchSize: number;
+      maxBatches: number;
+    }): Promise<OperatorRetentionResult> {
+      const now = Date.parse(q.asOf);
+      const { hot_days: hotDays, archive_days: archiveDays } = q.target.events;
+      const hotCutoff = new Date(now - hotDays * DAY_MS);
+      const archiveCutoff = new Date(now - archiveDays * DAY_MS);
+      const operatorId = q.target.operatorId;
+      let archived = 0;
+      let deleted = 0;
+      let batches = 0;
+      const drain = async (step: () => Promise<number>, add: (n: number) => void) => {
+        while (batches < q.maxBatches) {
+          const n = await step();
+          batches++;
+          add(n);
+          Context.current().heartbeat({ archived, deleted });
+          if (n < q.batchSize) return true;
+        }
+        return false;
+      };
+      const moved = await drain(
+        () => archiveEventsBatch(deps.pool, { operatorId, cutoff: hotCutoff, limit: q.batchSize }),
+        (n) => (archived += n),
+      );
+      const purged = await drain(
+        () => purgeArchiveBatch(deps.pool, { operatorId, cutoff: archiveCutoff, limit: q.batchSize }),
+        (n) => (deleted += n),
+      );
+      if (archived + deleted > 0) {
+        deps.log.info({ operatorId, archived, deleted }, 'retention applied');
+      }
+      return { operatorId, hotDays, archiveDays, archived, deleted, complete: moved && purged };
+    },
+  };
+}
