@@ -125,7 +125,8 @@ async function runSchemathesis(
     name: 'schemathesis',
     command: st,
     args,
-    cwd: PROJECT_ROOT,
+    // schemathesis keeps a cache in its working directory: keep it out of the checkout.
+    cwd: OUT_DIR,
     env: { ...process.env, NO_COLOR: '1', COLUMNS: '160' },
     onLine: (line) => {
       output += line + '\n';
