@@ -3,7 +3,7 @@ import { getEntity, softDeleteEntity, upsertEntity } from '../db/entities';
 import { withTransaction, type Queryable } from '../db/pool';
 import { apiError } from '../errors';
 import { newEntityId } from '../ids';
-import type { Template } from '../template/igaming';
+import { ownEntry, type Template } from '../template/igaming';
 import { validateEntityData } from '../template/validate';
 import type { DomainDeps } from './deps';
 import { entityNotFound } from './events';
@@ -24,7 +24,7 @@ export function splitPii(
   template: Template,
   e: EntityInput,
 ): { plain: Record<string, unknown>; pii: Record<string, unknown> } {
-  const piiFields = new Set(template.schema.pii_fields[e.entityType] ?? []);
+  const piiFields = new Set(ownEntry(template.schema.pii_fields, e.entityType) ?? []);
   const plain: Record<string, unknown> = {};
   const pii: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(e.data)) (piiFields.has(k) ? pii : plain)[k] = v;

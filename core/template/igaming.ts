@@ -68,6 +68,14 @@ export const IGAMING_TEMPLATE: Template = {
 
 export const TEMPLATES: Record<string, Template> = { [IGAMING_TEMPLATE.id]: IGAMING_TEMPLATE };
 
+/**
+ * `record[key]` for the record's own keys only. Keys here come from requests: a plain
+ * lookup would answer `constructor`, `toString` or `__proto__` from Object.prototype.
+ */
+export function ownEntry<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
+}
+
 export function findTemplate(id: string | null | undefined): Template | undefined {
-  return id ? TEMPLATES[id] : undefined;
+  return id ? ownEntry(TEMPLATES, id) : undefined;
 }

@@ -1,5 +1,5 @@
 import type { ErrorDetail } from '../errors';
-import type { FieldSet, Template } from './igaming';
+import { ownEntry, type FieldSet, type Template } from './igaming';
 
 type FieldCheck = (value: unknown) => string | undefined;
 
@@ -94,7 +94,7 @@ export function validateEventData(
   data: Record<string, unknown>,
 ): TemplateCheck {
   const allowed = Object.keys(template.schema.event_types);
-  const fields = template.schema.event_types[eventType];
+  const fields = ownEntry(template.schema.event_types, eventType);
   if (!fields) {
     const dotted = eventType.includes('.')
       ? ` Event types are top-level names only; put the subtype in data (e.g. "type": "${eventType.split('.').slice(1).join('.')}").`
@@ -122,7 +122,7 @@ export function validateEntityData(
   data: Record<string, unknown>,
 ): TemplateCheck {
   const allowed = Object.keys(template.schema.entity_types);
-  const fields = template.schema.entity_types[entityType];
+  const fields = ownEntry(template.schema.entity_types, entityType);
   if (!fields) {
     return {
       ok: false,

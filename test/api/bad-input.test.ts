@@ -252,6 +252,43 @@ describe('bad input: refused with a clear 4xx in the envelope, nothing stored', 
     });
   });
 
+  describe('names that exist on Object.prototype', () => {
+    const names = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
+    it.each(names.map((n) => [n]))(
+      '%s as an event type, entity type, state key or template id: 400, nothing stored',
+      async (name) => {
+        await expectNothingStored(async () => {
+          expectError(await op.client.post(events, { eventType: name, data: {} }), 400, 'VALIDATION_FAILED');
+          expectError(
+            await op.client.post(`${P}/entities`, {
+              entityType: name,
+              externalId: 'proto',
+              data: { email: 'p@x.io' },
+            }),
+            400,
+            'VALIDATION_FAILED',
+          );
+          expectError(
+            await op.client.put(`${P}/entities/player_1/state/${name}`, { value: 1 }),
+            400,
+            'VALIDATION_FAILED',
+          );
+          expectError(await op.client.put(`${P}/settings`, { templateId: name }), 400, 'VALIDATION_FAILED');
+        });
+        const batch = await op.client.post(`${P}/batch/entities`, [
+          { entityType: name, externalId: 'proto', data: {} },
+        ]);
+        expect(batch.status).toBe(200);
+        expect(batch.body.data).toMatchObject({
+          succeeded: 0,
+          failed: 1,
+          errors: [{ code: 'VALIDATION_FAILED' }],
+        });
+        expect((await op.client.get(`${P}/settings`)).body.data.template.id).toBe('tpl_igaming');
+      },
+    );
+  });
+
   describe('externalIds', () => {
     it('400 for an externalId over 255 characters or with control characters (CR, LF, tab), in the path or the body', async () => {
       await expectNothingStored(async () => {
