@@ -111,7 +111,15 @@ describe('fan-out guarantee: every committed event gets exactly one workflow', (
       second.startRelay();
       try {
         await eventually(async () => ((await pendingCount(stack)) === 0 ? true : undefined), 150_000);
-        for (const id of ids) expect(await runsOf(client, `entity_event.transaction:${id}`)).toBe(1);
+        for (const id of ids) {
+          // The outbox row goes once the start succeeded, so the workflow exists now (describe is
+          // strongly consistent); the list behind runsOf is visibility, which may lag under load.
+          const workflowId = `entity_event.transaction:${id}`;
+          expect((await client.workflow.getHandle(workflowId).describe()).type).toBe('fanOut');
+          expect(await eventually(async () => (await runsOf(client, workflowId)) || undefined, 30_000)).toBe(
+            1,
+          );
+        }
         const all = await eventually(async () => {
           let n = 0;
           for await (const _ of client.workflow.list({
