@@ -43,9 +43,13 @@ export async function findSchemathesis(log: (m: string) => void): Promise<string
   } catch (err) {
     const e = err as Error & { stderr?: string };
     throw new Error(
-      `Could not install schemathesis with ${python} (needs Python >= 3.9 with venv and PyPI access): ${
-        (e.stderr || e.message).trim().split('\n').slice(-3).join(' | ')
-      }`,
+      `Could not install schemathesis with ${python} (needs Python >= 3.9 with venv and PyPI access): ${(
+        e.stderr || e.message
+      )
+        .trim()
+        .split('\n')
+        .slice(-3)
+        .join(' | ')}`,
     );
   }
   const got = await version(ST_BIN);
