@@ -1,0 +1,65 @@
+import { fmt, ratio, runBaseline, type BenchContext } from '../lib/context';
+import { sleep } from '../lib/measure';
+import { outboxCount, seedEvents } from '../lib/seed';
+import { createPlayer } from '../lib/stack';
+
+/** The relay's batch (DispatcherOptions.relayBatchSize default): starts it has in flight at once. */
+const RELAY_BATCH = 200;
+
+/** Waits until the outbox is empty; returns when, or throws. */
+export async function drainOutbox(ctx: BenchContext, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await outboxCount(ctx.s.pool)) === 0) return Date.now();
+    await sleep(50);
+  }
+  throw new Error(`the outbox did not drain within ${timeoutMs / 1000} s`);
+}
+
+/**
+ * Workflows started per second by the API's relay (outbox rows written by SQL, so only the
+ * relay starts them) against a minimal client.workflow.start loop at the relay's concurrency.
+ */
+export async function fanoutStart(ctx: BenchContext): Promise<void> {
+  const n = ctx.quick ? 1000 : 5000;
+  const player = 'fanout-player';
+  await createPlayer(ctx.api.url!, ctx.op, player);
+  await drainOutbox(ctx, 300_000);
+  await seedEvents(ctx.s.pool, { operatorId: ctx.op.operatorId, externalId: player, count: n, outbox: true });
+  // The relay sweeps every second; measure its drain rate from its first cleared batch on.
+  let first: { at: number; left: number } | undefined;
+  let end = 0;
+  const deadline = Date.now() + 600_000;
+  while (Date.now() < deadline) {
+    const left = await outboxCount(ctx.s.pool);
+    if (!first && left < n) first = { at: Date.now(), left };
+    if (left === 0) {
+      end = Date.now();
+      break;
+    }
+    await sleep(20);
+  }
+  if (!first || !end) throw new Error('the relay did not drain the outbox');
+  const relayRate = first.left / ((end - first.at) / 1000);
+  const base = await runBaseline<{ rate: number; durationS: number }>('temporal-start.ts', [
+    ctx.s.temporalAddress,
+    ctx.s.namespace,
+    ctx.s.taskQueue,
+    String(n),
+    String(RELAY_BATCH),
+    ctx.op.operatorId,
+  ]);
+  ctx.known.fanoutMaxRate = relayRate;
+  ctx.log(
+    `fan-out start: relay ${fmt(relayRate)} workflows/s; client.workflow.start loop ${fmt(base.rate)}/s`,
+  );
+  ctx.rows.push({
+    benchmark: 'Fan-out start',
+    metric: `relay, ${n} outbox rows: workflows started/s`,
+    measured: fmt(relayRate),
+    baseline: `${fmt(base.rate)} start loop (${RELAY_BATCH} in flight)`,
+    ratio: ratio(relayRate, base.rate),
+    target: '≥ 0.80×',
+    pass: relayRate >= 0.8 * base.rate,
+  });
+}

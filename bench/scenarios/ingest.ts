@@ -1,0 +1,124 @@
+import { authHeaders, autocannon, probe, type LoadOptions, type LoadResult } from '../lib/autocannon';
+import { fmt, ratio, runBaseline, type BenchContext } from '../lib/context';
+import { describeCpu } from '../lib/measure';
+import { betBody, createPlayer } from '../lib/stack';
+
+interface PgLoop {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+const CONNECTIONS = [1, 16, 64] as const;
+const player = 'ingest-player';
+
+async function postEvents(
+  ctx: BenchContext,
+  connections: number,
+  durationS: number,
+  overallRate?: number,
+): Promise<LoadResult> {
+  const o: LoadOptions = {
+    url: `${ctx.api.url}/operator-data-api/entities/${player}/events`,
+    method: 'POST',
+    headers: authHeaders(ctx.op.apiKey),
+    body: betBody,
+    connections,
+    durationS,
+    overallRate,
+  };
+  await probe(o);
+  return autocannon(o);
+}
+
+/**
+ * POST /events at 1, 16 and 64 connections against the same single-row insert straight into
+ * Postgres at the same concurrency; then p99 at half the highest rate reached.
+ */
+export async function ingest(ctx: BenchContext): Promise<void> {
+  const d = ctx.quick ? 3 : 10;
+  await createPlayer(ctx.api.url!, ctx.op, player);
+  await postEvents(ctx, 16, ctx.quick ? 1 : 3); // warm-up: JIT, pool connections, auth cache
+  let max = 0;
+  for (const c of CONNECTIONS) {
+    let cpuBefore = ctx.cpu.snapshot();
+    const api = await postEvents(ctx, c, d);
+    const apiCpu = ctx.cpu.perUnit(cpuBefore, api.ok);
+    cpuBefore = ctx.cpu.snapshot();
+    const base = await runBaseline<PgLoop & { count: number }>('pg-insert.ts', [
+      ctx.s.databaseUrl,
+      String(c),
+      String(d),
+      ctx.op.operatorId,
+      player,
+    ]);
+    ctx.log(
+      `ingest c=${c}: API ${fmt(api.rps)} req/s (p50 ${api.p50} ms, p99 ${api.p99} ms, non-2xx ${api.non2xx}, errors ${api.errors}); ` +
+        `pg ${fmt(base.rps)} rows/s (p50 ${fmt(base.p50, 2)} ms, p99 ${fmt(base.p99, 2)} ms)`,
+    );
+    const baseCpu = ctx.cpu.perUnit(cpuBefore, base.count);
+    ctx.log(`  CPU ms per event, API run: ${describeCpu(apiCpu)}; pg baseline run: ${describeCpu(baseCpu)}`);
+    max = Math.max(max, api.rps);
+    ctx.rows.push({
+      benchmark: 'Ingest',
+      metric: `POST /events, ${c} conn: req/s (p50 / p99)`,
+      measured: `${fmt(api.rps)} (${api.p50} / ${api.p99} ms)${api.non2xx + api.errors > 0 ? `, ${api.non2xx + api.errors} failed` : ''}`,
+      baseline: `${fmt(base.rps)} (${fmt(base.p50, 1)} / ${fmt(base.p99, 1)} ms) pg insert`,
+      ratio: ratio(api.rps, base.rps),
+      target: c === 64 ? '≥ 0.50×' : '—',
+      pass: c === 64 ? api.rps >= 0.5 * base.rps && api.non2xx + api.errors === 0 : undefined,
+    });
+    if (c === 64) {
+      ctx.rows.push({
+        benchmark: 'Ingest',
+        metric: 'CPU ms per event at 64 conn, by process (incl. the fan-out it causes)',
+        measured: describeCpu(apiCpu),
+        baseline: `${describeCpu({ postgres: baseCpu.postgres ?? NaN })} pg insert`,
+        ratio: '—',
+        target: '—',
+      });
+    }
+  }
+  ctx.known.ingestMaxRps = max;
+  const half = await postEvents(ctx, 16, d, max / 2);
+  ctx.log(`ingest at ${fmt(max / 2)} req/s (half of max): p50 ${half.p50} ms, p99 ${half.p99} ms`);
+  ctx.rows.push({
+    benchmark: 'Ingest',
+    metric: `p99 at half the max rate (${fmt(max / 2)} req/s, 16 conn)`,
+    measured: `${half.p99} ms (p50 ${half.p50} ms, ${fmt(half.rps)} req/s done)`,
+    baseline: '—',
+    ratio: '—',
+    target: '≤ 25 ms',
+    pass: half.p99 <= 25 && half.non2xx + half.errors === 0,
+  });
+}
+
+/** Resident memory of the API and worker at peak ingest (sampled during the ingest runs). */
+export async function memory(ctx: BenchContext): Promise<void> {
+  if (!ctx.known.ingestMaxRps) {
+    await createPlayer(ctx.api.url!, ctx.op, player);
+    await postEvents(ctx, 64, ctx.quick ? 3 : 10);
+  }
+  const peak = ctx.rss.stop();
+  ctx.rss.start();
+  const api = peak.get('api') ?? NaN;
+  const worker = peak.get('worker') ?? NaN;
+  ctx.log(`memory: API peak RSS ${fmt(api)} MB, worker ${fmt(worker)} MB`);
+  ctx.rows.push({
+    benchmark: 'Memory',
+    metric: 'API resident memory at peak ingest',
+    measured: `${fmt(api)} MB`,
+    baseline: '—',
+    ratio: '—',
+    target: '≤ 250 MB',
+    pass: api <= 250,
+  });
+  ctx.rows.push({
+    benchmark: 'Memory',
+    metric: 'worker resident memory at peak ingest',
+    measured: `${fmt(worker)} MB`,
+    baseline: '—',
+    ratio: '—',
+    target: '—',
+  });
+}
