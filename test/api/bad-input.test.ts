@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { startStack, type TestStack } from '../support/stack';
 import { newOperator, newPlayer } from '../support/operators';
-import { P } from '../support/http';
+import { P, api } from '../support/http';
 import { expectError } from '../support/expect';
 
 interface RawRes {
@@ -473,6 +473,19 @@ describe('bad input: refused with a clear 4xx in the envelope, nothing stored', 
       );
       expect(again.status).toBe(200);
       expect(again.body.data).toEqual({ id: first.body.data.id, action: 'duplicate' });
+    });
+
+    it('every answer, refusals included, carries the security headers', async () => {
+      for (const res of [
+        await op.client.get(`${P}/settings`),
+        await op.client.post(events, '{'),
+        await api(stack.baseUrl).get(`${P}/settings`),
+      ]) {
+        expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(res.headers.get('x-frame-options')).toBe('DENY');
+        expect(res.headers.get('cache-control')).toBe('no-store');
+        expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+      }
     });
 
     it('does not echo an unsafe X-Request-Id: a fresh id is used instead', async () => {
