@@ -49,6 +49,9 @@ const RUNS: Run[] = [
 ];
 const OUT_DIR = path.join(PROJECT_ROOT, '.local', 'fuzz');
 
+/** 500s as the API itself logged them: a second count, independent of schemathesis' own. */
+let serverErrorsLogged = 0;
+
 function startApp(name: string, script: string, env: NodeJS.ProcessEnv): ManagedChild {
   return spawnManaged({
     name,
@@ -57,6 +60,7 @@ function startApp(name: string, script: string, env: NodeJS.ProcessEnv): Managed
     cwd: PROJECT_ROOT,
     env,
     onLine: (line) => {
+      if (name === 'api' && line.includes('"msg":"unhandled error"')) serverErrorsLogged++;
       // Only warnings and worse reach us (LOG_LEVEL=warn); a server error is worth seeing.
       if (process.env.FUZZ_VERBOSE || /"level":(50|60)/.test(line)) console.log(`[${name}] ${line}`);
     },
@@ -200,9 +204,13 @@ async function main(): Promise<number> {
       failed ||= code !== 0;
     }
     say(
-      `total: operations ${totals.operations}, test cases ${totals.cases}, failures ${totals.failures}, errors ${totals.errors}`,
+      `total: operations ${totals.operations}, test cases ${totals.cases}, failures ${totals.failures}, errors ${totals.errors}; 500s in the API log ${serverErrorsLogged}`,
     );
-    await fs.writeFile(path.join(OUT_DIR, 'summary.json'), JSON.stringify({ quick, ...totals }, null, 2));
+    await fs.writeFile(
+      path.join(OUT_DIR, 'summary.json'),
+      JSON.stringify({ quick, ...totals, serverErrorsLogged }, null, 2),
+    );
+    failed ||= serverErrorsLogged > 0;
     await Promise.all([api.stop(20_000), worker.stop(20_000)]);
     return failed ? 1 : 0;
   } finally {
