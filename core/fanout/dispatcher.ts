@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { claimDueStarts, markFailed, markStarted, type PendingStart } from '../db/outbox';
+import { claimDueStarts, clearStarted, markFailed, markStarted, type PendingStart } from '../db/outbox';
 import { withTransaction } from '../db/pool';
 import { startFanout } from './temporal-start';
 
@@ -86,7 +86,7 @@ export class FanoutDispatcher {
     const ids = this.done.splice(0, this.done.length);
     if (ids.length === 0) return;
     try {
-      await markStarted(this.o.pool, ids);
+      await clearStarted(this.o.pool, ids);
     } catch (err) {
       // The rows stay; the relay will find them, get "already started", and delete them.
       this.o.log.warn({ err, count: ids.length }, 'could not clear started outbox rows');
