@@ -21,7 +21,8 @@ import type { KycCheck } from './client';
  *
  * Calls with an Idempotency-Key already seen return the check created for it (200, header
  * `Idempotent-Replayed: true`): no second side effect. `calls` records every request and
- * `checks` every check created, so tests can count provider-side effects.
+ * `checks` every check created, so tests can count provider-side effects; `GET /v1/checks` and
+ * `GET /v1/calls` list them for callers in another process.
  */
 
 export type SandboxBehaviour = 'approve' | 'reject' | 'review' | 'flaky' | 'ratelimited' | 'slow' | 'invalid';
@@ -151,6 +152,10 @@ export async function startKycSandbox(o: KycSandboxOptions = {}): Promise<KycSan
     req.on('end', () => {
       const path = (req.url ?? '/').split('?')[0];
       if (req.method === 'GET' && path === '/healthz') return send(res, undefined, 200, { status: 'ok' });
+      // Read-only views for the fault suite, which runs the sandbox as a separate process and
+      // counts provider-side effects (checks per Idempotency-Key) from outside.
+      if (req.method === 'GET' && path === '/v1/checks') return send(res, undefined, 200, { checks });
+      if (req.method === 'GET' && path === '/v1/calls') return send(res, undefined, 200, { calls });
       if (req.method === 'POST' && path === '/v1/checks')
         return createCheck(req, res, Buffer.concat(chunks).toString('utf8'));
       const found =

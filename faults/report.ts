@@ -1,0 +1,62 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ScenarioResult } from './scenario';
+
+const HEADING = '## Fault suite';
+
+const passed = (r: ScenarioResult) => r.expectations.every((e) => e.ok);
+
+/** The suite's section of docs/RELIABILITY.md, as Markdown. */
+export function renderSection(
+  results: ScenarioResult[],
+  o: { mode: string; seconds: number; commit: string },
+): string {
+  const rows = results.map((r) => {
+    const t = r.tally;
+    return `| ${r.id}. ${r.scenario} | ${r.load} | ${r.fault} | ${t.acknowledged} | ${t.stored} | ${t.workflows} | ${t.duplicates} | ${t.lost} | ${passed(r) ? 'pass' : '**FAIL**'} |`;
+  });
+  const details = results.flatMap((r) => [
+    '',
+    `### ${r.id}. ${r.scenario}`,
+    '',
+    ...r.measurements.map((m) => `- ${m}`),
+    ...r.expectations.map((e) => `- ${e.ok ? 'pass' : '**FAIL**'}: ${e.name} (${e.detail})`),
+  ]);
+  return [
+    HEADING,
+    '',
+    'Written by `npm run faults` (see `faults/`), which starts its own stack of real processes on',
+    'loopback (embedded Postgres, the Temporal dev server on a SQLite file, the KYC sandbox, the API',
+    'and the worker as child processes), puts each scenario under sustained load from concurrent',
+    'HTTP clients, injects the fault, and then counts with queries: events in Postgres for the',
+    "scenario's operator, and fan-out workflows per ID in Temporal's visibility (any ID it lacks is",
+    'asked for directly before it counts as lost). `lost` = acknowledged (201) but not stored, plus',
+    'stored without a workflow; `duplicates` = workflow executions beyond one per event.',
+    '',
+    `Last run: ${o.mode} mode, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${o.commit}, ${o.seconds.toFixed(0)} s in all.`,
+    '',
+    '| Scenario | Load | Fault | Acknowledged | Stored | Workflows | Duplicates | Lost | Result |',
+    '| --- | --- | --- | --: | --: | --: | --: | --: | --- |',
+    ...rows,
+    ...details,
+    '',
+  ].join('\n');
+}
+
+/** Replaces only the suite's own section; the rest of the file belongs to others. */
+export function writeSection(file: string, section: string): void {
+  if (!existsSync(file)) {
+    const fresh = ['# Reliability', '', section, '## Bad input and fuzzing', '', 'See below.', ''].join('\n');
+    writeFileSync(file, fresh);
+    return;
+  }
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf(HEADING);
+  if (start < 0) {
+    writeFileSync(file, `${text.trimEnd()}\n\n${section}`);
+    return;
+  }
+  const rest = text.slice(start + HEADING.length);
+  const next = rest.search(/^## /m);
+  const end = next < 0 ? text.length : start + HEADING.length + next;
+  writeFileSync(file, text.slice(0, start) + section + '\n' + text.slice(end));
+}
