@@ -55,7 +55,7 @@ function post(ctx: BenchContext, player: string, o: Partial<LoadOptions>) {
  * the time a backlog takes to drain after a burst.
  */
 export async function fanoutLag(ctx: BenchContext): Promise<void> {
-  const d = ctx.quick ? 4 : 20;
+  const d = ctx.quick ? 4 : 15;
   if (!ctx.known.ingestMaxRps) {
     await createPlayer(ctx.api.url!, ctx.op, 'lag-probe');
     ctx.known.ingestMaxRps = (await post(ctx, 'lag-probe', { connections: 64, durationS: 3 })).rps;

@@ -24,6 +24,31 @@ export async function claimDueStarts(db: Queryable, limit: number): Promise<Pend
   return rows;
 }
 
+/**
+ * Takes up to `limit` due rows for this relay under a lease: their next attempt moves
+ * `leaseSeconds` ahead in one short statement, so no transaction stays open while Temporal
+ * is called and other relays skip them. If this process dies, the rows fall due again when
+ * the lease ends and another relay starts them ("already started" counts as success).
+ */
+export async function leaseDueStarts(
+  db: Queryable,
+  limit: number,
+  leaseSeconds: number,
+): Promise<PendingStart[]> {
+  const { rows } = await db.query<PendingStart>(
+    `update fanout_outbox o set next_attempt_at = clock_timestamp() + make_interval(secs => $2)
+      where o.workflow_id in (
+        select workflow_id from fanout_outbox
+         where next_attempt_at <= clock_timestamp()
+         order by next_attempt_at
+         limit $1
+         for update skip locked)
+      returning o.workflow_id, o.payload, o.search_attributes, o.attempts`,
+    [limit, leaseSeconds],
+  );
+  return rows;
+}
+
 export async function markStarted(db: Queryable, workflowIds: string[]): Promise<void> {
   if (workflowIds.length === 0) return;
   await db.query('delete from fanout_outbox where workflow_id = any($1::text[])', [workflowIds]);

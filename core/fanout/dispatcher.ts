@@ -1,14 +1,16 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { claimDueStarts, clearStarted, markFailed, markStarted, type PendingStart } from '../db/outbox';
-import { withTransaction } from '../db/pool';
+import { clearStarted, leaseDueStarts, markFailed, type PendingStart } from '../db/outbox';
 import { startFanout } from './temporal-start';
 
 export interface DispatcherMetrics {
   started(path: 'immediate' | 'relay', lagSeconds: number | undefined): void;
   startFailed(path: 'immediate' | 'relay'): void;
 }
+
+/** How long a relay holds rows it is starting before another relay may take them. */
+const RELAY_LEASE_SECONDS = 60;
 
 export interface DispatcherOptions {
   pool: Pool;
@@ -40,6 +42,8 @@ export class FanoutDispatcher {
   private relayRunning?: Promise<void>;
   private stopped = false;
   private readonly pending = new Set<Promise<void>>();
+  private relayInFlight = 0;
+  private readonly waiters: Array<() => void> = [];
 
   constructor(private readonly o: DispatcherOptions) {}
 
@@ -95,25 +99,67 @@ export class FanoutDispatcher {
 
   /** One sweep; returns how many rows it handled. Exposed for tests and the CLI. */
   async sweep(): Promise<number> {
-    const limit = this.o.relayBatchSize ?? 200;
-    return withTransaction(this.o.pool, async (tx) => {
-      const rows = await claimDueStarts(tx, limit);
-      const results = await Promise.all(rows.map((r) => this.startOne(r, 'relay')));
-      const started = rows.filter((_, i) => results[i]).map((r) => r.workflow_id);
-      await markStarted(tx, started);
-      for (const [i, r] of rows.entries()) {
-        if (!results[i]) await markFailed(tx, r.workflow_id, 'start failed');
+    const rows = await leaseDueStarts(this.o.pool, this.o.relayBatchSize ?? 200, RELAY_LEASE_SECONDS);
+    await Promise.all(rows.map((r) => this.relayOne(r)));
+    await this.flush();
+    return rows.length;
+  }
+
+  private async relayOne(row: PendingStart): Promise<void> {
+    if (await this.startOne(row, 'relay')) {
+      this.markDone(row.workflow_id);
+      return;
+    }
+    try {
+      await markFailed(this.o.pool, row.workflow_id, 'start failed');
+    } catch (err) {
+      // The lease runs out instead and the row falls due again.
+      this.o.log.warn({ err, workflowId: row.workflow_id }, 'could not record a failed start');
+    }
+  }
+
+  /**
+   * Drains what is due with up to `relayBatchSize` starts in flight all the time, topping up
+   * as starts finish rather than waiting for the slowest start of a batch (measured in
+   * bench/: batch-at-a-time sweeps reached 0.58× of a plain start loop at the same concurrency).
+   */
+  private async pump(): Promise<void> {
+    const max = this.o.relayBatchSize ?? 200;
+    for (;;) {
+      if (this.stopped) return;
+      const free = max - this.relayInFlight;
+      // Top up in chunks, not one row per finished start.
+      if (free < Math.max(1, max / 4)) {
+        await this.slotFreed();
+        continue;
       }
-      return rows.length;
-    });
+      const rows = await leaseDueStarts(this.o.pool, free, RELAY_LEASE_SECONDS);
+      for (const row of rows) {
+        this.relayInFlight++;
+        const p = this.relayOne(row).finally(() => {
+          this.relayInFlight--;
+          this.pending.delete(p);
+          for (const wake of this.waiters.splice(0)) wake();
+        });
+        this.pending.add(p);
+      }
+      if (rows.length < free) {
+        // Nothing more is due now: let these finish; the next tick looks again.
+        while (this.relayInFlight > 0) await this.slotFreed();
+        return;
+      }
+    }
+  }
+
+  private slotFreed(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   startRelay(): void {
     const interval = this.o.relayIntervalMs ?? 1000;
     const tick = async (): Promise<void> => {
       try {
-        // Drain a backlog quickly: sweep again at once while full batches come back.
-        while (!this.stopped && (await this.sweep()) >= (this.o.relayBatchSize ?? 200));
+        await this.pump();
       } catch (err) {
         this.o.log.warn({ err }, 'fan-out relay sweep failed');
       }
