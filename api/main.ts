@@ -51,11 +51,19 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: no new requests, finishing in-flight ones');
-    // close() stops accepting and resolves once in-flight requests are answered.
+    // close() stops accepting and resolves once every connection is gone. A keep-alive
+    // connection busy at this moment would otherwise stay open after its answer (and could
+    // carry new requests) until keepAliveTimeout, holding the drain until the forced close:
+    // answers say `Connection: close` from now on, and idle connections are closed as they appear.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) =>
+      res.setHeader('Connection', 'close'),
+    );
     server.closeIdleConnections();
+    const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
     const force = setTimeout(() => server.closeAllConnections(), 10_000);
     await closed;
+    clearInterval(idleSweep);
     clearTimeout(force);
     await dispatcher.stop();
     await pool.end();

@@ -41,6 +41,7 @@ function parseArgs(argv: string[]): { quick: boolean; only?: string } {
 
 async function main(): Promise<number> {
   const { quick, only } = parseArgs(process.argv.slice(2));
+  const tested = commit(); // before the run: the code the processes were started from
   const timer = setTimeout(
     () => {
       console.error(`fault suite exceeded ${LIMIT_MS[quick ? 'quick' : 'full'] / 60_000} min; stopping`);
@@ -74,7 +75,7 @@ async function main(): Promise<number> {
   if (!only) {
     const file = path.join(PROJECT_ROOT, 'docs', 'RELIABILITY.md');
     results.sort((x, y) => x.id.localeCompare(y.id));
-    writeSection(file, renderSection(results, { mode: quick ? 'quick' : 'full', seconds, commit: commit() }));
+    writeSection(file, renderSection(results, { mode: quick ? 'quick' : 'full', seconds, commit: tested }));
     log(`results written to ${path.relative(PROJECT_ROOT, file)}`);
   }
   log(
@@ -84,11 +85,11 @@ async function main(): Promise<number> {
 }
 
 function commit(): string {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim();
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: PROJECT_ROOT,
-      encoding: 'utf8',
-    }).trim();
+    const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
+    return git('rev-parse', '--short', 'HEAD') + (dirty ? ' with uncommitted changes' : '');
   } catch {
     return 'unknown';
   }

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { API_PREFIX as P } from '../../api/openapi';
 import { postJson, sessionEvent } from '../load';
 import { newRunOperator, players } from '../operator';
@@ -53,7 +54,7 @@ export const sigterm: Scenario = {
     return {
       id: 'e',
       scenario: this.name,
-      load: `${burst} concurrent requests (one connection each) + ${n} slow KYC deposits`,
+      load: `${burst} concurrent requests (keep-alive, one connection each) + ${n} slow KYC deposits`,
       fault: `SIGTERM to the worker with ${inFlight} KYC calls in flight; to the API after its first answer to a burst`,
       tally,
       measurements: [
@@ -92,9 +93,10 @@ async function drainApi(
   log: (m: string) => void,
 ) {
   const url = (i: number) => `${stack.apiUrl}${P}/entities/${who[i % who.length]}/events`;
-  const sent = Array.from({ length: burst }, (_, i) =>
-    postJson(url(i), apiKey, sessionEvent(i), { agent: false }),
-  );
+  // Keep-alive connections, as real clients use: a connection busy at SIGTERM must not hold
+  // the drain open after its answer.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: burst });
+  const sent = Array.from({ length: burst }, (_, i) => postJson(url(i), apiKey, sessionEvent(i), { agent }));
   await Promise.race(sent);
   const termAt = Date.now();
   let exited = false;
@@ -110,8 +112,16 @@ async function drainApi(
   }
   const probes = await Promise.all(sentProbes);
   const outcomes = await Promise.all(sent);
+  agent.destroy();
   const { status, ms } = await exit;
   log(`api exited ${JSON.stringify(status)} in ${ms} ms`);
+  log(
+    stack.api
+      .recentOutput()
+      .slice(-8)
+      .map((l) => l.slice(0, 200))
+      .join('\n'),
+  );
 
   const answered = outcomes.filter((o) => o.status !== 0);
   const finishedAfter = answered.filter((o) => o.at + o.ms > termAt && o.status === 201);
