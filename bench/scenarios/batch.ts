@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../../scripts/lib/project';
 import { authHeaders, autocannon, probe, type LoadOptions } from '../lib/autocannon';
 import { fmt, ratio, type BenchContext } from '../lib/context';
+import { describeCpu } from '../lib/measure';
 import { eventCount } from '../lib/seed';
 import { createPlayer } from '../lib/stack';
 
@@ -38,7 +39,9 @@ export async function batch(ctx: BenchContext): Promise<void> {
   };
   await probe({ ...o, bodyFile: undefined, body: JSON.stringify(items.slice(0, 2)) });
   const before = await eventCount(ctx.s.pool, ctx.op.operatorId, player);
+  const cpuBefore = ctx.cpu.snapshot();
   const api = await autocannon(o);
+  const cpu = ctx.cpu.perUnit(cpuBefore, batches * BATCH);
   const recorded = (await eventCount(ctx.s.pool, ctx.op.operatorId, player)) - before;
   // The fan-out of these events is measured by the fan-out benchmarks; left in the outbox it
   // would keep this 2-core machine starting workflows through the benchmarks that follow.
@@ -59,6 +62,7 @@ export async function batch(ctx: BenchContext): Promise<void> {
     );
   }
   await fs.writeFile(csvFile, lines.join('\n') + '\n');
+  const copyCpuBefore = ctx.cpu.snapshot();
   const started = process.hrtime.bigint();
   await run('psql', [
     ctx.s.databaseUrl,
@@ -69,6 +73,10 @@ export async function batch(ctx: BenchContext): Promise<void> {
   ]);
   const copyS = Number(process.hrtime.bigint() - started) / 1e9;
   const copyRate = (batches * BATCH) / copyS;
+  const copyCpu = ctx.cpu.perUnit(copyCpuBefore, batches * BATCH);
+  ctx.log(
+    `  CPU ms per event, batch: ${describeCpu(cpu)}; COPY: postgres ${fmt(copyCpu.postgres ?? NaN, 3)}`,
+  );
   ctx.log(
     `batch: ${recorded} events in ${fmt(api.durationS, 1)} s = ${fmt(apiRate)} events/s (batch p50 ${api.p50} ms); ` +
       `COPY ${batches * BATCH} rows in ${fmt(copyS, 2)} s = ${fmt(copyRate)} rows/s`,
@@ -81,6 +89,7 @@ export async function batch(ctx: BenchContext): Promise<void> {
     baseline: `${fmt(copyRate)} COPY`,
     ratio: ratio(apiRate, copyRate),
     target: '≥ 0.50× and ≥ 20,000/s',
+    // CPU per event is in the log line above the table.
     pass: complete && apiRate >= 0.5 * copyRate && apiRate >= 20_000,
   });
 }
