@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -48,19 +48,15 @@ export interface AppProcess {
  */
 export async function compileProduct(): Promise<void> {
   const started = Date.now();
+  if (await upToDate()) {
+    say(`the compiled product in ${path.relative(PROJECT_ROOT, DIST)} is up to date`);
+    return;
+  }
   const tsc = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsc');
   try {
     await run(
       tsc,
-      [
-        '-p',
-        'tsconfig.build.json',
-        '--outDir',
-        DIST,
-        '--incremental',
-        '--tsBuildInfoFile',
-        path.join(DIST, '..', 'tsbuildinfo'),
-      ],
+      ['-p', 'tsconfig.build.json', '--outDir', DIST, '--incremental', '--tsBuildInfoFile', BUILD_INFO],
       { cwd: PROJECT_ROOT, maxBuffer: 16 * 1024 * 1024 },
     );
   } catch (err) {
@@ -69,9 +65,32 @@ export async function compileProduct(): Promise<void> {
       `tsc reported errors but emitted the product: ${String((err as { stdout?: string }).stdout).slice(0, 300)}`,
     );
   }
+  // tsc leaves its build info untouched when nothing changed; mark this compile as the latest.
+  const now = new Date();
+  await utimes(BUILD_INFO, now, now).catch(() => undefined);
   say(
     `compiled the product into ${path.relative(PROJECT_ROOT, DIST)} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
+}
+
+const PRODUCT_DIRS = ['api', 'workflows', 'activities', 'worker', 'core', 'cli', 'scripts'];
+const BUILD_INFO = path.join(DIST, '..', 'tsbuildinfo');
+
+/** No product source (or tsconfig) newer than the last compile: skips tsc's type-check pass. */
+async function upToDate(): Promise<boolean> {
+  const built = await stat(BUILD_INFO).catch(() => undefined);
+  if (!built || !existsSync(path.join(DIST, 'api', 'main.js'))) return false;
+  const newer = async (p: string): Promise<boolean> => {
+    const st = await stat(p).catch(() => undefined);
+    if (!st) return false;
+    if (!st.isDirectory()) return /\.(ts|json|sql)$/.test(p) && st.mtimeMs > built.mtimeMs;
+    for (const entry of await readdir(p)) if (await newer(path.join(p, entry))) return true;
+    return false;
+  };
+  for (const p of [...PRODUCT_DIRS, 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json']) {
+    if (await newer(path.join(PROJECT_ROOT, p))) return false;
+  }
+  return true;
 }
 
 /** Postgres and Temporal: the ones given by DATABASE_URL / TEMPORAL_ADDRESS, or our own. */

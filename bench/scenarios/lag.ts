@@ -55,7 +55,7 @@ function post(ctx: BenchContext, player: string, o: Partial<LoadOptions>) {
  * the time a backlog takes to drain after a burst.
  */
 export async function fanoutLag(ctx: BenchContext): Promise<void> {
-  const d = ctx.quick ? 4 : 15;
+  const d = ctx.quick ? 3 : 15;
   if (!ctx.known.ingestMaxRps) {
     await createPlayer(ctx.api.url!, ctx.op, 'lag-probe');
     ctx.known.ingestMaxRps = (await post(ctx, 'lag-probe', { connections: 64, durationS: 3 })).rps;
@@ -99,7 +99,7 @@ export async function fanoutLag(ctx: BenchContext): Promise<void> {
     });
   }
 
-  const burst = ctx.quick ? 2000 : 10_000;
+  const burst = ctx.quick ? 1000 : 10_000;
   const player = 'lag-burst';
   await createPlayer(ctx.api.url!, ctx.op, player);
   const load = await post(ctx, player, { connections: 64, amount: burst });
