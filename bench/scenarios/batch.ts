@@ -64,6 +64,11 @@ export async function batch(ctx: BenchContext): Promise<void> {
   await fs.writeFile(csvFile, lines.join('\n') + '\n');
   const copyCpuBefore = ctx.cpu.snapshot();
   const started = process.hrtime.bigint();
+  await run('psql', ['--version']).catch(() => {
+    throw new Error(
+      'the batch baseline runs COPY through psql: install the PostgreSQL client (apt-get install postgresql-client)',
+    );
+  });
   await run('psql', [
     ctx.s.databaseUrl,
     '-v',
