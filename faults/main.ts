@@ -24,7 +24,7 @@ import { startFaultStack } from './stack';
  */
 const SCENARIOS: Scenario[] = [workerSigkill, sigterm, apiSigkill, temporalOutage, postgresRestart];
 /** A hard stop, whatever hangs: the suite is bounded in time. */
-const LIMIT_MS = { quick: 6 * 60_000, full: 14 * 60_000 };
+const LIMIT_MS = { quick: 9 * 60_000, full: 14 * 60_000 };
 
 const started = Date.now();
 const log = (m: string) => console.log(`[faults +${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);

@@ -115,13 +115,6 @@ async function drainApi(
   agent.destroy();
   const { status, ms } = await exit;
   log(`api exited ${JSON.stringify(status)} in ${ms} ms`);
-  log(
-    stack.api
-      .recentOutput()
-      .slice(-8)
-      .map((l) => l.slice(0, 200))
-      .join('\n'),
-  );
 
   const answered = outcomes.filter((o) => o.status !== 0);
   const finishedAfter = answered.filter((o) => o.at + o.ms > termAt && o.status === 201);
