@@ -57,6 +57,9 @@ describe('database connection lost mid-request', () => {
 /** The API's backend waiting on our lock: the one to cut off. */
 async function waitForBlockedBackend(c: Client): Promise<number> {
   for (let i = 0; i < 100; i++) {
+    // `c` is inside its transaction, where pg_stat_activity is read once and then served from a
+    // snapshot: without clearing it, a first look taken before the API blocked is all we would see.
+    await c.query('select pg_stat_clear_snapshot()');
     const { rows } = await c.query<{ pid: number }>(
       `select pid from pg_stat_activity
         where datname = current_database() and application_name = 'igaming-ingest' and wait_event_type = 'Lock'`,
