@@ -134,3 +134,23 @@ export const sessionEvent = (n: number) => ({
   eventType: 'session',
   data: { action: 'login', device: `faults-${n}`, country: 'GB' },
 });
+
+/** The steady load of the API, Temporal and Postgres scenarios: the same for all three, so their rows compare. */
+export const STEADY_CONCURRENCY = 8;
+const STEADY_RATE = { quick: 15, full: 30 };
+
+/** Paced session events from `concurrency` loops over the run operator's players. */
+export function startSteadyLoad(
+  apiUrl: string,
+  op: { apiKey: string; players: string[] },
+  quick: boolean,
+): Load {
+  return startLoad({
+    apiUrl,
+    apiKey: op.apiKey,
+    players: op.players,
+    concurrency: STEADY_CONCURRENCY,
+    rate: quick ? STEADY_RATE.quick : STEADY_RATE.full,
+    event: sessionEvent,
+  });
+}

@@ -5,9 +5,8 @@ import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { runMigrations } from '../core/db/migrate';
 import { createPool } from '../core/db/pool';
-import { spawnManaged, type ExitStatus, type ManagedChild } from '../scripts/lib/children';
+import { spawnProjectScript, type ExitStatus, type ManagedChild } from '../scripts/lib/children';
 import { waitForHttpOk } from '../scripts/lib/http';
-import { PROJECT_ROOT } from '../scripts/lib/project';
 import {
   ensureDatabase,
   freePort,
@@ -153,20 +152,8 @@ export async function startFaultStack(o: StackOptions): Promise<FaultStack> {
   };
 }
 
-/**
- * `node --import tsx` rather than the tsx CLI: the CLI relays SIGTERM and SIGKILLs its child
- * 30 ms later, which would cut short the very drain scenario e measures.
- */
 function spawnApp(name: string, script: string, env: NodeJS.ProcessEnv): ManagedChild {
-  return spawnManaged({
-    name,
-    command: process.execPath,
-    args: ['--import', 'tsx', path.join(PROJECT_ROOT, script)],
-    cwd: PROJECT_ROOT,
-    env,
-    stopSignal: 'SIGTERM',
-    isolateFromTerminal: true,
-  });
+  return spawnProjectScript(script, { name, env, isolateFromTerminal: true });
 }
 
 function appProcess(

@@ -3,15 +3,12 @@
  * dev server (with UI), migrations, the sandbox KYC provider, the API and the worker.
  * Ctrl-C stops it in dependency order: API and worker drain first, then Temporal, then Postgres.
  */
-import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { runMigrations } from '../core/db/migrate';
-import { killAllChildren, spawnManaged, stopAllChildren, type ExitStatus } from './lib/children';
+import { killAllChildren, spawnProjectScript, stopAllChildren, type ExitStatus } from './lib/children';
 import { readDevStackSettings, type DevStackSettings } from './lib/dev-stack-settings';
 import { waitForHttpOk } from './lib/http';
 import { sleep } from './lib/ports';
-import { PROJECT_ROOT } from './lib/project';
 import { ensureDatabase, startPostgres, startTemporal } from './lib/services';
 import { readStackFile, removeStackFile, writeStackFile, type StackInfo } from './lib/stack-file';
 import { findTemporalCli } from './lib/temporal-cli';
@@ -84,16 +81,9 @@ function checkpoint(): void {
 }
 
 function startApp(tier: Tier, name: string, script: string, env: NodeJS.ProcessEnv): void {
-  // `node --import tsx` rather than the tsx CLI: the CLI relays a stop signal and SIGKILLs
-  // its child if that child does not acknowledge within 30 ms, which would cut short the
-  // graceful drain of a busy API or worker.
-  const child = spawnManaged({
+  const child = spawnProjectScript(script, {
     name,
-    command: process.execPath,
-    args: ['--import', 'tsx', path.join(PROJECT_ROOT, script)],
-    cwd: PROJECT_ROOT,
     env,
-    stopSignal: 'SIGTERM',
     // API and worker stop first anyway, so a terminal's Ctrl-C may reach them directly.
     isolateFromTerminal: tier !== 'apps',
     onLine: (line) => console.log(`[${name}] ${line}`),
@@ -156,9 +146,7 @@ async function main(): Promise<void> {
   checkpoint();
 
   const kycProviderUrl = `http://127.0.0.1:${s.kycPort}`;
-  if (existsSync(path.join(PROJECT_ROOT, 'scripts', 'kyc-sandbox.ts'))) {
-    startApp('providers', 'kyc', 'scripts/kyc-sandbox.ts', { ...process.env, PORT: String(s.kycPort) });
-  }
+  startApp('providers', 'kyc', 'scripts/kyc-sandbox.ts', { ...process.env, PORT: String(s.kycPort) });
   const appEnv: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL: databaseUrl,

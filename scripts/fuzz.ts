@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createOperator } from '../core/admin/operators';
 import { runMigrations } from '../core/db/migrate';
 import { createPool } from '../core/db/pool';
-import { spawnManaged, stopAllChildren, type ManagedChild } from './lib/children';
+import { spawnManaged, spawnProjectScript, stopAllChildren, type ManagedChild } from './lib/children';
 import { waitForHttpOk } from './lib/http';
 import { PROJECT_ROOT } from './lib/project';
 import { findSchemathesis } from './lib/schemathesis';
@@ -53,11 +53,8 @@ const OUT_DIR = path.join(PROJECT_ROOT, '.local', 'fuzz');
 let serverErrorsLogged = 0;
 
 function startApp(name: string, script: string, env: NodeJS.ProcessEnv): ManagedChild {
-  return spawnManaged({
+  return spawnProjectScript(script, {
     name,
-    command: process.execPath,
-    args: ['--import', 'tsx', path.join(PROJECT_ROOT, script)],
-    cwd: PROJECT_ROOT,
     env,
     onLine: (line) => {
       if (name === 'api' && line.includes('"msg":"unhandled error"')) serverErrorsLogged++;

@@ -157,6 +157,22 @@ function appEnv(s: Services, extra: Record<string, string>): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * A compiled entry point whose output goes straight to `logFile`. The access log (one JSON line
+ * per request) is real work we keep, written to a file as a log collector would take it: a
+ * pipe read by this (busy) process made pino's synchronous writes wait on us, which showed up
+ * as API CPU in profiles. `exec` keeps node's pid, so RSS and CPU are read from the right process.
+ */
+function spawnLogged(name: string, nodeArgs: string[], env: NodeJS.ProcessEnv, logFile: string) {
+  return spawnManaged({
+    name,
+    command: '/bin/sh',
+    args: ['-c', 'exec "$0" "$@" >>"$BENCH_LOG" 2>&1', process.execPath, ...nodeArgs],
+    cwd: PROJECT_ROOT,
+    env: { ...env, BENCH_LOG: logFile },
+  });
+}
+
 /** One API process (compiled JS) on a free port; resolves once /healthz answers. */
 export async function startApi(
   s: Services,
@@ -166,22 +182,12 @@ export async function startApi(
   const port = await freePort();
   await mkdir(LOGS, { recursive: true });
   const logFile = path.join(LOGS, `${name}-${port}.log`);
-  // Its access log (one JSON line per request) is real work we keep, written to a file as a
-  // log collector would take it: a pipe read by this (busy) process made pino's synchronous
-  // writes wait on us, which showed up as API CPU in profiles. `exec` keeps node's pid.
-  const child = spawnManaged({
+  const child = spawnLogged(
     name,
-    command: '/bin/sh',
-    args: [
-      '-c',
-      'exec "$0" "$@" >>"$BENCH_LOG" 2>&1',
-      process.execPath,
-      ...nodeFlags(name),
-      path.join(DIST, 'api', 'main.js'),
-    ],
-    cwd: PROJECT_ROOT,
-    env: { ...appEnv(s, { PORT: String(port), HOST: '127.0.0.1', ...extra }), BENCH_LOG: logFile },
-  });
+    [...nodeFlags(name), path.join(DIST, 'api', 'main.js')],
+    appEnv(s, { PORT: String(port), HOST: '127.0.0.1', ...extra }),
+    logFile,
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitForHttpOk(`${url}/healthz`, { timeoutMs: 60_000, givenUp: () => !child.isRunning() }).catch(
     async (err: unknown) => {
@@ -202,18 +208,7 @@ function nodeFlags(name: string): string[] {
 export async function startWorker(s: Services, name = 'worker'): Promise<AppProcess> {
   await mkdir(LOGS, { recursive: true });
   const logFile = path.join(LOGS, `${name}-${Date.now()}.log`);
-  const child = spawnManaged({
-    name,
-    command: '/bin/sh',
-    args: [
-      '-c',
-      'exec "$0" "$@" >>"$BENCH_LOG" 2>&1',
-      process.execPath,
-      path.join(DIST, 'worker', 'main.js'),
-    ],
-    cwd: PROJECT_ROOT,
-    env: { ...appEnv(s, {}), BENCH_LOG: logFile },
-  });
+  const child = spawnLogged(name, [path.join(DIST, 'worker', 'main.js')], appEnv(s, {}), logFile);
   // Bundling the workflows takes a while on a busy machine.
   const deadline = Date.now() + 180_000;
   for (;;) {

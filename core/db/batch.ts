@@ -1,4 +1,5 @@
 import type { OutboxEntry } from '../fanout/outbox-row';
+import type { EntityWrite } from './entities';
 import type { PendingStart } from './outbox';
 import type { Queryable } from './pool';
 
@@ -65,15 +66,6 @@ export async function insertEvents(
   return rows;
 }
 
-export interface BatchEntityRow {
-  externalId: string;
-  newId: string;
-  entityType: string;
-  data: Record<string, unknown>;
-  pii: Buffer | null;
-  fanoutId: string;
-}
-
 /**
  * Upserts entities (externalIds must be distinct) and queues `entity.created` /
  * `entity.updated` for each, exactly as upsertEntity does for one: a soft-deleted entity
@@ -82,7 +74,7 @@ export interface BatchEntityRow {
 export async function upsertEntities(
   db: Queryable,
   operatorId: string,
-  entities: BatchEntityRow[],
+  entities: EntityWrite[],
 ): Promise<Array<{ externalId: string; id: string; action: 'created' | 'updated'; start: PendingStart }>> {
   if (entities.length === 0) return [];
   const { rows } = await db.query<{

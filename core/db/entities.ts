@@ -13,6 +13,17 @@ export interface EntityRow {
 
 const TS = `to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
+/** One entity as written: its non-PII data, its encrypted PII, and the IDs a write needs. */
+export interface EntityWrite {
+  externalId: string;
+  /** Used only when the write creates the entity. */
+  newId: string;
+  entityType: string;
+  data: Record<string, unknown>;
+  pii: Buffer | null;
+  fanoutId: string;
+}
+
 /**
  * Upserts an entity and queues its `entity.created` / `entity.updated` fan-out in one
  * statement. A soft-deleted entity written again is created afresh (new id, new created_at).
@@ -20,15 +31,7 @@ const TS = `to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
  */
 export async function upsertEntity(
   db: Queryable,
-  e: {
-    operatorId: string;
-    externalId: string;
-    newId: string;
-    entityType: string;
-    data: Record<string, unknown>;
-    pii: Buffer | null;
-    fanoutId: string;
-  },
+  e: EntityWrite & { operatorId: string },
 ): Promise<{ id: string; action: 'created' | 'updated'; start: PendingStart }> {
   const { rows } = await db.query<{ id: string; action: 'created' | 'updated'; start: PendingStart }>(
     `with prev as (

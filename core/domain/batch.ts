@@ -9,12 +9,11 @@ import {
 import type { PendingStart } from '../db/outbox';
 import { withTransaction, type Queryable } from '../db/pool';
 import { apiError, isApiError, type ApiError } from '../errors';
-import { outboxEntry } from '../fanout/outbox-row';
-import { eventWorkflowId, newEntityId, newEventId, newJobId } from '../ids';
+import { newEntityId, newEventId, newJobId } from '../ids';
 import type { Template } from '../template/igaming';
 import type { DomainDeps } from './deps';
 import { checkEntity, newFanoutId, splitPii, type EntityInput } from './entities';
-import { checkEvent, entityNotFound, type NewEvent } from './events';
+import { checkEvent, entityNotFound, eventOutboxEntry, type NewEvent } from './events';
 import { checkStateKey, checkStateValue } from './states';
 
 /** Items per request; past this the whole request is refused (nothing is written). */
@@ -188,15 +187,7 @@ export async function recordEventBatch(
         externalId: e.externalId,
         eventType: e.eventType,
         data: e.data,
-        outbox: outboxEntry(eventWorkflowId(e.eventType, id), {
-          internalEvent: `entity_event.${e.eventType}`,
-          operatorId,
-          externalId: e.externalId,
-          eventId: id,
-          eventType: e.eventType,
-          data: e.data,
-          occurredAt: '',
-        }),
+        outbox: eventOutboxEntry(operatorId, id, e),
       })),
     );
     const ids = new Set(inserted.map((r) => r.id));

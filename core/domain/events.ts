@@ -31,6 +31,22 @@ export function checkEvent(template: Template, e: NewEvent): void {
   }
 }
 
+/**
+ * The outbox entry of a recorded event, for single events and batches alike; its
+ * `occurredAt` is filled in by the insert statement from the event's `created_at`.
+ */
+export function eventOutboxEntry(operatorId: string, id: string, e: NewEvent) {
+  return outboxEntry(eventWorkflowId(e.eventType, id), {
+    internalEvent: `entity_event.${e.eventType}`,
+    operatorId,
+    externalId: e.externalId,
+    eventId: id,
+    eventType: e.eventType,
+    data: e.data,
+    occurredAt: '',
+  });
+}
+
 export type RecordOutcome = { action: 'created'; id: string } | { action: 'duplicate'; id: string };
 
 /**
@@ -56,15 +72,7 @@ export async function recordOneEvent(
     eventType: e.eventType,
     data: e.data,
     idempotency: idempotencyKey ? { key: idempotencyKey, requestHash: hash } : undefined,
-    outbox: outboxEntry(eventWorkflowId(e.eventType, id), {
-      internalEvent: `entity_event.${e.eventType}`,
-      operatorId,
-      externalId: e.externalId,
-      eventId: id,
-      eventType: e.eventType,
-      data: e.data,
-      occurredAt: '',
-    }),
+    outbox: eventOutboxEntry(operatorId, id, e),
   });
   if (result.kind === 'entity_not_found') throw entityNotFound(e.externalId);
   if (result.kind === 'created') {

@@ -1,10 +1,7 @@
-import { sessionEvent, startLoad } from '../load';
+import { startSteadyLoad, STEADY_CONCURRENCY } from '../load';
 import { newRunOperator, players } from '../operator';
 import { countBy, describeLoad, expect, noLossExpectations, sleep, type Scenario } from '../scenario';
 import { verifyRun } from '../verify';
-
-const CONCURRENCY = 8;
-const RATE = { quick: 15, full: 30 };
 
 /**
  * a. The API dies with SIGKILL mid-load: requests in flight are cut, immediate workflow starts
@@ -17,14 +14,7 @@ export const apiSigkill: Scenario = {
   async run({ stack, quick, log }) {
     const phase = quick ? 5_000 : 15_000;
     const op = await newRunOperator(stack.pool, stack.apiUrl, 'a', players('pa', 20));
-    const load = startLoad({
-      apiUrl: stack.apiUrl,
-      apiKey: op.apiKey,
-      players: op.players,
-      concurrency: CONCURRENCY,
-      rate: quick ? RATE.quick : RATE.full,
-      event: sessionEvent,
-    });
+    const load = startSteadyLoad(stack.apiUrl, op, quick);
     await sleep(phase);
     const killedAt = Date.now();
     const { status } = await stack.api.signal('SIGKILL');
@@ -39,7 +29,7 @@ export const apiSigkill: Scenario = {
     return {
       id: 'a',
       scenario: this.name,
-      load: describeLoad(CONCURRENCY, outcomes, seconds),
+      load: describeLoad(STEADY_CONCURRENCY, outcomes, seconds),
       fault: `SIGKILL to the API after ${phase / 1000} s; restarted (down ${((upAt - killedAt) / 1000).toFixed(1)} s)`,
       tally,
       measurements: [

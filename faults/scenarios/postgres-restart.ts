@@ -1,10 +1,8 @@
-import { sessionEvent, startLoad, type Outcome } from '../load';
+import { type Outcome, startSteadyLoad, STEADY_CONCURRENCY } from '../load';
 import { newRunOperator, players } from '../operator';
 import { countBy, describeLoad, expect, noLossExpectations, sleep, type Scenario } from '../scenario';
 import { verifyRun } from '../verify';
 
-const CONCURRENCY = 8;
-const RATE = { quick: 15, full: 30 };
 /** Fail fast: the pool's connect timeout is 3 s; nothing should take longer than that plus slack. */
 const MAX_FAILURE_MS = 5_000;
 /** Words that would reveal internals in an error answer. */
@@ -31,14 +29,7 @@ export const postgresRestart: Scenario = {
     const down = quick ? 5_000 : 10_000;
     const op = await newRunOperator(stack.pool, stack.apiUrl, 'c', players('pc', 20));
     const apiPid = stack.api.pid;
-    const load = startLoad({
-      apiUrl: stack.apiUrl,
-      apiKey: op.apiKey,
-      players: op.players,
-      concurrency: CONCURRENCY,
-      rate: quick ? RATE.quick : RATE.full,
-      event: sessionEvent,
-    });
+    const load = startSteadyLoad(stack.apiUrl, op, quick);
     await sleep(phase);
     const downAt = Date.now();
     await stack.stopPostgres();
@@ -61,7 +52,7 @@ export const postgresRestart: Scenario = {
     return {
       id: 'c',
       scenario: this.name,
-      load: describeLoad(CONCURRENCY, outcomes, seconds),
+      load: describeLoad(STEADY_CONCURRENCY, outcomes, seconds),
       fault: `Postgres stopped (fast shutdown) for ${((upAt - downAt) / 1000).toFixed(0)} s, restarted on the same data`,
       tally,
       measurements: [

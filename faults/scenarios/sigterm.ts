@@ -5,7 +5,7 @@ import { newRunOperator, players } from '../operator';
 import { countBy, expect, noLossExpectations, sleep, type Expectation, type Scenario } from '../scenario';
 import type { FaultStack } from '../stack';
 import { verifyRun } from '../verify';
-import { postSlowDeposits, providerEffects, waitForCalls, waitForKyc, waitForQuiet } from './worker-sigkill';
+import { postSlowDeposits, providerEffects, waitForCalls, waitForKyc, waitForQuiet } from '../kyc-in-flight';
 
 /** The API's own drain limit is 10 s (then it closes what is left); allow start-up slack. */
 const API_EXIT_MS = 15_000;

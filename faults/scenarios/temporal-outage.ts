@@ -1,10 +1,7 @@
-import { percentile, sessionEvent, startLoad, type Outcome } from '../load';
+import { type Outcome, percentile, startSteadyLoad, STEADY_CONCURRENCY } from '../load';
 import { newRunOperator, players } from '../operator';
 import { countBy, describeLoad, expect, noLossExpectations, sleep, type Scenario } from '../scenario';
 import { verifyRun } from '../verify';
-
-const CONCURRENCY = 8;
-const RATE = { quick: 15, full: 30 };
 
 const p99 = (os: Outcome[]) =>
   percentile(
@@ -24,14 +21,7 @@ export const temporalOutage: Scenario = {
     const before = quick ? 5_000 : 15_000;
     const outage = quick ? 15_000 : 60_000;
     const op = await newRunOperator(stack.pool, stack.apiUrl, 'b', players('pb', 20));
-    const load = startLoad({
-      apiUrl: stack.apiUrl,
-      apiKey: op.apiKey,
-      players: op.players,
-      concurrency: CONCURRENCY,
-      rate: quick ? RATE.quick : RATE.full,
-      event: sessionEvent,
-    });
+    const load = startSteadyLoad(stack.apiUrl, op, quick);
     await sleep(before);
     const downAt = Date.now();
     await stack.stopTemporal();
@@ -55,7 +45,7 @@ export const temporalOutage: Scenario = {
     return {
       id: 'b',
       scenario: this.name,
-      load: describeLoad(CONCURRENCY, outcomes, seconds),
+      load: describeLoad(STEADY_CONCURRENCY, outcomes, seconds),
       fault: `Temporal dev server stopped for ${((upAt - downAt) / 1000).toFixed(0)} s, restarted on the same SQLite file and port`,
       tally,
       measurements: [

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { PROJECT_ROOT } from './project';
 
 export interface ExitStatus {
   code: number | null;
@@ -39,6 +41,26 @@ export interface SpawnOptions {
    * would stop the child if we died, so the child stays in our process group.
    */
   isolateFromTerminal?: boolean;
+}
+
+/**
+ * Runs one of the project's TypeScript entry points (`api/main.ts`, `worker/main.ts`,
+ * `scripts/kyc-sandbox.ts`) as a managed child, stopped by SIGTERM unless told otherwise.
+ * `node --import tsx` rather than the tsx CLI: the CLI relays a stop signal and SIGKILLs its
+ * child if that child does not acknowledge within 30 ms, which would cut short the graceful
+ * drain of a busy API or worker.
+ */
+export function spawnProjectScript(
+  script: string,
+  opts: Omit<SpawnOptions, 'command' | 'args' | 'cwd'>,
+): ManagedChild {
+  return spawnManaged({
+    stopSignal: 'SIGTERM',
+    ...opts,
+    command: process.execPath,
+    args: ['--import', 'tsx', path.join(PROJECT_ROOT, script)],
+    cwd: PROJECT_ROOT,
+  });
 }
 
 const KEEP_LINES = 40;

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { answersVersion, memoiseSearch, onPath } from './binaries';
 
 const run = promisify(execFile);
 
@@ -12,27 +13,19 @@ const DEBIAN_PATH = '/usr/bin/chromium';
 /** apt-get waits this long for another apt/dpkg (a parallel `npm test`) to release its lock. */
 const APT_LOCK_TIMEOUT_S = '300';
 
-let found: Promise<string> | undefined;
-
 /**
  * Returns an absolute path to a Chromium that answers `--version`: CHROMIUM_PATH, then
  * `chromium` / `chromium-browser` / `google-chrome` on PATH, then /usr/bin/chromium. When
  * none is there and we are root on Debian, installs the distribution's package (this
  * machine reaches package mirrors but not Playwright's browser downloads). Memoised.
  */
-export function findChromium(log: Log = () => undefined): Promise<string> {
-  found ??= search(log).catch((err: unknown) => {
-    found = undefined;
-    throw err;
-  });
-  return found;
-}
+export const findChromium = memoiseSearch((log: Log = () => undefined) => search(log));
 
 async function search(log: Log): Promise<string> {
   const failures: string[] = [];
   const tryBin = async (label: string, bin: string | undefined) => {
     if (!bin) return undefined;
-    if (await works(bin)) return bin;
+    if (await answersVersion(bin, /chrom/i)) return bin;
     failures.push(`${label}: ${bin} did not answer --version`);
     return undefined;
   };
@@ -58,29 +51,6 @@ async function search(log: Log): Promise<string> {
       'Install one (Debian: `apt-get install chromium`) or set CHROMIUM_PATH to its binary.',
     ].join('\n'),
   );
-}
-
-async function works(bin: string): Promise<boolean> {
-  try {
-    const { stdout } = await run(bin, ['--version'], { timeout: 30_000 });
-    return /chrom/i.test(stdout);
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.resolve(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
 }
 
 /**

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { answersVersion, memoiseSearch, onPath } from './binaries';
 import { PROJECT_ROOT } from './project';
 
 const run = promisify(execFile);
@@ -17,26 +18,21 @@ const CACHED_BIN = path.join(CACHE_DIR, 'bin', 'temporal');
 
 type Log = (msg: string) => void;
 
-let found: Promise<string> | undefined;
+/** What `temporal --version` prints, and nothing else does. */
+const TEMPORAL_VERSION = /temporal version/i;
 
 /**
  * Returns an absolute path to a working `temporal` CLI, installing one into the project's
  * `.cache/temporal` when neither PATH nor TEMPORAL_CLI_PATH has it. Memoised per process.
  */
-export function findTemporalCli(log: Log = () => undefined): Promise<string> {
-  found ??= search(log).catch((err: unknown) => {
-    found = undefined;
-    throw err;
-  });
-  return found;
-}
+export const findTemporalCli = memoiseSearch((log: Log = () => undefined) => search(log));
 
 async function search(log: Log): Promise<string> {
   const failures: string[] = [];
   const attempt = async (label: string, candidate: () => Promise<string | undefined>) => {
     try {
       const bin = await candidate();
-      if (bin && (await works(bin))) return bin;
+      if (bin && (await answersVersion(bin, TEMPORAL_VERSION))) return bin;
       if (bin) failures.push(`${label}: ${bin} did not answer --version`);
     } catch (err) {
       failures.push(`${label}: ${(err as Error).message.split('\n')[0]}`);
@@ -62,29 +58,6 @@ async function search(log: Log): Promise<string> {
   );
 }
 
-async function works(bin: string): Promise<boolean> {
-  try {
-    const { stdout } = await run(bin, ['--version'], { timeout: 30_000 });
-    return /temporal version/i.test(stdout);
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.resolve(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
-
 function envPath(): string | undefined {
   const value = process.env.TEMPORAL_CLI_PATH;
   return value ? path.resolve(value) : undefined;
@@ -105,7 +78,8 @@ async function installWith(
   const finalDir = path.join(CACHE_DIR, name);
   try {
     const relBin = await install(tmpDir, log);
-    if (!(await works(path.join(tmpDir, relBin)))) throw new Error(`installed ${relBin} does not run`);
+    if (!(await answersVersion(path.join(tmpDir, relBin), TEMPORAL_VERSION)))
+      throw new Error(`installed ${relBin} does not run`);
     await fs.chmod(tmpDir, 0o755); // mkdtemp makes it 0700; other users may run the cached binary
     await moveIntoPlace(tmpDir, finalDir, relBin);
     await linkAtomically(path.relative(path.dirname(CACHED_BIN), path.join(finalDir, relBin)), CACHED_BIN);
@@ -125,7 +99,7 @@ async function moveIntoPlace(tmpDir: string, finalDir: string, relBin: string): 
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
   }
   // Someone else's install is there: keep it if it works, replace it if it is a broken leftover.
-  if (await works(path.join(finalDir, relBin))) return;
+  if (await answersVersion(path.join(finalDir, relBin), TEMPORAL_VERSION)) return;
   await fs.rm(finalDir, { recursive: true, force: true });
   await fs.rename(tmpDir, finalDir);
 }

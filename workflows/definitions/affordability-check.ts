@@ -1,14 +1,10 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
+import { DATABASE_ACTIVITY } from '../activity-options';
 import { defineWorkflow } from '../definition';
 import { raiseAlert } from './deliver-webhook';
 
-const DATABASE: ActivityOptions = {
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '1m' },
-};
-
-const { assessAffordability, flagRisk } = proxyActivities<Activities>(DATABASE);
+const { assessAffordability, flagRisk } = proxyActivities<Activities>(DATABASE_ACTIVITY);
 
 export const affordabilityCheck = defineWorkflow(
   {

@@ -11,21 +11,17 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
+import { DATABASE_ACTIVITY } from '../activity-options';
 import type { WebhookMessage } from '../../activities/webhooks/activities';
 import type { FanoutInput } from '../types';
 
-/** Reads the endpoint and the retry schedule from config. */
-const PLANNING: ActivityOptions = {
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '1m' },
-};
 /**
  * Exactly one HTTP attempt per activity: the retries below are durable timers in this
  * workflow, so each attempt and each wait shows in the history and the UI.
  */
 const ONE_ATTEMPT: ActivityOptions = { startToCloseTimeout: '1m', retry: { maximumAttempts: 1 } };
 
-const { planWebhookDelivery } = proxyActivities<Activities>(PLANNING);
+const { planWebhookDelivery } = proxyActivities<Activities>(DATABASE_ACTIVITY);
 const { sendWebhook } = proxyActivities<Activities>(ONE_ATTEMPT);
 
 export interface DeliverWebhookInput {

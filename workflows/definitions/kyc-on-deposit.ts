@@ -1,13 +1,10 @@
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
+import { DATABASE_ACTIVITY } from '../activity-options';
 import { defineWorkflow } from '../definition';
 import { raiseAlert } from './deliver-webhook';
 
 /** Our own database: retried quickly, without end, until it answers. */
-const DATABASE: ActivityOptions = {
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '1m' },
-};
 /**
  * The provider: its own HTTP timeout (HTTP_TIMEOUT_MS) is well inside startToClose; transient
  * failures back off up to 10 minutes apart for 6 hours; a refused request
@@ -19,7 +16,7 @@ const KYC_PROVIDER: ActivityOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10m' },
 };
 
-const { decideKycCheck, recordKycStatus } = proxyActivities<Activities>(DATABASE);
+const { decideKycCheck, recordKycStatus } = proxyActivities<Activities>(DATABASE_ACTIVITY);
 const { requestKycCheck } = proxyActivities<Activities>(KYC_PROVIDER);
 
 export const kycOnDeposit = defineWorkflow(

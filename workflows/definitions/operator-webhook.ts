@@ -1,14 +1,10 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
+import { DATABASE_ACTIVITY } from '../activity-options';
 import { defineWorkflow } from '../definition';
 import { startWebhookDelivery } from './deliver-webhook';
 
-const DATABASE: ActivityOptions = {
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '1m' },
-};
-
-const { isSubscribed } = proxyActivities<Activities>(DATABASE);
+const { isSubscribed } = proxyActivities<Activities>(DATABASE_ACTIVITY);
 
 export const operatorWebhook = defineWorkflow(
   {
