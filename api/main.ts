@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     log: log.child({ component: 'fanout' }),
     metrics: metrics.dispatcher,
     relayIntervalMs: config.FANOUT_RELAY_INTERVAL_MS,
+    maxInFlight: config.FANOUT_MAX_IN_FLIGHT,
   });
   if (config.FANOUT_RELAY_ENABLED) dispatcher.startRelay();
 

@@ -37,6 +37,8 @@ const schema = z.object({
   /** Relay sweep period for events whose immediate workflow start did not happen. */
   FANOUT_RELAY_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
   FANOUT_RELAY_ENABLED: bool.default(true),
+  /** Workflow starts in flight at once per API process; more rows wait in the outbox for the relay. */
+  FANOUT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(32),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   KYC_PROVIDER_URL: z.string().url().default('http://127.0.0.1:4010'),
   KYC_PROVIDER_API_KEY: z.string().default('sandbox'),

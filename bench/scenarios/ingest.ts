@@ -40,6 +40,7 @@ export async function ingest(ctx: BenchContext): Promise<void> {
   await createPlayer(ctx.api.url!, ctx.op, player);
   await postEvents(ctx, 16, ctx.quick ? 1 : 3); // warm-up: JIT, pool connections, auth cache
   let max = 0;
+  let baseline64: PgLoop | undefined;
   for (const c of CONNECTIONS) {
     let cpuBefore = ctx.cpu.snapshot();
     const api = await postEvents(ctx, c, d);
@@ -59,6 +60,7 @@ export async function ingest(ctx: BenchContext): Promise<void> {
     const baseCpu = ctx.cpu.perUnit(cpuBefore, base.count);
     ctx.log(`  CPU ms per event, API run: ${describeCpu(apiCpu)}; pg baseline run: ${describeCpu(baseCpu)}`);
     max = Math.max(max, api.rps);
+    if (c === 64) baseline64 = base;
     ctx.rows.push({
       benchmark: 'Ingest',
       metric: `POST /events, ${c} conn: req/s (p50 / p99)`,
@@ -96,7 +98,54 @@ export async function ingest(ctx: BenchContext): Promise<void> {
     target: '≤ 25 ms',
     pass: half.p99 <= 25 && half.non2xx + half.errors === 0,
   });
+  await withTemporalFrozen(ctx, d, baseline64);
   await dropBacklog(ctx);
+}
+
+/**
+ * The same ingest with the Temporal server stopped by SIGSTOP: it answers nothing and uses no
+ * CPU, as in an outage or with Temporal on its own machines. Shows what recording alone costs
+ * (the fan-out waits in the outbox) and that recording does not slow down when Temporal
+ * does. The targets above are judged with the fan-out running, not on these rows.
+ */
+async function withTemporalFrozen(ctx: BenchContext, d: number, base: PgLoop | undefined): Promise<void> {
+  const pid = ctx.s.pids.temporal;
+  if (pid === undefined || !base) {
+    ctx.log('ingest with Temporal frozen: skipped (Temporal is not a server this run started)');
+    return;
+  }
+  process.kill(pid, 'SIGSTOP');
+  try {
+    await postEvents(ctx, 64, 1); // the dispatcher's budget fills with starts that hang
+    const cpuBefore = ctx.cpu.snapshot();
+    const full = await postEvents(ctx, 64, d);
+    const cpu = ctx.cpu.perUnit(cpuBefore, full.ok);
+    await eventLoopDelay(ctx);
+    const half = await postEvents(ctx, 16, d, full.rps / 2);
+    const loop = await eventLoopDelay(ctx);
+    ctx.log(
+      `ingest, Temporal frozen: c=64 ${fmt(full.rps)} req/s (p50 ${full.p50} ms, p99 ${full.p99} ms), CPU ms per event ${describeCpu(cpu)}; ` +
+        `at ${fmt(full.rps / 2)} req/s: p50 ${half.p50} ms, p99 ${half.p99} ms, event-loop delay p99 ${fmt(loop.p99, 1)} ms`,
+    );
+    ctx.rows.push({
+      benchmark: 'Ingest',
+      metric: 'Temporal frozen (SIGSTOP), 64 conn: req/s (p50 / p99); CPU ms per event',
+      measured: `${fmt(full.rps)} (${full.p50} / ${full.p99} ms)${full.non2xx + full.errors > 0 ? `, ${full.non2xx + full.errors} failed` : ''}; ${describeCpu(cpu)}`,
+      baseline: `${fmt(base.rps)} pg insert (64 conn, above)`,
+      ratio: ratio(full.rps, base.rps),
+      target: '—',
+    });
+    ctx.rows.push({
+      benchmark: 'Ingest',
+      metric: `Temporal frozen: p99 at half that rate (${fmt(full.rps / 2)} req/s, 16 conn)`,
+      measured: `${half.p99} ms (p50 ${half.p50} ms; API event-loop delay p99 ${fmt(loop.p99, 1)} ms)`,
+      baseline: '—',
+      ratio: '—',
+      target: '—',
+    });
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
 }
 
 /** Resident memory of the API and worker at peak ingest (sampled during the ingest runs). */

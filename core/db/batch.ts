@@ -1,19 +1,23 @@
 import type { OutboxEntry } from '../fanout/outbox-row';
 import type { EntityWrite } from './entities';
-import type { PendingStart } from './outbox';
 import type { Queryable } from './pool';
 
 /**
  * Set-based writes behind the batch endpoints: each batch is one statement over `unnest`ed
- * arrays that writes the rows and their fan-out outbox rows together, and returns the
- * outbox rows to hand to the dispatcher after commit. Items whose entity does not exist (or
- * is deleted) are left out; the caller tells them apart by what comes back.
+ * arrays that writes the rows and their fan-out outbox rows together. The outbox rows are
+ * due at once and left to the relay (nudged after commit), rather than sent back to be
+ * started one by one: a 5,000-item batch would otherwise return 5,000 payloads, most of
+ * which the dispatcher's in-flight budget would leave to the relay anyway. Items whose
+ * entity does not exist (or is deleted) are left out; the caller tells them apart by the
+ * keys that come back.
  *
  * Rows are written in key order so two concurrent batches touching the same keys lock them
  * in the same order and cannot deadlock.
  */
 
 const TS = `to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+/** Batch outbox rows are the relay's from the start (see above). */
+const DUE_NOW = 'clock_timestamp()';
 const LIVE_ENTITY = `exists (select 1 from entities e where e.operator_id = $1 and e.external_id = i.external_id and e.deleted_at is null)`;
 
 export interface BatchEventRow {
@@ -25,16 +29,17 @@ export interface BatchEventRow {
   outbox: OutboxEntry;
 }
 
-/** Inserts the events of live entities and their outbox rows; returns the rows written. */
+/** Inserts the events of live entities and their outbox rows; returns the ids written. */
 export async function insertEvents(
   db: Queryable,
   operatorId: string,
   events: BatchEventRow[],
-): Promise<Array<{ id: string; start: PendingStart }>> {
+): Promise<Array<{ id: string }>> {
   if (events.length === 0) return [];
-  // The payload travels without `data` (it is the event's own data column, set below), so
-  // a 20 MB batch is not sent twice. occurredAt is the event's created_at, as for single events.
-  const { rows } = await db.query<{ id: string; start: PendingStart }>(
+  // The payload leaves out `data`, as recordEvent's does: the relay joins it back from the
+  // event, so a 20 MB batch is neither sent nor stored twice. occurredAt is the event's
+  // created_at, as for single events.
+  const { rows } = await db.query<{ id: string }>(
     `with i as (
        select * from unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], $8::jsonb[])
               with ordinality as t(id, external_id, event_type, data, workflow_id, payload, search_attributes, ord)
@@ -43,15 +48,14 @@ export async function insertEvents(
        select i.id, $1, i.external_id, i.event_type, i.data from i where ${LIVE_ENTITY} order by i.ord
        returning id, created_at
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes)
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at)
        select i.workflow_id, $1, i.payload->>'internalEvent',
-              i.payload || jsonb_build_object('data', i.data,
+              i.payload || jsonb_build_object(
                 'occurredAt', to_char(ev.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
-              i.search_attributes
+              i.search_attributes, ${DUE_NOW}
          from ev join i on i.id = ev.id
-       returning workflow_id, payload, search_attributes, attempts
      )
-     select ob.payload->>'eventId' as id, to_jsonb(ob) as start from ob`,
+     select id from ev`,
     [
       operatorId,
       events.map((e) => e.id),
@@ -59,7 +63,7 @@ export async function insertEvents(
       events.map((e) => e.eventType),
       events.map((e) => JSON.stringify(e.data)),
       events.map((e) => e.outbox.workflowId),
-      events.map((e) => JSON.stringify({ ...e.outbox.payload, data: {} })),
+      events.map((e) => JSON.stringify({ ...e.outbox.payload, data: undefined })),
       events.map((e) => JSON.stringify(e.outbox.searchAttributes)),
     ],
   );
@@ -75,14 +79,9 @@ export async function upsertEntities(
   db: Queryable,
   operatorId: string,
   entities: EntityWrite[],
-): Promise<Array<{ externalId: string; id: string; action: 'created' | 'updated'; start: PendingStart }>> {
+): Promise<Array<{ externalId: string; id: string; action: 'created' | 'updated' }>> {
   if (entities.length === 0) return [];
-  const { rows } = await db.query<{
-    externalId: string;
-    id: string;
-    action: 'created' | 'updated';
-    start: PendingStart;
-  }>(
+  const { rows } = await db.query<{ externalId: string; id: string; action: 'created' | 'updated' }>(
     `with i as (
        select * from unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[], $7::text[])
               as t(external_id, new_id, entity_type, data, pii, fanout_id)
@@ -103,17 +102,16 @@ export async function upsertEntities(
               case when exists (select 1 from prev where prev.external_id = up.external_id) then 'updated' else 'created' end as action
          from up join i on i.external_id = up.external_id
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes)
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at)
        select 'entity.' || act.action || ':' || act.fanout_id, $1, 'entity.' || act.action,
               jsonb_build_object('internalEvent', 'entity.' || act.action, 'operatorId', $1::text,
                                  'externalId', act.external_id, 'data', act.data, 'occurredAt', ${TS}),
               jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array(act.external_id),
-                                 'InternalEvent', jsonb_build_array('entity.' || act.action))
+                                 'InternalEvent', jsonb_build_array('entity.' || act.action)),
+              ${DUE_NOW}
          from act
-       returning workflow_id, payload, search_attributes, attempts
      )
-     select act.external_id as "externalId", act.id, act.action, to_jsonb(ob) as start
-       from act join ob on ob.workflow_id = 'entity.' || act.action || ':' || act.fanout_id`,
+     select act.external_id as "externalId", act.id, act.action from act`,
     [
       operatorId,
       entities.map((e) => e.externalId),
@@ -142,9 +140,9 @@ export async function putStates(
   db: Queryable,
   operatorId: string,
   states: BatchStateRow[],
-): Promise<Array<{ externalId: string; key: string; start: PendingStart }>> {
+): Promise<Array<{ externalId: string; key: string }>> {
   if (states.length === 0) return [];
-  const { rows } = await db.query<{ externalId: string; key: string; start: PendingStart }>(
+  const { rows } = await db.query<{ externalId: string; key: string }>(
     `with i as (
        select * from unnest($2::text[], $3::text[], $4::jsonb[], $5::text[]) as t(external_id, state_key, value, fanout_id)
      ), up as (
@@ -153,17 +151,17 @@ export async function putStates(
        on conflict (operator_id, external_id, state_key) do update set value = excluded.value, updated_at = now()
        returning external_id, state_key
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes)
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at)
        select 'entity_state.updated.' || i.state_key || ':' || i.fanout_id, $1, 'entity_state.updated.' || i.state_key,
               jsonb_build_object('internalEvent', 'entity_state.updated.' || i.state_key, 'operatorId', $1::text,
                                  'externalId', i.external_id, 'stateKey', i.state_key,
                                  'data', jsonb_build_object('value', i.value), 'occurredAt', ${TS}),
               jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array(i.external_id),
-                                 'InternalEvent', jsonb_build_array('entity_state.updated.' || i.state_key))
+                                 'InternalEvent', jsonb_build_array('entity_state.updated.' || i.state_key)),
+              ${DUE_NOW}
          from up join i on i.external_id = up.external_id and i.state_key = up.state_key
-       returning workflow_id, payload, search_attributes, attempts
      )
-     select ob.payload->>'externalId' as "externalId", ob.payload->>'stateKey' as key, to_jsonb(ob) as start from ob`,
+     select up.external_id as "externalId", up.state_key as key from up`,
     [
       operatorId,
       states.map((s) => s.externalId),

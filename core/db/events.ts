@@ -1,5 +1,4 @@
 import type { OutboxEntry } from '../fanout/outbox-row';
-import type { PendingStart } from './outbox';
 import type { Queryable } from './pool';
 
 export interface EventRow {
@@ -12,13 +11,15 @@ export interface EventRow {
 }
 
 export type RecordEventResult =
-  | { kind: 'created'; id: string; createdAt: Date; start: PendingStart }
+  | { kind: 'created'; id: string; createdAt: Date; occurredAt: string }
   | { kind: 'entity_not_found' }
   | { kind: 'idempotency_hit' };
 
 /**
  * Records one event in one round trip: checks the entity exists, claims the idempotency
- * key (an expired key is reclaimed), inserts the event and its outbox row. The data-modifying
+ * key (an expired key is reclaimed), inserts the event and its outbox row. The outbox row's
+ * payload leaves out `data` (the relay joins it back from the event, see core/db/outbox.ts),
+ * so an event's data is sent and written once, and only the event's id and time come back. The data-modifying
  * CTEs always run, but each selects from the previous one, so nothing is written when the
  * entity is missing or the key is already held. A concurrent request holding the same key
  * makes this statement wait on the unique index until it commits.
@@ -39,7 +40,7 @@ export async function recordEvent(
     entity_found: boolean;
     id: string | null;
     created_at: Date | null;
-    outbox: PendingStart | null;
+    occurred_at: string | null;
   }>({
     // Named: each pooled connection parses and plans this five-part statement once, not per
     // event (measured in bench/: Postgres CPU per recorded event, see docs/BENCHMARKS.md).
@@ -57,15 +58,13 @@ export async function recordEvent(
      ), ev as (
        insert into events (id, operator_id, external_id, event_type, data)
        select $3, $1, $2, $4, $5 from ent where $6::text is null or exists (select 1 from claim)
-       returning id, created_at
+       returning id, created_at, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as occurred_at
      ), ob as (
        insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes)
-       select $8, $1, $9, jsonb_set($10::jsonb, '{occurredAt}', to_jsonb(to_char(ev.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))), $11
+       select $8, $1, $9, jsonb_set($10::jsonb, '{occurredAt}', to_jsonb(ev.occurred_at)), $11
          from ev
-       returning workflow_id, payload, search_attributes, attempts
      )
-     select exists (select 1 from ent) as entity_found, ev.id, ev.created_at,
-            (select to_jsonb(ob) from ob) as outbox
+     select exists (select 1 from ent) as entity_found, ev.id, ev.created_at, ev.occurred_at
        from (select 1) one left join ev on true`,
     values: [
       e.operatorId,
@@ -77,14 +76,14 @@ export async function recordEvent(
       e.idempotency?.requestHash ?? null,
       e.outbox.workflowId,
       e.outbox.internalEvent,
-      JSON.stringify(e.outbox.payload),
+      JSON.stringify({ ...e.outbox.payload, data: undefined }),
       JSON.stringify(e.outbox.searchAttributes),
     ],
   });
   const row = rows[0]!;
   if (!row.entity_found) return { kind: 'entity_not_found' };
-  if (row.id && row.created_at && row.outbox) {
-    return { kind: 'created', id: row.id, createdAt: row.created_at, start: row.outbox };
+  if (row.id && row.created_at && row.occurred_at) {
+    return { kind: 'created', id: row.id, createdAt: row.created_at, occurredAt: row.occurred_at };
   }
   return { kind: 'idempotency_hit' };
 }

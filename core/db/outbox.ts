@@ -9,12 +9,25 @@ export interface PendingStart {
 }
 
 /**
+ * An event's outbox row does not repeat the event's data (up to 32 KB, already in `events`):
+ * it is joined back here, when a relay starts the workflow. Other rows (entity and state
+ * changes) carry their data in the payload. An event already moved to the archive by
+ * retention is found there.
+ */
+const PAYLOAD_WITH_DATA = `case when o.payload ? 'data' then o.payload
+       else o.payload || jsonb_build_object('data', coalesce(
+         (select e.data from events e where e.id = o.payload->>'eventId'),
+         (select a.data from events_archive a where a.id = o.payload->>'eventId'),
+         '{}'::jsonb)) end`;
+
+/**
  * Locks up to `limit` due rows for this relay; other relays skip them (SKIP LOCKED), so
  * several API / relay instances can sweep at once. Call inside a transaction.
  */
 export async function claimDueStarts(db: Queryable, limit: number): Promise<PendingStart[]> {
   const { rows } = await db.query<PendingStart>(
-    `select workflow_id, payload, search_attributes, attempts from fanout_outbox
+    `select o.workflow_id, ${PAYLOAD_WITH_DATA} as payload, o.search_attributes, o.attempts
+       from fanout_outbox o
       where next_attempt_at <= clock_timestamp()
       order by next_attempt_at
       limit $1
@@ -43,7 +56,7 @@ export async function leaseDueStarts(
          order by next_attempt_at
          limit $1
          for update skip locked)
-      returning o.workflow_id, o.payload, o.search_attributes, o.attempts`,
+      returning o.workflow_id, ${PAYLOAD_WITH_DATA} as payload, o.search_attributes, o.attempts`,
     [limit, leaseSeconds],
   );
   return rows;

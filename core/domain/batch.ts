@@ -6,7 +6,6 @@ import {
   upsertEntities,
   type BatchJobError,
 } from '../db/batch';
-import type { PendingStart } from '../db/outbox';
 import { withTransaction, type Queryable } from '../db/pool';
 import { apiError, isApiError, type ApiError } from '../errors';
 import { newEntityId, newEventId, newJobId } from '../ids';
@@ -132,8 +131,9 @@ function firstOfEach<T>(keyOf: (v: T) => string, what: (v: T) => string): (v: T,
 
 /**
  * Writes the staged rows and the job record in one transaction; staged items that `write`
- * reports as not written had no live entity. Fan-out starts are handed to the dispatcher
- * only after commit, as for single writes.
+ * reports as not written had no live entity. The rows' fan-out waits in the outbox, due at
+ * once; after commit the relay is nudged to start it (see core/db/batch.ts for why a batch
+ * does not take the immediate path).
  */
 async function commit<R>(
   deps: DomainDeps,
@@ -141,11 +141,11 @@ async function commit<R>(
   kind: BatchKind,
   total: number,
   c: Collector<R>,
-  write: (tx: Queryable, rows: R[]) => Promise<{ written: boolean[]; starts: PendingStart[] }>,
+  write: (tx: Queryable, rows: R[]) => Promise<boolean[]>,
 ): Promise<BatchResult> {
   const jobId = newJobId();
-  const { errors, starts } = await withTransaction(deps.pool, async (tx) => {
-    const { written, starts } = await write(
+  const errors = await withTransaction(deps.pool, async (tx) => {
+    const written = await write(
       tx,
       c.staged.map((s) => s.row),
     );
@@ -162,9 +162,9 @@ async function commit<R>(
       failed: errors.length,
       errors,
     });
-    return { errors, starts };
+    return errors;
   });
-  for (const start of starts) deps.dispatcher.dispatch(start);
+  if (errors.length < total) deps.dispatcher.nudge();
   return { jobId, succeeded: total - errors.length, failed: errors.length, errors };
 }
 
@@ -191,7 +191,7 @@ export async function recordEventBatch(
       })),
     );
     const ids = new Set(inserted.map((r) => r.id));
-    return { written: rows.map((r) => ids.has(r.id)), starts: inserted.map((r) => r.start) };
+    return rows.map((r) => ids.has(r.id));
   });
 }
 
@@ -227,7 +227,7 @@ export async function upsertEntityBatch(
       }),
     );
     const ids = new Set(written.map((r) => r.externalId));
-    return { written: rows.map((e) => ids.has(e.externalId)), starts: written.map((r) => r.start) };
+    return rows.map((e) => ids.has(e.externalId));
   });
 }
 
@@ -252,7 +252,7 @@ export async function putStateBatch(
       rows.map((s) => ({ externalId: s.externalId, key: s.key, value: s.value, fanoutId: newFanoutId() })),
     );
     const pairs = new Set(written.map(pairOf));
-    return { written: rows.map((s) => pairs.has(pairOf(s))), starts: written.map((r) => r.start) };
+    return rows.map((s) => pairs.has(pairOf(s)));
   });
 }
 

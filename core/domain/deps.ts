@@ -5,6 +5,6 @@ import type { PiiCipher } from '../security/pii';
 /** What the operations of the Operator Data API need; built once per process. */
 export interface DomainDeps {
   pool: Pool;
-  dispatcher: Pick<FanoutDispatcher, 'dispatch'>;
+  dispatcher: Pick<FanoutDispatcher, 'dispatch' | 'nudge'>;
   pii: PiiCipher;
 }

@@ -65,6 +65,7 @@ export async function recordOneEvent(
   const hash = idempotencyKey
     ? requestHash({ externalId: e.externalId, eventType: e.eventType, data: e.data })
     : '';
+  const outbox = eventOutboxEntry(operatorId, id, e);
   const result = await recordEvent(deps.pool, {
     id,
     operatorId,
@@ -72,11 +73,17 @@ export async function recordOneEvent(
     eventType: e.eventType,
     data: e.data,
     idempotency: idempotencyKey ? { key: idempotencyKey, requestHash: hash } : undefined,
-    outbox: eventOutboxEntry(operatorId, id, e),
+    outbox,
   });
   if (result.kind === 'entity_not_found') throw entityNotFound(e.externalId);
   if (result.kind === 'created') {
-    deps.dispatcher.dispatch(result.start);
+    // The row as the relay would read it, built here rather than sent back by Postgres.
+    deps.dispatcher.dispatch({
+      workflow_id: outbox.workflowId,
+      payload: { ...outbox.payload, occurredAt: result.occurredAt },
+      search_attributes: outbox.searchAttributes,
+      attempts: 0,
+    });
     return { action: 'created', id: result.id };
   }
   const previous = await findIdempotencyKey(deps.pool, operatorId, 'event', idempotencyKey!);

@@ -12,16 +12,24 @@ export interface DispatcherMetrics {
 /** How long a relay holds rows it is starting before another relay may take them. */
 const RELAY_LEASE_SECONDS = 60;
 
+/**
+ * Workflow starts in flight at once per process, immediate and relay together. Measured in
+ * bench/ against the Temporal dev server here: a plain start loop reaches its maximum rate
+ * with 4 to 16 starts in flight (about 150/s) and no more with 64 or 200; more in flight only
+ * queue inside the server, each still costing gRPC work and memory in this process, and
+ * stalled the API's event loop for tens of milliseconds when 200 were issued at once.
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 32;
+
 export interface DispatcherOptions {
   pool: Pool;
   client: Client;
   taskQueue: string;
   log: Logger;
   metrics?: DispatcherMetrics;
-  /** Immediate starts in flight at most; beyond that the relay picks rows up. */
+  /** Starts in flight at most (immediate and relay together); beyond that rows wait in the outbox. */
   maxInFlight?: number;
   relayIntervalMs?: number;
-  relayBatchSize?: number;
 }
 
 /**
@@ -29,8 +37,10 @@ export interface DispatcherOptions {
  *
  * - Immediate path: right after the recording transaction commits, the API hands the row
  *   here and answers the caller without waiting; the start happens in the background.
- * - Relay: a periodic sweep of rows whose immediate start did not happen (process died,
- *   Temporal down, too many in flight), safe with many instances (SKIP LOCKED).
+ * - Relay: a sweep of rows whose immediate start did not happen (process died, Temporal
+ *   down, too many in flight) or that were queued for it (batches), safe with many
+ *   instances (leases taken with SKIP LOCKED). It runs every `relayIntervalMs`, and at once
+ *   when nudged.
  *
  * Both paths may race on one row; the second start sees "already started", which is success.
  */
@@ -39,25 +49,50 @@ export class FanoutDispatcher {
   private readonly done: string[] = [];
   private flushTimer?: NodeJS.Timeout;
   private relayTimer?: NodeJS.Timeout;
-  private relayRunning?: Promise<void>;
+  private relayLoop = false;
+  private pumping?: Promise<void>;
+  private pumpAgain = false;
   private stopped = false;
   private readonly pending = new Set<Promise<void>>();
-  private relayInFlight = 0;
   private readonly waiters: Array<() => void> = [];
+  private readonly max: number;
 
-  constructor(private readonly o: DispatcherOptions) {}
+  constructor(private readonly o: DispatcherOptions) {
+    this.max = o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  }
 
   /** Fire-and-forget start after commit; never throws, never blocks the caller. */
   dispatch(row: PendingStart): void {
-    if (this.stopped || this.inFlight >= (this.o.maxInFlight ?? 256)) return;
-    this.inFlight++;
-    const p = this.startOne(row, 'immediate')
-      .then((ok) => {
+    // Beyond the budget the row simply stays in the outbox: the relay starts it when due.
+    if (this.stopped || this.inFlight >= this.max) return;
+    this.track(
+      this.startOne(row, 'immediate').then((ok) => {
         if (ok) this.markDone(row.workflow_id);
-      })
+      }),
+    );
+  }
+
+  /**
+   * Asks for a sweep now rather than at the next tick: rows were just queued for the relay
+   * (a batch's fan-out). Works whether or not the periodic relay runs in this process.
+   */
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.runPump();
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.inFlight++;
+    const p: Promise<void> = work
+      .then(() => undefined)
       .finally(() => {
         this.inFlight--;
         this.pending.delete(p);
+        for (const wake of this.waiters.splice(0)) wake();
       });
     this.pending.add(p);
   }
@@ -97,9 +132,9 @@ export class FanoutDispatcher {
     }
   }
 
-  /** One sweep; returns how many rows it handled. Exposed for tests and the CLI. */
-  async sweep(): Promise<number> {
-    const rows = await leaseDueStarts(this.o.pool, this.o.relayBatchSize ?? 200, RELAY_LEASE_SECONDS);
+  /** One sweep of up to `limit` due rows, awaited; returns how many it handled. For tests and the CLI. */
+  async sweep(limit = this.max): Promise<number> {
+    const rows = await leaseDueStarts(this.o.pool, limit, RELAY_LEASE_SECONDS);
     await Promise.all(rows.map((r) => this.relayOne(r)));
     await this.flush();
     return rows.length;
@@ -119,36 +154,43 @@ export class FanoutDispatcher {
   }
 
   /**
-   * Drains what is due with up to `relayBatchSize` starts in flight all the time, topping up
-   * as starts finish rather than waiting for the slowest start of a batch (measured in
-   * bench/: batch-at-a-time sweeps reached 0.58× of a plain start loop at the same concurrency).
+   * Drains what is due within the shared budget, topping up as starts finish rather than
+   * waiting for the slowest start of a batch (measured in bench/: batch-at-a-time sweeps
+   * reached 0.58× of a plain start loop at the same concurrency). Leases are taken in
+   * chunks of at most a quarter of the budget, so each top-up costs the event loop little.
    */
   private async pump(): Promise<void> {
-    const max = this.o.relayBatchSize ?? 200;
+    const chunk = Math.max(1, Math.floor(this.max / 4));
     for (;;) {
       if (this.stopped) return;
-      const free = max - this.relayInFlight;
-      // Top up in chunks, not one row per finished start.
-      if (free < Math.max(1, max / 4)) {
+      const free = this.max - this.inFlight;
+      if (free < chunk) {
         await this.slotFreed();
         continue;
       }
-      const rows = await leaseDueStarts(this.o.pool, free, RELAY_LEASE_SECONDS);
-      for (const row of rows) {
-        this.relayInFlight++;
-        const p = this.relayOne(row).finally(() => {
-          this.relayInFlight--;
-          this.pending.delete(p);
-          for (const wake of this.waiters.splice(0)) wake();
-        });
-        this.pending.add(p);
-      }
-      if (rows.length < free) {
-        // Nothing more is due now: let these finish; the next tick looks again.
-        while (this.relayInFlight > 0) await this.slotFreed();
-        return;
-      }
+      const rows = await leaseDueStarts(this.o.pool, chunk, RELAY_LEASE_SECONDS);
+      for (const row of rows) this.track(this.relayOne(row));
+      if (rows.length < chunk) return;
     }
+  }
+
+  private runPump(): void {
+    this.pumpAgain = false;
+    this.pumping = this.pump()
+      .catch((err: unknown) => this.o.log.warn({ err }, 'fan-out relay sweep failed'))
+      .finally(() => {
+        this.pumping = undefined;
+        if (this.pumpAgain && !this.stopped) this.runPump();
+        else this.scheduleTick();
+      });
+  }
+
+  private scheduleTick(): void {
+    if (!this.relayLoop || this.stopped || this.relayTimer) return;
+    this.relayTimer = setTimeout(() => {
+      this.relayTimer = undefined;
+      this.nudge();
+    }, this.o.relayIntervalMs ?? 1000);
   }
 
   private slotFreed(): Promise<void> {
@@ -156,29 +198,15 @@ export class FanoutDispatcher {
   }
 
   startRelay(): void {
-    const interval = this.o.relayIntervalMs ?? 1000;
-    const tick = async (): Promise<void> => {
-      try {
-        await this.pump();
-      } catch (err) {
-        this.o.log.warn({ err }, 'fan-out relay sweep failed');
-      }
-    };
-    const loop = (): void => {
-      if (this.stopped) return;
-      this.relayRunning = tick().finally(() => {
-        this.relayRunning = undefined;
-        if (!this.stopped) this.relayTimer = setTimeout(loop, interval);
-      });
-    };
-    this.relayTimer = setTimeout(loop, interval);
+    this.relayLoop = true;
+    this.scheduleTick();
   }
 
   /** Stops sweeping, waits for in-flight starts, and clears what they started. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.relayTimer) clearTimeout(this.relayTimer);
-    await this.relayRunning;
+    await this.pumping;
     await Promise.allSettled([...this.pending]);
     if (this.flushTimer) clearTimeout(this.flushTimer);
     await this.flush();

@@ -38,7 +38,7 @@ describe('readiness', () => {
       temporal,
       log,
       metrics: createApiMetrics(),
-      dispatcher: { dispatch: () => undefined },
+      dispatcher: { dispatch: () => undefined, nudge: () => undefined },
       rateLimiter: new RateLimiter(pool, 0, log),
       pii: new PiiCipher(stack.config.PII_MASTER_KEY),
     });

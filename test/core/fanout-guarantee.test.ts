@@ -54,10 +54,16 @@ describe('fan-out guarantee: every committed event gets exactly one workflow', (
       await eventually(async () =>
         (await op.client.get(`${P}/events/${id}/fanout`)).body.data.state === 'started' ? true : undefined,
       );
-      const description = await stack.temporal.workflow
-        .getHandle(`entity_event.transaction:${id}`)
-        .describe();
-      expect(description.type).toBe('fanOut');
+      const handle = stack.temporal.workflow.getHandle(`entity_event.transaction:${id}`);
+      expect((await handle.describe()).type).toBe('fanOut');
+      // The outbox row does not hold the event's data; the relay joined it back from the event.
+      const history = await handle.fetchHistory();
+      const [input] = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
+      expect(JSON.parse(Buffer.from(input!.data!).toString('utf8'))).toMatchObject({
+        eventId: id,
+        eventType: 'transaction',
+        data: deposit(0).data,
+      });
     } finally {
       await stack.close();
     }

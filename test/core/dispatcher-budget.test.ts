@@ -1,0 +1,137 @@
+import pino from 'pino';
+import { FanoutDispatcher } from '../../core/fanout/dispatcher';
+import { P } from '../support/http';
+import { newOperator, newPlayer } from '../support/operators';
+import { startStack, type TestStack } from '../support/stack';
+
+jest.setTimeout(120_000);
+
+async function waitFor(fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const queued = async (stack: TestStack, internalEvent: string): Promise<number> =>
+  (
+    await stack.db.pool.query<{ n: number }>(
+      'select count(*)::int as n from fanout_outbox where internal_event = $1',
+      [internalEvent],
+    )
+  ).rows[0]!.n;
+
+describe('fan-out dispatcher: one in-flight budget, relay on demand', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    // Nothing in the stack starts workflows: the dispatcher under test is the only one.
+    stack = await startStack({ relay: false, immediateStarts: false });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('never has more starts in flight than its budget, and still starts every queued row once', async () => {
+    const op = await newOperator(stack.db.pool, stack.baseUrl);
+    await newPlayer(op.client, 'budget-player');
+    const items = Array.from({ length: 40 }, (_, i) => ({
+      externalId: 'budget-player',
+      eventType: 'game_activity',
+      data: { game_id: 'slot', bet_amount: i },
+    }));
+    const batch = await op.client.post(`${P}/batch/events`, items);
+    expect(batch.body.data.succeeded).toBe(40);
+    // Batch rows are due at once: no wait for the immediate path's grace period.
+    const { rows: due } = await stack.db.pool.query<{ n: number }>(
+      `select count(*)::int as n from fanout_outbox
+        where internal_event = 'entity_event.game_activity' and next_attempt_at <= clock_timestamp()`,
+    );
+    expect(due[0]!.n).toBe(40);
+
+    // Count concurrent calls against the real server by wrapping the client's start.
+    const client = stack.temporal;
+    const realStart = client.workflow.start.bind(client.workflow);
+    let now = 0;
+    let peak = 0;
+    const started: string[] = [];
+    const counting = new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop !== 'workflow') return Reflect.get(target, prop, receiver) as unknown;
+        return new Proxy(target.workflow, {
+          get(wf, p, r) {
+            if (p !== 'start') return Reflect.get(wf, p, r) as unknown;
+            return async (...args: Parameters<typeof realStart>) => {
+              now++;
+              peak = Math.max(peak, now);
+              try {
+                const handle = await realStart(...args);
+                started.push(handle.workflowId);
+                return handle;
+              } finally {
+                now--;
+              }
+            };
+          },
+        });
+      },
+    });
+    const dispatcher = new FanoutDispatcher({
+      pool: stack.db.pool,
+      client: counting,
+      taskQueue: stack.taskQueue,
+      log: pino({ level: 'silent' }),
+      maxInFlight: 3,
+    });
+    try {
+      // No relay loop runs: a nudge alone drains what is due.
+      dispatcher.nudge();
+      await waitFor(async () => (await queued(stack, 'entity_event.game_activity')) === 0);
+    } finally {
+      await dispatcher.stop();
+    }
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(3);
+    // The entity's entity.created row is not due yet (the immediate path's grace period).
+    expect(started.filter((id) => id.startsWith('entity_event.game_activity:'))).toHaveLength(40);
+    expect(new Set(started).size).toBe(started.length);
+  });
+
+  it('leaves rows beyond the budget to the relay instead of starting them at once', async () => {
+    const op = await newOperator(stack.db.pool, stack.baseUrl);
+    await newPlayer(op.client, 'over-budget');
+    const dispatcher = new FanoutDispatcher({
+      pool: stack.db.pool,
+      client: stack.temporal,
+      taskQueue: stack.taskQueue,
+      log: pino({ level: 'silent' }),
+      maxInFlight: 1,
+    });
+    // Clear the entity write's row so only the events below remain.
+    await stack.db.pool.query('delete from fanout_outbox');
+    for (let i = 0; i < 3; i++) {
+      const res = await op.client.post(`${P}/entities/over-budget/events`, {
+        eventType: 'game_activity',
+        data: { game_id: 'slot', bet_amount: i },
+      });
+      expect(res.status).toBe(201);
+    }
+    const { rows } = await stack.db.pool.query<{
+      workflow_id: string;
+      payload: never;
+      search_attributes: never;
+      attempts: number;
+    }>(`select workflow_id, payload, search_attributes, attempts from fanout_outbox order by created_at`);
+    expect(rows).toHaveLength(3);
+    // Three immediate hand-offs while the first is still in flight: only it is started.
+    for (const row of rows) dispatcher.dispatch(row);
+    await dispatcher.stop();
+    const left = await stack.db.pool.query<{ workflow_id: string }>(
+      'select workflow_id from fanout_outbox order by created_at',
+    );
+    expect(left.rows.map((r) => r.workflow_id)).toEqual(rows.slice(1).map((r) => r.workflow_id));
+    await expect(stack.temporal.workflow.getHandle(rows[0]!.workflow_id).describe()).resolves.toMatchObject({
+      type: 'fanOut',
+    });
+  });
+});
