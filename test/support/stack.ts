@@ -91,7 +91,8 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     temporal,
     log,
     metrics,
-    dispatcher: opts.immediateStarts === false ? { dispatch: () => undefined, nudge: () => undefined } : dispatcher,
+    dispatcher:
+      opts.immediateStarts === false ? { dispatch: () => undefined, nudge: () => undefined } : dispatcher,
     rateLimiter,
     pii: new PiiCipher(config.PII_MASTER_KEY),
     authCacheTtlMs: 0,
