@@ -10,15 +10,24 @@ export interface PendingStart {
 
 /**
  * An event's outbox row does not repeat the event's data (up to 32 KB, already in `events`):
- * it is joined back here, when a relay starts the workflow. Other rows (entity and state
- * changes) carry their data in the payload. An event already moved to the archive by
- * retention is found there.
+ * it is read back here, for the rows a relay is about to start, in one query. Other rows
+ * (entity and state changes) carry their data in the payload. An event already moved to
+ * the archive by retention is found there. A separate query rather than a join in the lease,
+ * so that an idle relay's sweep never touches (or waits on a lock of) the events table.
  */
-const PAYLOAD_WITH_DATA = `case when o.payload ? 'data' then o.payload
-       else o.payload || jsonb_build_object('data', coalesce(
-         (select e.data from events e where e.id = o.payload->>'eventId'),
-         (select a.data from events_archive a where a.id = o.payload->>'eventId'),
-         '{}'::jsonb)) end`;
+async function withEventData(db: Queryable, rows: PendingStart[]): Promise<PendingStart[]> {
+  const missing = rows.filter((r) => r.payload.data === undefined && r.payload.eventId);
+  if (missing.length === 0) return rows;
+  const { rows: found } = await db.query<{ id: string; data: Record<string, unknown> }>(
+    `select id, data from events where id = any($1::text[])
+     union all
+     select id, data from events_archive where id = any($1::text[])`,
+    [missing.map((r) => r.payload.eventId)],
+  );
+  const data = new Map(found.map((f) => [f.id, f.data]));
+  for (const r of missing) r.payload = { ...r.payload, data: data.get(r.payload.eventId!) ?? {} };
+  return rows;
+}
 
 /**
  * Locks up to `limit` due rows for this relay; other relays skip them (SKIP LOCKED), so
@@ -26,15 +35,14 @@ const PAYLOAD_WITH_DATA = `case when o.payload ? 'data' then o.payload
  */
 export async function claimDueStarts(db: Queryable, limit: number): Promise<PendingStart[]> {
   const { rows } = await db.query<PendingStart>(
-    `select o.workflow_id, ${PAYLOAD_WITH_DATA} as payload, o.search_attributes, o.attempts
-       from fanout_outbox o
+    `select workflow_id, payload, search_attributes, attempts from fanout_outbox
       where next_attempt_at <= clock_timestamp()
       order by next_attempt_at
       limit $1
       for update skip locked`,
     [limit],
   );
-  return rows;
+  return withEventData(db, rows);
 }
 
 /**
@@ -56,10 +64,10 @@ export async function leaseDueStarts(
          order by next_attempt_at
          limit $1
          for update skip locked)
-      returning o.workflow_id, ${PAYLOAD_WITH_DATA} as payload, o.search_attributes, o.attempts`,
+      returning o.workflow_id, o.payload, o.search_attributes, o.attempts`,
     [limit, leaseSeconds],
   );
-  return rows;
+  return withEventData(db, rows);
 }
 
 export async function markStarted(db: Queryable, workflowIds: string[]): Promise<void> {
