@@ -97,19 +97,12 @@ describe('fan-out dispatcher: one in-flight budget, relay on demand', () => {
     expect(new Set(started).size).toBe(started.length);
   });
 
-  it('leaves rows beyond the budget to the relay instead of starting them at once', async () => {
+  it('queues immediate hand-offs beyond the budget in memory, up to four budgets, and leaves the rest to the relay', async () => {
     const op = await newOperator(stack.db.pool, stack.baseUrl);
     await newPlayer(op.client, 'over-budget');
-    const dispatcher = new FanoutDispatcher({
-      pool: stack.db.pool,
-      client: stack.temporal,
-      taskQueue: stack.taskQueue,
-      log: pino({ level: 'silent' }),
-      maxInFlight: 1,
-    });
     // Clear the entity write's row so only the events below remain.
     await stack.db.pool.query('delete from fanout_outbox');
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 7; i++) {
       const res = await op.client.post(`${P}/entities/over-budget/events`, {
         eventType: 'game_activity',
         data: { game_id: 'slot', bet_amount: i },
@@ -122,16 +115,33 @@ describe('fan-out dispatcher: one in-flight budget, relay on demand', () => {
       search_attributes: never;
       attempts: number;
     }>(`select workflow_id, payload, search_attributes, attempts from fanout_outbox order by created_at`);
-    expect(rows).toHaveLength(3);
-    // Three immediate hand-offs while the first is still in flight: only it is started.
-    for (const row of rows) dispatcher.dispatch(row);
-    await dispatcher.stop();
-    const left = await stack.db.pool.query<{ workflow_id: string }>(
-      'select workflow_id from fanout_outbox order by created_at',
-    );
-    expect(left.rows.map((r) => r.workflow_id)).toEqual(rows.slice(1).map((r) => r.workflow_id));
-    await expect(stack.temporal.workflow.getHandle(rows[0]!.workflow_id).describe()).resolves.toMatchObject({
-      type: 'fanOut',
+    expect(rows).toHaveLength(7);
+    const dispatcher = new FanoutDispatcher({
+      pool: stack.db.pool,
+      client: stack.temporal,
+      taskQueue: stack.taskQueue,
+      log: pino({ level: 'silent' }),
+      maxInFlight: 1,
     });
+    try {
+      // Seven hand-offs at once with a budget of one: one starts, four wait their turn in
+      // memory, two stay in the outbox (their 5-second grace has not passed: no relay takes them).
+      for (const row of rows) dispatcher.dispatch(row);
+      const left = async () =>
+        (
+          await stack.db.pool.query<{ workflow_id: string }>(
+            'select workflow_id from fanout_outbox order by created_at',
+          )
+        ).rows.map((r) => r.workflow_id);
+      await waitFor(async () => (await left()).length === 2);
+      expect(await left()).toEqual(rows.slice(5).map((r) => r.workflow_id));
+    } finally {
+      await dispatcher.stop();
+    }
+    for (const row of rows.slice(0, 5)) {
+      await expect(stack.temporal.workflow.getHandle(row.workflow_id).describe()).resolves.toMatchObject({
+        type: 'fanOut',
+      });
+    }
   });
 });
