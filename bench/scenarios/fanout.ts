@@ -22,7 +22,7 @@ export async function drainOutbox(ctx: BenchContext, timeoutMs: number): Promise
  * relay starts them) against a minimal client.workflow.start loop at the relay's concurrency.
  */
 export async function fanoutStart(ctx: BenchContext): Promise<void> {
-  const n = ctx.quick ? 1000 : 3000;
+  const n = ctx.quick ? 600 : 3000;
   const player = 'fanout-player';
   await createPlayer(ctx.api.url!, ctx.op, player);
   await drainOutbox(ctx, 300_000);

@@ -68,7 +68,7 @@ export async function fanoutLag(ctx: BenchContext): Promise<void> {
     ctx.s.temporalAddress,
     ctx.s.namespace,
     ctx.s.taskQueue,
-    String(ctx.quick ? 50 : 200),
+    String(ctx.quick ? 30 : 200),
     '1',
     ctx.op.operatorId,
   ]);
@@ -99,7 +99,7 @@ export async function fanoutLag(ctx: BenchContext): Promise<void> {
     });
   }
 
-  const burst = ctx.quick ? 1000 : 10_000;
+  const burst = ctx.quick ? 500 : 10_000;
   const player = 'lag-burst';
   await createPlayer(ctx.api.url!, ctx.op, player);
   const load = await post(ctx, player, { connections: 64, amount: burst });
