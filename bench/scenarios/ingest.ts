@@ -1,6 +1,10 @@
 import { authHeaders, autocannon, probe, type LoadOptions, type LoadResult } from '../lib/autocannon';
 import { fmt, ratio, runBaseline, type BenchContext } from '../lib/context';
-import { describeCpu } from '../lib/measure';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { PROJECT_ROOT } from '../../scripts/lib/project';
+import { cpuSecondsOf, describeCpu } from '../lib/measure';
 import { betBody, createPlayer } from '../lib/stack';
 
 interface PgLoop {
@@ -143,8 +147,55 @@ async function withTemporalFrozen(ctx: BenchContext, d: number, base: PgLoop | u
       ratio: '—',
       target: '—',
     });
+    await httpFloor(ctx, d);
   } finally {
     process.kill(pid, 'SIGCONT');
+  }
+}
+
+/**
+ * The HTTP floor on this machine: bench/baselines/http-floor.ts (a bare node:http server that
+ * reads and parses the same body and answers 201) at 64 connections, with its CPU per request.
+ * Run while Temporal is frozen, so it shares the cores with as little as the API run did.
+ */
+async function httpFloor(ctx: BenchContext, d: number): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'baselines', 'http-floor.ts')],
+    { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`http-floor.ts exited with ${code}`)));
+    });
+    const { port } = JSON.parse(line) as { port: number };
+    const o: LoadOptions = {
+      url: `http://127.0.0.1:${port}/operator-data-api/entities/${player}/events`,
+      method: 'POST',
+      headers: authHeaders(ctx.op.apiKey),
+      body: betBody,
+      connections: 64,
+      durationS: d,
+    };
+    await probe(o);
+    const before = cpuSecondsOf(child.pid!);
+    const r = await autocannon(o);
+    const cpuMs = ((cpuSecondsOf(child.pid!) - before) * 1000) / Math.max(1, r.ok);
+    ctx.log(
+      `HTTP floor (bare node:http): c=64 ${fmt(r.rps)} req/s (p50 ${r.p50} ms, p99 ${r.p99} ms), CPU ${fmt(cpuMs, 3)} ms per request`,
+    );
+    ctx.rows.push({
+      benchmark: 'Ingest',
+      metric:
+        'HTTP floor: bare node:http server (read and parse the body, answer 201), 64 conn: req/s; CPU ms per request',
+      measured: `${fmt(r.rps)} (${r.p50} / ${r.p99} ms); ${fmt(cpuMs, 2)} ms`,
+      baseline: '—',
+      ratio: '—',
+      target: '—',
+    });
+  } finally {
+    child.kill('SIGTERM');
   }
 }
 
