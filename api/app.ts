@@ -36,7 +36,7 @@ export function apiRoutes(deps: AppDeps, authenticator: Authenticator): AnyRoute
     ...entityRoutes(deps),
     ...eventRoutes(deps, (type) => deps.metrics.eventsRecorded.inc({ event_type: type })),
     ...stateRoutes(deps),
-    ...batchRoutes(deps),
+    ...batchRoutes(deps, (type, n) => deps.metrics.eventsRecorded.inc({ event_type: type }, n)),
     ...webhookRoutes(deps),
   ];
 }

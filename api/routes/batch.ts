@@ -112,7 +112,8 @@ const describe = (kind: BatchKind, what: string) =>
   'Each item is checked as the single-item endpoint checks it; valid items are committed even when others fail, ' +
   'and every failure is listed with its index. The outcome is kept as a job (GET /batch/jobs/{jobId}).';
 
-export function batchRoutes(deps: DomainDeps) {
+/** `onRecorded` counts what a batch recorded, per event type, as single events are counted. */
+export function batchRoutes(deps: DomainDeps, onRecorded: (eventType: string, count: number) => void) {
   const responses = { 200: { description: 'Per-item outcome', schema: BatchResult } };
   return [
     defineRoute({
@@ -150,18 +151,18 @@ export function batchRoutes(deps: DomainDeps) {
       bodyDoc: BatchEventsRequest,
       bodyLimitBytes: BODY_LIMITS.events,
       responses,
-      handler: async (_ctx, { body, auth }) => ({
-        status: 200,
-        body: {
-          success: true,
-          data: await recordEventBatch(
-            deps,
-            auth.operatorId,
-            requireTemplate(auth),
-            parseBatch('events', body, itemParser('events', EventItem)),
-          ),
-        },
-      }),
+      handler: async (_ctx, { body, auth }) => {
+        const items = parseBatch('events', body, itemParser('events', EventItem));
+        const data = await recordEventBatch(deps, auth.operatorId, requireTemplate(auth), items);
+        const failed = new Set(data.errors.map((e) => e.index));
+        const byType = new Map<string, number>();
+        for (const item of items) {
+          if ('value' in item && !failed.has(item.index))
+            byType.set(item.value.eventType, (byType.get(item.value.eventType) ?? 0) + 1);
+        }
+        for (const [type, n] of byType) onRecorded(type, n);
+        return { status: 200, body: { success: true, data } };
+      },
     }),
     defineRoute({
       method: 'post',

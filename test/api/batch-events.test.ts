@@ -33,6 +33,39 @@ describe('POST /batch/events', () => {
     { externalId: 'p1', eventType: 'game_activity', data: { game_id: 'roulette', bet_amount: 5 } },
   ];
 
+  it('counts the events a batch recorded in events_recorded_total, per type, and none it refused', async () => {
+    const counts = async () => {
+      const text = await (await fetch(`${stack.baseUrl}/metrics`)).text();
+      const read = (type: string) =>
+        Number(
+          new RegExp(`^events_recorded_total\\{event_type="${type}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0,
+        );
+      return {
+        transaction: read('transaction'),
+        session: read('session'),
+        game_activity: read('game_activity'),
+      };
+    };
+    // The same items on players of their own, so the listings of the tests below are untouched.
+    await newPlayer(op.client, 'm1');
+    await newPlayer(op.client, 'm2');
+    const items = mixed().map((item) =>
+      typeof item === 'object' && item.externalId in { p1: 1, p2: 1 }
+        ? { ...item, externalId: item.externalId === 'p1' ? 'm1' : 'm2' }
+        : item,
+    );
+    const before = await counts();
+    const res = await op.client.post(`${P}/batch/events`, items);
+    expect(res.body.data.succeeded).toBe(3);
+    const after = await counts();
+    // mixed(): one transaction, one session and one game_activity succeed; the rest fail.
+    expect({
+      transaction: after.transaction - before.transaction,
+      session: after.session - before.session,
+      game_activity: after.game_activity - before.game_activity,
+    }).toEqual({ transaction: 1, session: 1, game_activity: 1 });
+  });
+
   it('commits the valid items and lists every failed one with its index, externalId, code and message', async () => {
     const res = await op.client.post(`${P}/batch/events`, mixed());
     expect(res.status).toBe(200);
