@@ -27,12 +27,17 @@ export const RecordEventResponse = z
   })
   .meta({ id: 'RecordEventResponse' });
 
+/**
+ * A query parameter holding an integer: validated as the string it arrives as, documented as
+ * the integer it means (the OpenAPI document would otherwise say "string with a pattern").
+ */
 const int = (min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, 'must be a non-negative integer')
     .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+    .pipe(z.number().int().min(min).max(max))
+    .meta({ type: 'integer', minimum: min, maximum: max, pattern: undefined });
 
 const timestamp = z
   .string()
@@ -49,8 +54,8 @@ export const ListEventsQuery = z.object({
     .max(64)
     .optional()
     .meta({ description: 'Filter by event type', example: 'transaction' }),
-  limit: int(1, 100).default(100).meta({ description: 'Number of events to return (1-100)' }),
-  offset: int(0, 1_000_000).default(0).meta({ description: 'Pagination offset' }),
+  limit: int(1, 100).default(100).meta({ description: 'Number of events to return (1-100)', default: 100 }),
+  offset: int(0, 1_000_000).default(0).meta({ description: 'Pagination offset', default: 0 }),
   cursor: z
     .string()
     .min(1)
