@@ -9,6 +9,15 @@ export interface DispatcherMetrics {
   startFailed(path: 'immediate' | 'relay'): void;
 }
 
+/** How long stop() waits for unanswered starts before cancelling them (their rows stay in the outbox). */
+const STOP_GRACE_MS = 5_000;
+
+/**
+ * A start unanswered this long is given up (its row is retried with backoff; a start that did
+ * land answers "already started" then): a hung Temporal must not hold the budget's slots.
+ */
+const START_TIMEOUT_MS = 10_000;
+
 /** How long a relay holds rows it is starting before another relay may take them. */
 const RELAY_LEASE_SECONDS = 60;
 
@@ -65,6 +74,8 @@ export class FanoutDispatcher {
   private readonly waiters: Array<() => void> = [];
   private readonly queued: PendingStart[] = [];
   private readonly max: number;
+  /** Cancels every start still in flight when stop() gives up waiting. */
+  private readonly cancel = new AbortController();
 
   constructor(private readonly o: DispatcherOptions) {
     this.max = o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
@@ -115,7 +126,11 @@ export class FanoutDispatcher {
 
   private async startOne(row: PendingStart, path: 'immediate' | 'relay'): Promise<boolean> {
     try {
-      await startFanout(this.o.client, this.o.taskQueue, row);
+      await this.o.client.withAbortSignal(this.cancel.signal, () =>
+        this.o.client.withDeadline(Date.now() + START_TIMEOUT_MS, () =>
+          startFanout(this.o.client, this.o.taskQueue, row),
+        ),
+      );
       this.o.log.debug({ workflowId: row.workflow_id, path }, 'workflow started');
       const occurred = Date.parse(row.payload.occurredAt);
       this.o.metrics?.started(path, Number.isNaN(occurred) ? undefined : (Date.now() - occurred) / 1000);
@@ -218,13 +233,33 @@ export class FanoutDispatcher {
     this.scheduleTick();
   }
 
-  /** Stops sweeping, waits for in-flight starts, and clears what they started. */
-  async stop(): Promise<void> {
+  /**
+   * Stops sweeping, waits up to `graceMs` for the starts in flight, and clears what they
+   * started. A start still unanswered then (Temporal hung or unreachable) is cancelled: its
+   * row stays in the outbox for a relay, so a shutdown never hangs on Temporal.
+   */
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.stopped = true;
     this.queued.length = 0; // their rows stay in the outbox
     if (this.relayTimer) clearTimeout(this.relayTimer);
+    for (const wake of this.waiters.splice(0)) wake(); // a pump waiting for a slot
     await this.pumping;
-    await Promise.allSettled([...this.pending]);
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = await Promise.race([
+      Promise.allSettled([...this.pending]).then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (gaveUp) {
+      this.o.log.warn(
+        { inFlight: this.pending.size },
+        'stopping with workflow starts unanswered: cancelled; their outbox rows stay for a relay',
+      );
+      this.cancel.abort();
+      await Promise.allSettled([...this.pending]);
+    }
     if (this.flushTimer) clearTimeout(this.flushTimer);
     await this.flush();
   }

@@ -1,3 +1,6 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { Pool } from 'pg';
 import pino from 'pino';
 import { FanoutDispatcher } from '../../core/fanout/dispatcher';
 import { P } from '../support/http';
@@ -142,6 +145,58 @@ describe('fan-out dispatcher: one in-flight budget, relay on demand', () => {
       await expect(stack.temporal.workflow.getHandle(row.workflow_id).describe()).resolves.toMatchObject({
         type: 'fanOut',
       });
+    }
+  });
+});
+
+describe('fan-out dispatcher: stopping while Temporal does not answer', () => {
+  it('gives up on unanswered starts after its grace period instead of hanging the shutdown', async () => {
+    // A server that accepts connections and never says a word: every gRPC call hangs.
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const connection = Connection.lazy({ address: `127.0.0.1:${port}` });
+    const client = new Client({ connection });
+    let settled = false; // the start call has returned or thrown
+    const realStart = client.workflow.start.bind(client.workflow);
+    client.workflow.start = ((...args: Parameters<typeof realStart>) =>
+      realStart(...args).finally(() => {
+        settled = true;
+      })) as typeof realStart;
+    const pool = new Pool({ connectionString: 'postgres://nobody@127.0.0.1:9/none' });
+    const dispatcher = new FanoutDispatcher({
+      pool,
+      client,
+      taskQueue: 'nowhere',
+      log: pino({ level: 'silent' }),
+    });
+    try {
+      dispatcher.dispatch({
+        workflow_id: 'entity_event.login:eev_0000000000000000',
+        payload: {
+          internalEvent: 'entity_event.login',
+          operatorId: 'op_x',
+          externalId: 'p',
+          eventId: 'eev_0000000000000000',
+          eventType: 'login',
+          data: {},
+          occurredAt: new Date().toISOString(),
+        },
+        search_attributes: {},
+        attempts: 0,
+      });
+      const started = Date.now();
+      await dispatcher.stop(300);
+      // It waited its grace period, then cancelled the call rather than waiting for an answer.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(settled).toBe(true);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+      await connection.close(); // cancels the call left hanging
+      await pool.end();
     }
   });
 });
