@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_IN_FLIGHT } from '../../core/fanout/dispatcher';
 import { authHeaders, autocannon, type LoadOptions } from '../lib/autocannon';
 import { fmt, runBaseline, type BenchContext } from '../lib/context';
 import { percentile } from '../lib/measure';
@@ -59,6 +60,20 @@ export async function fanoutLag(ctx: BenchContext): Promise<void> {
   if (!ctx.known.ingestMaxRps) {
     await createPlayer(ctx.api.url!, ctx.op, 'lag-probe');
     ctx.known.ingestMaxRps = (await post(ctx, 'lag-probe', { connections: 64, durationS: 3 })).rps;
+  }
+  if (ctx.known.fanoutMaxRate === undefined) {
+    // Run alone (--only lag): the fan-out start benchmark did not measure it; a short start
+    // loop at the dispatcher's budget stands in for it.
+    const loop = await runBaseline<{ rate: number }>('temporal-start.ts', [
+      ctx.s.temporalAddress,
+      ctx.s.namespace,
+      ctx.s.taskQueue,
+      String(ctx.quick ? 200 : 1000),
+      String(DEFAULT_MAX_IN_FLIGHT),
+      ctx.op.operatorId,
+    ]);
+    ctx.known.fanoutMaxRate = loop.rate;
+    ctx.log(`fan-out maximum not measured in this run: a start loop reached ${fmt(loop.rate)}/s`);
   }
   // Above the fan-out start maximum the backlog (and so the lag) grows without bound, so
   // "the maximum" is the lower of what ingest and fan-out start each reached.
