@@ -27,6 +27,8 @@ export interface AppDeps extends DomainDeps {
   metrics: ApiMetrics;
   authCacheTtlMs?: number;
   rateLimiter: RateLimiter;
+  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: the local stack and tests only. */
+  allowPrivateWebhookUrls?: boolean;
 }
 
 /** Every route of the Operator Data API, in one list: mounted and documented from here. */
@@ -37,7 +39,7 @@ export function apiRoutes(deps: AppDeps, authenticator: Authenticator): AnyRoute
     ...eventRoutes(deps, (type) => deps.metrics.eventsRecorded.inc({ event_type: type })),
     ...stateRoutes(deps),
     ...batchRoutes(deps, (type, n) => deps.metrics.eventsRecorded.inc({ event_type: type }, n)),
-    ...webhookRoutes(deps),
+    ...webhookRoutes(deps, deps.allowPrivateWebhookUrls ?? false),
   ];
 }
 

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     dispatcher,
     rateLimiter,
     pii: new PiiCipher(config.PII_MASTER_KEY),
+    allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
   });
   const server = http.createServer(app.callback());
   server.on('clientError', answerClientError);

@@ -55,6 +55,11 @@ const schema = z.object({
   WEBHOOK_RETRY_INITIAL_MS: z.coerce.number().int().min(10).default(10_000),
   WEBHOOK_RETRY_MAX_INTERVAL_MS: z.coerce.number().int().min(10).default(3_600_000),
   WEBHOOK_RETRY_WINDOW_MS: z.coerce.number().int().min(0).default(86_400_000),
+  /**
+   * Lets webhook URLs be plain http and point at private, loopback or link-local addresses:
+   * for the local stack and tests only (see core/security/destination.ts).
+   */
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -96,6 +96,8 @@ export async function startFaultStack(o: StackOptions): Promise<FaultStack> {
     // A wide window for scenarios d and e to hit a KYC call in flight (the sandbox answers
     // `slow…` applicants after slowMs, past this; the activity's start-to-close is 1 min).
     HTTP_TIMEOUT_MS: '20000',
+    // The scenarios' webhook receiver listens on loopback.
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
   };
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const api = appProcess('api', 'api/main.ts', { ...env, LOG_LEVEL: 'warn' }, () =>

@@ -155,6 +155,8 @@ async function main(): Promise<void> {
     TEMPORAL_TASK_QUEUE: s.taskQueue,
     PORT: String(s.apiPort),
     KYC_PROVIDER_URL: kycProviderUrl,
+    // A local stack's webhook receivers are local too; production keeps the default (refused).
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? 'true',
   };
   startApp('apps', 'api', 'api/main.ts', appEnv);
   startApp('apps', 'worker', 'worker/main.ts', appEnv);

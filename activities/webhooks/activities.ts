@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { getWebhookEndpoint } from '../../core/db/webhooks';
+import { assertPublicDestination } from '../../core/security/destination';
 import { triggerMatches } from '../../workflows/definition';
 import { postJson, HttpUnreachableError } from '../http';
 import type { ResolvedDeps } from '../index';
@@ -63,6 +64,16 @@ export function webhookActivities(deps: ResolvedDeps) {
     }): Promise<WebhookAttempt> {
       const endpoint = await getWebhookEndpoint(deps.pool, a.operatorId);
       if (!endpoint) return { outcome: 'no_endpoint' };
+      try {
+        await assertPublicDestination(endpoint.url, deps.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS);
+      } catch (err) {
+        // Like an unreachable endpoint: retried on the workflow's timers, so a URL the
+        // operator fixes meanwhile is used by the next attempt.
+        throw ApplicationFailure.create({
+          type: WebhookFailure.DELIVERY_FAILED,
+          message: `attempt ${a.attempt}: destination refused: ${(err as Error).message}`,
+        });
+      }
       const body = JSON.stringify(a.message);
       const timestamp = Math.floor(deps.now().getTime() / 1000);
       let status: number;

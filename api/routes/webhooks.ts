@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { DomainDeps } from '../../core/domain/deps';
 import { getWebhookEndpoint, upsertWebhookEndpoint, type WebhookEndpoint } from '../../core/db/webhooks';
 import { apiError } from '../../core/errors';
+import { webhookUrlProblem } from '../../core/security/destination';
 import { defineRoute } from '../http/route';
 import { ok } from '../schemas/common';
 
@@ -31,7 +32,11 @@ const PutWebhookBody = z
     url: z
       .url({ protocol: /^https?$/ })
       .max(2048)
-      .meta({ description: 'Receives signed POSTs', example: 'https://example.com/hooks/onehazel' }),
+      .meta({
+        description:
+          'Receives signed POSTs. Must be https and reach a public address (private, loopback and link-local destinations are refused, here and at each delivery)',
+        example: 'https://example.com/hooks/onehazel',
+      }),
     secret: WebhookSecret.optional(),
     events: z.array(EventPattern).max(50).default([]).meta({
       description:
@@ -54,7 +59,7 @@ const view = (e: WebhookEndpoint, secret: string) => ({ url: e.url, secret, even
 /** Shows the prefix and the last four characters: enough to tell two secrets apart. */
 export const maskSecret = (secret: string): string => `whsec_…${secret.slice(-4)}`;
 
-export function webhookRoutes(deps: DomainDeps) {
+export function webhookRoutes(deps: DomainDeps, allowPrivateNetworks: boolean) {
   return [
     defineRoute({
       method: 'put',
@@ -66,6 +71,14 @@ export function webhookRoutes(deps: DomainDeps) {
       body: PutWebhookBody,
       responses: { 200: { description: 'The endpoint, with its secret in full', schema: ok(Webhook) } },
       handler: async (_ctx, { body, auth }) => {
+        const problem = webhookUrlProblem(body.url, allowPrivateNetworks);
+        if (problem) {
+          throw apiError({
+            code: 'VALIDATION_FAILED',
+            message: `url ${problem}`,
+            details: [{ field: 'url', reason: problem }],
+          });
+        }
         const endpoint = await upsertWebhookEndpoint(deps.pool, {
           operatorId: auth.operatorId,
           url: body.url,

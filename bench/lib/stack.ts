@@ -153,6 +153,7 @@ function appEnv(s: Services, extra: Record<string, string>): NodeJS.ProcessEnv {
     RATE_LIMIT_PER_MINUTE: '1000000000',
     LOG_LEVEL: 'info',
     KYC_PROVIDER_URL: 'http://127.0.0.1:9',
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     ...extra,
   };
 }

@@ -69,6 +69,9 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     TEMPORAL_NAMESPACE: env.namespace,
     TEMPORAL_TASK_QUEUE: taskQueue,
     LOG_LEVEL: 'silent',
+    // The tests' webhook receivers listen on loopback (test/security/webhook-destination.test.ts
+    // turns this off to check the refusals).
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     ...opts.configOverrides,
   });
   const log = opts.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -96,6 +99,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     rateLimiter,
     pii: new PiiCipher(config.PII_MASTER_KEY),
     authCacheTtlMs: 0,
+    allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
   });
   const server = http.createServer(app.callback());
   server.on('clientError', answerClientError);
