@@ -14,7 +14,7 @@ import { cliDatabaseUrl } from '../core/config';
 import { getOperator } from '../core/db/operators';
 import { createPool, type Db } from '../core/db/pool';
 import { upsertWebhookEndpoint } from '../core/db/webhooks';
-import { webhookUrlProblem } from '../core/security/destination';
+import { webhookUrlProblem } from '../core/security/webhook-destination';
 
 const STACK_FILE = path.join(__dirname, '..', '.local', 'stack.json');
 
@@ -155,12 +155,7 @@ program
   .option('--json', 'print JSON')
   .action((operatorId: string, opts: { url: string; secret?: string; events: string; json?: boolean }) =>
     withDb(async (db) => {
-      let problem: string | undefined;
-      try {
-        problem = webhookUrlProblem(opts.url, process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'true');
-      } catch {
-        problem = 'is not a URL';
-      }
+      const problem = webhookUrlProblem(opts.url, process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'true');
       if (problem) {
         fail(
           `--url ${problem} (the worker refuses it at delivery too; for a local receiver, run the stack and this command with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true)`,

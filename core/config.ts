@@ -37,8 +37,11 @@ const schema = z.object({
   /** Relay sweep period for events whose immediate workflow start did not happen. */
   FANOUT_RELAY_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
   FANOUT_RELAY_ENABLED: bool.default(true),
-  /** Workflow starts in flight at once per API process; more rows wait in the outbox for the relay. */
-  FANOUT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(32),
+  /**
+   * Workflow starts in flight at once per API process; more rows wait for the relay. Unset:
+   * the dispatcher's measured default (DEFAULT_MAX_IN_FLIGHT in core/fanout/dispatcher.ts).
+   */
+  FANOUT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).optional(),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   KYC_PROVIDER_URL: z.string().url().default('http://127.0.0.1:4010'),
   KYC_PROVIDER_API_KEY: z.string().default('sandbox'),
@@ -57,7 +60,7 @@ const schema = z.object({
   WEBHOOK_RETRY_WINDOW_MS: z.coerce.number().int().min(0).default(86_400_000),
   /**
    * Lets webhook URLs be plain http and point at private, loopback or link-local addresses:
-   * for the local stack and tests only (see core/security/destination.ts).
+   * for the local stack and tests only (see core/security/webhook-destination.ts).
    */
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
 });

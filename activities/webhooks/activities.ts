@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { getWebhookEndpoint } from '../../core/db/webhooks';
-import { assertPublicDestination } from '../../core/security/destination';
+import { assertPublicDestination } from '../../core/security/webhook-destination';
 import { triggerMatches } from '../../workflows/definition';
 import { postJson, HttpUnreachableError } from '../http';
 import type { ResolvedDeps } from '../index';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { DomainDeps } from '../../core/domain/deps';
 import { getWebhookEndpoint, upsertWebhookEndpoint, type WebhookEndpoint } from '../../core/db/webhooks';
 import { apiError } from '../../core/errors';
-import { webhookUrlProblem } from '../../core/security/destination';
+import { webhookUrlProblem } from '../../core/security/webhook-destination';
 import { defineRoute } from '../http/route';
 import { ok } from '../schemas/common';
 

@@ -1,4 +1,4 @@
-import type { OutboxEntry } from '../fanout/outbox-row';
+import { storedPayload, type OutboxEntry } from '../fanout/outbox-row';
 import type { EntityWrite } from './entities';
 import type { Queryable } from './pool';
 
@@ -36,9 +36,8 @@ export async function insertEvents(
   events: BatchEventRow[],
 ): Promise<Array<{ id: string }>> {
   if (events.length === 0) return [];
-  // The payload leaves out `data`, as recordEvent's does: the relay joins it back from the
-  // event, so a 20 MB batch is neither sent nor stored twice. occurredAt is the event's
-  // created_at, as for single events.
+  // The payload is storedPayload's, as recordEvent's: without `data`, so a 20 MB batch is
+  // neither sent nor stored twice. occurredAt is the event's created_at, as for single events.
   const { rows } = await db.query<{ id: string }>(
     `with i as (
        select * from unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], $8::jsonb[])
@@ -63,7 +62,7 @@ export async function insertEvents(
       events.map((e) => e.eventType),
       events.map((e) => JSON.stringify(e.data)),
       events.map((e) => e.outbox.workflowId),
-      events.map((e) => JSON.stringify({ ...e.outbox.payload, data: undefined })),
+      events.map((e) => storedPayload(e.outbox)),
       events.map((e) => JSON.stringify(e.outbox.searchAttributes)),
     ],
   );

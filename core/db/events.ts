@@ -1,4 +1,4 @@
-import type { OutboxEntry } from '../fanout/outbox-row';
+import { storedPayload, type OutboxEntry } from '../fanout/outbox-row';
 import type { Queryable } from './pool';
 
 export interface EventRow {
@@ -17,9 +17,8 @@ export type RecordEventResult =
 
 /**
  * Records one event in one round trip: checks the entity exists, claims the idempotency
- * key (an expired key is reclaimed), inserts the event and its outbox row. The outbox row's
- * payload leaves out `data` (the relay joins it back from the event, see core/db/outbox.ts),
- * so an event's data is sent and written once, and only the event's id and time come back. The data-modifying
+ * key (an expired key is reclaimed), inserts the event and its outbox row (whose payload
+ * leaves out `data`: storedPayload); only the event's id and time come back. The data-modifying
  * CTEs always run, but each selects from the previous one, so nothing is written when the
  * entity is missing or the key is already held. A concurrent request holding the same key
  * makes this statement wait on the unique index until it commits.
@@ -76,7 +75,7 @@ export async function recordEvent(
       e.idempotency?.requestHash ?? null,
       e.outbox.workflowId,
       e.outbox.internalEvent,
-      JSON.stringify({ ...e.outbox.payload, data: undefined }),
+      storedPayload(e.outbox),
       JSON.stringify(e.outbox.searchAttributes),
     ],
   });

@@ -9,6 +9,15 @@ export interface OutboxEntry {
   searchAttributes: Record<string, string[]>;
 }
 
+/**
+ * The payload as the outbox stores it: an event's `data` is left out (it is the event's own
+ * column, up to 32 KB; the relay reads it back, see leaseDueStarts in core/db/outbox.ts), so
+ * it is neither sent nor written twice. Other rows keep their data.
+ */
+export function storedPayload(entry: OutboxEntry): string {
+  return JSON.stringify(entry.payload.eventId ? { ...entry.payload, data: undefined } : entry.payload);
+}
+
 export function outboxEntry(workflowId: string, payload: FanoutInput): OutboxEntry {
   const searchAttributes: Record<string, string[]> = {
     OperatorId: [payload.operatorId],

@@ -3,7 +3,7 @@ import {
   assertPublicDestination,
   isPublicAddress,
   webhookUrlProblem,
-} from '../../core/security/destination';
+} from '../../core/security/webhook-destination';
 import { P } from '../support/http';
 import { expectError } from '../support/expect';
 import { newOperator } from '../support/operators';

@@ -61,6 +61,7 @@ export function isPublicAddress(address: string): boolean {
 
 /** Why a webhook URL is refused when it is configured, or undefined when it is acceptable. */
 export function webhookUrlProblem(url: string, allowPrivateNetworks: boolean): string | undefined {
+  if (!URL.canParse(url)) return 'is not a URL';
   if (allowPrivateNetworks) return undefined;
   const u = new URL(url);
   if (u.protocol !== 'https:') return 'must use https';
