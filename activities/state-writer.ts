@@ -23,7 +23,9 @@ export interface StateWrite {
 
 /**
  * Writes a state value through the same statement as the API (`putState`), so the write
- * fans out `entity_state.updated.<key>` like any other, and then starts that fan-out itself.
+ * fans out `entity_state.updated.<key>` like any other — only when its plan is not empty (a
+ * definition triggers on it or the operator's endpoint subscribes to it); most writes queue
+ * nothing and cost no workflow. When one is queued, this activity starts it itself.
  *
  * Why start it here rather than leave the outbox row to the API's relay: the relay only
  * picks a row up after its first-attempt grace period (5 s) and only while an API process
@@ -33,6 +35,8 @@ export interface StateWrite {
  *
  * The fan-out id is derived from the activity, so a retried attempt queues the same workflow
  * ID: at most one `entity_state.updated` fan-out per activity, however often it is retried.
+ * Writes that queue nothing are simply written again by a retry: both values written here
+ * (kyc_status, risk_score's merged flags) come out the same.
  */
 export async function writeState(
   deps: ResolvedDeps,
@@ -41,14 +45,14 @@ export async function writeState(
   lock?: (tx: Queryable) => Promise<void>,
 ): Promise<StateWrite> {
   const fanoutId = attemptStableId('ien_', target.key);
-  let outcome: { start: PendingStart | undefined; value: unknown };
+  let outcome: { written: boolean; start: PendingStart | null; value: unknown };
   try {
     outcome = await withTransaction(deps.pool, async (tx) => {
       await lock?.(tx);
       const current = await getState(tx, target.operatorId, target.externalId, target.key);
       const value = next(current?.value);
-      const start = await putState(tx, { ...target, value, fanoutId });
-      return { start, value };
+      const put = await putState(tx, { ...target, value, fanoutId });
+      return { written: put !== undefined, start: put?.start ?? null, value };
     });
   } catch (err) {
     // An earlier attempt committed the same write and its outbox row is still queued:
@@ -63,8 +67,8 @@ export async function writeState(
     }
     throw err;
   }
-  if (!outcome.start) return { written: false, value: outcome.value };
-  await startStateFanout(deps, outcome.start);
+  if (!outcome.written) return { written: false, value: outcome.value };
+  if (outcome.start) await startStateFanout(deps, outcome.start);
   return { written: true, value: outcome.value };
 }
 

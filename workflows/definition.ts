@@ -1,40 +1,58 @@
+import type { ActivityInterfaceFor, ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../activities';
 import type { FanoutInput } from './types';
 
+/** The body of an operator alert: delivered as the signed webhook `alert.<kind>`. */
+export interface Alert {
+  /** `kyc_rejected`, `aml_threshold`, …: the webhook type is `alert.<kind>`. */
+  kind: string;
+  severity: 'info' | 'warning' | 'critical';
+  summary: string;
+  details: Record<string, unknown>;
+}
+
 /**
- * A workflow definition: which internal event triggers it, an optional condition on the
- * event, and the workflow that runs. The fan-out workflow runs every matching definition
- * as a child workflow.
+ * What a definition's `run` may do, given to it by the event's workflow: call activities
+ * (each labelled with the definition's name in the Temporal UI) and send webhooks. Everything
+ * runs inside the event's one workflow, as retryable activities; no child workflows.
  */
-export interface WorkflowDefinition {
-  /** Stable, kebab-case; part of the child workflow ID and the DefinitionName search attribute. */
+export interface DefinitionContext {
+  /** The definition's own name, e.g. `kyc-on-deposit`. */
+  name: string;
+  /** Activities with these options (DATABASE_ACTIVITY when none are given). */
+  activities(options?: ActivityOptions): ActivityInterfaceFor<Activities>;
+  /** Raises an operator alert; answers the webhook's message id (its `webhook-id`). */
+  alert(alert: Alert): Promise<string>;
+  /** Forwards this internal event to the operator's endpoint; answers the message id. */
+  forward(): Promise<string>;
+}
+
+/**
+ * A workflow definition: which internal event triggers it, an optional pure condition on the
+ * event, and the steps it runs. The plan of an event (which definitions run) is fixed when the
+ * event is recorded, from `trigger`, `condition` and `requiresSubscription`; its workflow then
+ * runs each planned definition's `run` as a branch of its own, in parallel.
+ */
+export interface Definition {
+  /** Stable, kebab-case: it appears in the `Definitions` search attribute and in webhook ids. */
   name: string;
   description: string;
   /** Internal event name, e.g. `entity_event.transaction`; a trailing `*` matches a prefix. */
   trigger: string | string[];
-  /** Pure and deterministic: it runs inside the workflow sandbox. */
+  /** Pure and deterministic: it runs in the API when the event is recorded. */
   condition?: (input: FanoutInput) => boolean;
   /**
-   * Set when a definition is added or changed while fan-outs are running: the fan-out
-   * then runs it only under `patched(patchId)`, so replaying an older history (recorded
-   * before the definition existed) takes the same path it took then.
+   * Planned only when the operator's webhook endpoint subscribes to the internal event (decided
+   * in the recording statement, so an operator without a subscription pays for nothing).
    */
-  patchId?: string;
+  requiresSubscription?: boolean;
+  /** The steps, as workflow code: deterministic, side effects only through `ctx`. */
+  run(input: FanoutInput, ctx: DefinitionContext): Promise<unknown>;
 }
 
-export type DefinitionWorkflow = ((input: FanoutInput) => Promise<unknown>) & {
-  definition: WorkflowDefinition;
-};
-
-/** Attaches a definition to its workflow function, so one export carries both. */
-export function defineWorkflow(
-  definition: WorkflowDefinition,
-  workflow: (input: FanoutInput) => Promise<unknown>,
-): DefinitionWorkflow {
-  return Object.assign(workflow, { definition });
-}
-
-export function isDefinitionWorkflow(value: unknown): value is DefinitionWorkflow {
-  return typeof value === 'function' && typeof (value as { definition?: unknown }).definition === 'object';
+/** Identity, for type checking and a single obvious way to write one. */
+export function defineDefinition(definition: Definition): Definition {
+  return definition;
 }
 
 export function triggerMatches(trigger: string | string[], internalEvent: string): boolean {
@@ -44,6 +62,6 @@ export function triggerMatches(trigger: string | string[], internalEvent: string
   );
 }
 
-export function definitionMatches(def: WorkflowDefinition, input: FanoutInput): boolean {
+export function definitionMatches(def: Definition, input: FanoutInput): boolean {
   return triggerMatches(def.trigger, input.internalEvent) && (def.condition ? def.condition(input) : true);
 }

@@ -1,4 +1,13 @@
 // The worker's only workflowsPath: every workflow type the worker can run.
-export { fanOut } from './fanout';
+export { processEvent } from './process-event';
 export { applyRetention } from './retention';
-export * from './definitions';
+// The retired fan-out shape and its child types, until none of them runs (see that module).
+export {
+  fanOut,
+  kycOnDeposit,
+  amlThreshold,
+  affordabilityCheck,
+  selfExclusion,
+  operatorWebhook,
+  deliverWebhook,
+} from './legacy/fanout-v1';

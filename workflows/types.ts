@@ -3,7 +3,7 @@
  * workflow inputs recorded in history.
  */
 
-/** The internal event a fan-out workflow handles, e.g. `entity_event.transaction`. */
+/** The internal event a workflow handles, e.g. `entity_event.transaction`. */
 export interface FanoutInput {
   internalEvent: string;
   operatorId: string;
@@ -18,9 +18,16 @@ export interface FanoutInput {
   occurredAt: string;
 }
 
+/** The input of `processEvent`: the event and its plan, fixed when the event was recorded. */
+export interface EventWorkflowInput extends FanoutInput {
+  /** Names of the definitions to run (workflows/definitions), in order. */
+  definitions: string[];
+}
+
 export interface DefinitionRun {
   definition: string;
-  workflowId: string;
+  /** Set by the retired `fanOut` shape only: the child workflow that ran the definition. */
+  workflowId?: string;
   status: 'completed' | 'failed';
   result?: unknown;
   error?: string;

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { getWebhookEndpoint } from '../../core/db/webhooks';
 import { assertPublicDestination } from '../../core/security/webhook-destination';
@@ -23,12 +24,130 @@ export interface WebhookRetrySchedule {
 
 export type WebhookAttempt = { outcome: 'delivered'; status: number } | { outcome: 'no_endpoint' };
 
-export const WebhookFailure = { DELIVERY_FAILED: 'WebhookDeliveryFailed' } as const;
+export const WebhookFailure = {
+  DELIVERY_FAILED: 'WebhookDeliveryFailed',
+  EXHAUSTED: 'WebhookDeliveryExhausted',
+} as const;
+
+export interface WebhookDelivery {
+  outcome: 'delivered' | 'no_endpoint';
+  /** The `webhook-id` header, the same on every attempt. */
+  messageId: string;
+  attempts: number;
+}
+
+/**
+ * The delay before attempt `attempt + 1`: exponential from the initial interval, capped; or
+ * undefined when that attempt would start after the retry window (counted from the first).
+ */
+export function nextWebhookDelay(
+  schedule: WebhookRetrySchedule,
+  attempt: number,
+  firstScheduledMs: number,
+  nowMs: number,
+): number | undefined {
+  const delay = Math.min(schedule.initialIntervalMs * 2 ** Math.min(attempt - 1, 30), schedule.maxIntervalMs);
+  return nowMs + delay > firstScheduledMs + schedule.windowMs ? undefined : delay;
+}
 
 export function webhookActivities(deps: ResolvedDeps) {
+  const retrySchedule = (): WebhookRetrySchedule => ({
+    initialIntervalMs: deps.config.WEBHOOK_RETRY_INITIAL_MS,
+    maxIntervalMs: deps.config.WEBHOOK_RETRY_MAX_INTERVAL_MS,
+    windowMs: deps.config.WEBHOOK_RETRY_WINDOW_MS,
+  });
+  /**
+   * One delivery attempt, signed now. The endpoint is read on every attempt, so a URL or
+   * secret the operator fixes while we retry is used by the next attempt. Any answer but
+   * 2xx fails the attempt; the caller decides when to try again.
+   */
+async function sendOnce(a: {
+    operatorId: string;
+    messageId: string;
+    message: WebhookMessage;
+    attempt: number;
+  }): Promise<WebhookAttempt> {
+    const endpoint = await getWebhookEndpoint(deps.pool, a.operatorId);
+    if (!endpoint) return { outcome: 'no_endpoint' };
+    try {
+      await assertPublicDestination(endpoint.url, deps.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS);
+    } catch (err) {
+      // Like an unreachable endpoint: retried on the workflow's timers, so a URL the
+      // operator fixes meanwhile is used by the next attempt.
+      throw ApplicationFailure.create({
+        type: WebhookFailure.DELIVERY_FAILED,
+        message: `attempt ${a.attempt}: destination refused: ${(err as Error).message}`,
+      });
+    }
+    const body = JSON.stringify(a.message);
+    const timestamp = Math.floor(deps.now().getTime() / 1000);
+    let status: number;
+    try {
+      ({ status } = await postJson(deps.fetch, endpoint.url, {
+        body,
+        headers: webhookHeaders({ secret: endpoint.secret, id: a.messageId, timestamp, body }),
+        timeoutMs: deps.config.HTTP_TIMEOUT_MS,
+      }));
+    } catch (err) {
+      if (err instanceof HttpUnreachableError) {
+        throw ApplicationFailure.create({
+          type: WebhookFailure.DELIVERY_FAILED,
+          message: `attempt ${a.attempt}: ${err.message}`,
+        });
+      }
+      throw err;
+    }
+    if (status < 200 || status >= 300) {
+      throw ApplicationFailure.create({
+        type: WebhookFailure.DELIVERY_FAILED,
+        message: `attempt ${a.attempt}: endpoint answered ${status}`,
+        details: [{ status }],
+      });
+    }
+    return { outcome: 'delivered', status };
+  }
+
   return {
     /**
-     * Whether the operator forwards this internal event: its endpoint's event filter holds a
+     * Delivers one signed webhook, one HTTP attempt per activity attempt. Temporal retries it:
+     * each failed attempt names its own next delay (WEBHOOK_RETRY_* config, exponential and
+     * capped), and once the next attempt would start after the retry window the attempt fails
+     * non-retryably (WebhookDeliveryExhausted), which the event's workflow reports as the
+     * definition's failure. Each attempt re-reads the endpoint, so a URL or secret the operator
+     * fixes meanwhile is used by the next attempt; an endpoint removed meanwhile ends it.
+     */
+    async deliverWebhookMessage(d: {
+      operatorId: string;
+      messageId: string;
+      message: WebhookMessage;
+    }): Promise<WebhookDelivery> {
+      const info = Context.current().info;
+      try {
+        const sent = await sendOnce({ ...d, attempt: info.attempt });
+        return { outcome: sent.outcome, messageId: d.messageId, attempts: info.attempt };
+      } catch (err) {
+        const failure = err as ApplicationFailure;
+        if (failure?.type !== WebhookFailure.DELIVERY_FAILED) throw err;
+        const schedule = retrySchedule();
+        const delay = nextWebhookDelay(schedule, info.attempt, info.scheduledTimestampMs, deps.now().getTime());
+        if (delay === undefined) {
+          throw ApplicationFailure.create({
+            type: WebhookFailure.EXHAUSTED,
+            message: `gave up after ${info.attempt} attempts; last: ${failure.message}`,
+            nonRetryable: true,
+          });
+        }
+        throw ApplicationFailure.create({
+          type: WebhookFailure.DELIVERY_FAILED,
+          message: failure.message,
+          details: failure.details ?? undefined,
+          nextRetryDelay: delay,
+        });
+      }
+    },
+
+    /**
+     * Retired shape (workflows/legacy): whether the operator forwards this internal event: its endpoint's event filter holds a
      * matching pattern (a trailing `*` matches a prefix). Alerts do not ask: they always go.
      */
     async isSubscribed(s: { operatorId: string; internalEvent: string }): Promise<boolean> {
@@ -36,70 +155,18 @@ export function webhookActivities(deps: ResolvedDeps) {
       return endpoint !== undefined && triggerMatches(endpoint.eventFilter, s.internalEvent);
     },
 
-    /** Whether there is an endpoint at all, and the retry schedule from config (workflows cannot read config). */
+    /** Retired shape (workflows/legacy): whether there is an endpoint at all, and the retry schedule from config (workflows cannot read config). */
     async planWebhookDelivery(p: {
       operatorId: string;
     }): Promise<{ endpoint: boolean; retry: WebhookRetrySchedule }> {
       const endpoint = await getWebhookEndpoint(deps.pool, p.operatorId);
       return {
         endpoint: endpoint !== undefined,
-        retry: {
-          initialIntervalMs: deps.config.WEBHOOK_RETRY_INITIAL_MS,
-          maxIntervalMs: deps.config.WEBHOOK_RETRY_MAX_INTERVAL_MS,
-          windowMs: deps.config.WEBHOOK_RETRY_WINDOW_MS,
-        },
+        retry: retrySchedule(),
       };
     },
 
-    /**
-     * One delivery attempt, signed now. The endpoint is read on every attempt, so a URL or
-     * secret the operator fixes while we retry is used by the next attempt. Any answer but
-     * 2xx fails the attempt; the delivering workflow decides when to try again.
-     */
-    async sendWebhook(a: {
-      operatorId: string;
-      messageId: string;
-      message: WebhookMessage;
-      attempt: number;
-    }): Promise<WebhookAttempt> {
-      const endpoint = await getWebhookEndpoint(deps.pool, a.operatorId);
-      if (!endpoint) return { outcome: 'no_endpoint' };
-      try {
-        await assertPublicDestination(endpoint.url, deps.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS);
-      } catch (err) {
-        // Like an unreachable endpoint: retried on the workflow's timers, so a URL the
-        // operator fixes meanwhile is used by the next attempt.
-        throw ApplicationFailure.create({
-          type: WebhookFailure.DELIVERY_FAILED,
-          message: `attempt ${a.attempt}: destination refused: ${(err as Error).message}`,
-        });
-      }
-      const body = JSON.stringify(a.message);
-      const timestamp = Math.floor(deps.now().getTime() / 1000);
-      let status: number;
-      try {
-        ({ status } = await postJson(deps.fetch, endpoint.url, {
-          body,
-          headers: webhookHeaders({ secret: endpoint.secret, id: a.messageId, timestamp, body }),
-          timeoutMs: deps.config.HTTP_TIMEOUT_MS,
-        }));
-      } catch (err) {
-        if (err instanceof HttpUnreachableError) {
-          throw ApplicationFailure.create({
-            type: WebhookFailure.DELIVERY_FAILED,
-            message: `attempt ${a.attempt}: ${err.message}`,
-          });
-        }
-        throw err;
-      }
-      if (status < 200 || status >= 300) {
-        throw ApplicationFailure.create({
-          type: WebhookFailure.DELIVERY_FAILED,
-          message: `attempt ${a.attempt}: endpoint answered ${status}`,
-          details: [{ status }],
-        });
-      }
-      return { outcome: 'delivered', status };
-    },
+    /** Retired shape (workflows/legacy): one attempt; the delivering workflow retries on timers. */
+    sendWebhook: sendOnce,
   };
 }

@@ -1,4 +1,5 @@
 import { storedPayload, type OutboxEntry } from '../fanout/outbox-row';
+import { partCsv, planOf, planSql } from '../fanout/plan';
 import type { EntityWrite } from './entities';
 import type { Queryable } from './pool';
 
@@ -18,6 +19,8 @@ import type { Queryable } from './pool';
 const TS = `to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 /** Batch outbox rows are the relay's from the start (see above). */
 const DUE_NOW = 'clock_timestamp()';
+/** A plan part sent per row as comma-joined text (arrays of arrays must be rectangular). */
+const PART = (column: string) => `string_to_array(${column}, ',')`;
 const LIVE_ENTITY = `exists (select 1 from entities e where e.operator_id = $1 and e.external_id = i.external_id and e.deleted_at is null)`;
 
 export interface BatchEventRow {
@@ -40,18 +43,21 @@ export async function insertEvents(
   // neither sent nor stored twice. occurredAt is the event's created_at, as for single events.
   const { rows } = await db.query<{ id: string }>(
     `with i as (
-       select * from unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], $8::jsonb[])
-              with ordinality as t(id, external_id, event_type, data, workflow_id, payload, search_attributes, ord)
+       select * from unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], $8::jsonb[],
+                            $9::text[], $10::text[])
+              with ordinality as t(id, external_id, event_type, data, workflow_id, payload, search_attributes,
+                                   always, if_subscribed, ord)
      ), ev as (
        insert into events (id, operator_id, external_id, event_type, data)
        select i.id, $1, i.external_id, i.event_type, i.data from i where ${LIVE_ENTITY} order by i.ord
        returning id, created_at
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at)
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at, definitions)
        select i.workflow_id, $1, i.payload->>'internalEvent',
               i.payload || jsonb_build_object(
                 'occurredAt', to_char(ev.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
-              i.search_attributes, ${DUE_NOW}
+              i.search_attributes, ${DUE_NOW},
+              ${planSql('$1', `i.payload->>'internalEvent'`, PART('i.always'), PART('i.if_subscribed'))}
          from ev join i on i.id = ev.id
      )
      select id from ev`,
@@ -64,6 +70,8 @@ export async function insertEvents(
       events.map((e) => e.outbox.workflowId),
       events.map((e) => storedPayload(e.outbox)),
       events.map((e) => JSON.stringify(e.outbox.searchAttributes)),
+      events.map((e) => partCsv(e.outbox.plan.always)),
+      events.map((e) => partCsv(e.outbox.plan.ifSubscribed)),
     ],
   );
   return rows;
@@ -71,7 +79,7 @@ export async function insertEvents(
 
 /**
  * Upserts entities (externalIds must be distinct) and queues `entity.created` /
- * `entity.updated` for each, exactly as upsertEntity does for one: a soft-deleted entity
+ * `entity.updated` for each whose plan is not empty, exactly as upsertEntity does for one: a soft-deleted entity
  * written again is created afresh; `prev` is the table as it was before this statement.
  */
 export async function upsertEntities(
@@ -82,8 +90,10 @@ export async function upsertEntities(
   if (entities.length === 0) return [];
   const { rows } = await db.query<{ externalId: string; id: string; action: 'created' | 'updated' }>(
     `with i as (
-       select * from unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[], $7::text[])
-              as t(external_id, new_id, entity_type, data, pii, fanout_id)
+       select * from unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[], $7::text[],
+                            $8::text[], $9::text[], $10::text[], $11::text[])
+              as t(external_id, new_id, entity_type, data, pii, fanout_id,
+                   created_always, created_if_subscribed, updated_always, updated_if_subscribed)
      ), prev as (
        select e.external_id from entities e join i on e.operator_id = $1 and e.external_id = i.external_id
         where e.deleted_at is null
@@ -98,17 +108,23 @@ export async function upsertEntities(
        returning external_id, id
      ), act as (
        select up.external_id, up.id, i.data, i.fanout_id,
-              case when exists (select 1 from prev where prev.external_id = up.external_id) then 'updated' else 'created' end as action
+              case when exists (select 1 from prev where prev.external_id = up.external_id) then 'updated' else 'created' end as action,
+              i.created_always, i.created_if_subscribed, i.updated_always, i.updated_if_subscribed
          from up join i on i.external_id = up.external_id
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at)
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at, definitions)
        select 'entity.' || act.action || ':' || act.fanout_id, $1, 'entity.' || act.action,
               jsonb_build_object('internalEvent', 'entity.' || act.action, 'operatorId', $1::text,
                                  'externalId', act.external_id, 'data', act.data, 'occurredAt', ${TS}),
               jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array(act.external_id),
                                  'InternalEvent', jsonb_build_array('entity.' || act.action)),
-              ${DUE_NOW}
-         from act
+              ${DUE_NOW}, p.definitions
+         from act cross join lateral (
+           select case when act.action = 'created'
+                       then ${planSql('$1', `'entity.created'`, PART('act.created_always'), PART('act.created_if_subscribed'))}
+                       else ${planSql('$1', `'entity.updated'`, PART('act.updated_always'), PART('act.updated_if_subscribed'))}
+                  end as definitions) p
+        where cardinality(p.definitions) > 0
      )
      select act.external_id as "externalId", act.id, act.action from act`,
     [
@@ -119,6 +135,10 @@ export async function upsertEntities(
       entities.map((e) => JSON.stringify(e.data)),
       entities.map((e) => e.pii),
       entities.map((e) => e.fanoutId),
+      ...(['entity.created', 'entity.updated'] as const).flatMap((internalEvent) => {
+        const plans = entities.map((e) => planOf(internalEvent, { operatorId, externalId: e.externalId, data: e.data }));
+        return [plans.map((p) => partCsv(p.always)), plans.map((p) => partCsv(p.ifSubscribed))];
+      }),
     ],
   );
   return rows;
@@ -133,7 +153,7 @@ export interface BatchStateRow {
 
 /**
  * Upserts state values of live entities ((externalId, key) pairs must be distinct) and
- * queues `entity_state.updated.<key>` for each, as putState does for one.
+ * queues `entity_state.updated.<key>` for each whose plan is not empty, as putState does for one.
  */
 export async function putStates(
   db: Queryable,
@@ -143,22 +163,25 @@ export async function putStates(
   if (states.length === 0) return [];
   const { rows } = await db.query<{ externalId: string; key: string }>(
     `with i as (
-       select * from unnest($2::text[], $3::text[], $4::jsonb[], $5::text[]) as t(external_id, state_key, value, fanout_id)
+       select * from unnest($2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::text[])
+              as t(external_id, state_key, value, fanout_id, always, if_subscribed)
      ), up as (
        insert into entity_states (operator_id, external_id, state_key, value)
        select $1, i.external_id, i.state_key, i.value from i where ${LIVE_ENTITY} order by i.external_id, i.state_key
        on conflict (operator_id, external_id, state_key) do update set value = excluded.value, updated_at = now()
        returning external_id, state_key
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at)
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at, definitions)
        select 'entity_state.updated.' || i.state_key || ':' || i.fanout_id, $1, 'entity_state.updated.' || i.state_key,
               jsonb_build_object('internalEvent', 'entity_state.updated.' || i.state_key, 'operatorId', $1::text,
                                  'externalId', i.external_id, 'stateKey', i.state_key,
                                  'data', jsonb_build_object('value', i.value), 'occurredAt', ${TS}),
               jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array(i.external_id),
                                  'InternalEvent', jsonb_build_array('entity_state.updated.' || i.state_key)),
-              ${DUE_NOW}
+              ${DUE_NOW}, p.definitions
          from up join i on i.external_id = up.external_id and i.state_key = up.state_key
+              cross join lateral (select ${planSql('$1', `'entity_state.updated.' || i.state_key`, PART('i.always'), PART('i.if_subscribed'))} as definitions) p
+        where cardinality(p.definitions) > 0
      )
      select up.external_id as "externalId", up.state_key as key from up`,
     [
@@ -167,6 +190,17 @@ export async function putStates(
       states.map((s) => s.key),
       states.map((s) => JSON.stringify(s.value)),
       states.map((s) => s.fanoutId),
+      ...(() => {
+        const plans = states.map((s) =>
+          planOf(`entity_state.updated.${s.key}`, {
+            operatorId,
+            externalId: s.externalId,
+            stateKey: s.key,
+            data: { value: s.value },
+          }),
+        );
+        return [plans.map((p) => partCsv(p.always)), plans.map((p) => partCsv(p.ifSubscribed))];
+      })(),
     ],
   );
   return rows;

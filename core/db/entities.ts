@@ -1,3 +1,4 @@
+import { planOf, planSql } from '../fanout/plan';
 import type { PendingStart } from './outbox';
 import type { Queryable } from './pool';
 
@@ -32,8 +33,11 @@ export interface EntityWrite {
 export async function upsertEntity(
   db: Queryable,
   e: EntityWrite & { operatorId: string },
-): Promise<{ id: string; action: 'created' | 'updated'; start: PendingStart }> {
-  const { rows } = await db.query<{ id: string; action: 'created' | 'updated'; start: PendingStart }>(
+): Promise<{ id: string; action: 'created' | 'updated'; start: PendingStart | null }> {
+  const fields = { operatorId: e.operatorId, externalId: e.externalId, data: e.data };
+  const created = planOf('entity.created', fields);
+  const updated = planOf('entity.updated', fields);
+  const { rows } = await db.query<{ id: string; action: 'created' | 'updated'; start: PendingStart | null }>(
     `with prev as (
        select id, deleted_at from entities where operator_id = $1 and external_id = $2
      ), up as (
@@ -50,17 +54,34 @@ export async function upsertEntity(
               case when exists (select 1 from prev where deleted_at is null) then 'updated' else 'created' end as action
          from up
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes)
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions)
        select 'entity.' || act.action || ':' || $7, $1, 'entity.' || act.action,
               jsonb_build_object('internalEvent', 'entity.' || act.action, 'operatorId', $1::text,
                                  'externalId', $2::text, 'data', $5::jsonb, 'occurredAt', ${TS}),
               jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array($2::text),
-                                 'InternalEvent', jsonb_build_array('entity.' || act.action))
-         from act
-       returning workflow_id, payload, search_attributes, attempts
+                                 'InternalEvent', jsonb_build_array('entity.' || act.action)),
+              p.definitions
+         from act cross join lateral (
+           select case when act.action = 'created' then ${planSql('$1', `'entity.created'`, '$8', '$9')}
+                       else ${planSql('$1', `'entity.updated'`, '$10', '$11')} end as definitions) p
+        -- No workflow for nothing: a change no definition or subscription wants queues none.
+        where cardinality(p.definitions) > 0
+       returning workflow_id, payload, search_attributes, definitions, attempts
      )
      select act.id, act.action, (select to_jsonb(ob) from ob) as start from act`,
-    [e.operatorId, e.externalId, e.newId, e.entityType, e.data, e.pii, e.fanoutId],
+    [
+      e.operatorId,
+      e.externalId,
+      e.newId,
+      e.entityType,
+      e.data,
+      e.pii,
+      e.fanoutId,
+      created.always,
+      created.ifSubscribed,
+      updated.always,
+      updated.ifSubscribed,
+    ],
   );
   return rows[0]!;
 }
@@ -88,13 +109,15 @@ export async function entityExists(db: Queryable, operatorId: string, externalId
 
 /**
  * GDPR erasure: the PII ciphertext and every PII field are overwritten, states dropped, and
- * the row kept only as a tombstone so events stay attached. Queues `entity.deleted`.
+ * the row kept only as a tombstone so events stay attached. Queues `entity.deleted` when
+ * its plan is not empty. Undefined when there was no live entity.
  */
 export async function softDeleteEntity(
   db: Queryable,
   e: { operatorId: string; externalId: string; fanoutId: string; piiFields: string[] },
-): Promise<PendingStart | undefined> {
-  const { rows } = await db.query<{ start: PendingStart }>(
+): Promise<{ start: PendingStart | null } | undefined> {
+  const plan = planOf('entity.deleted', { operatorId: e.operatorId, externalId: e.externalId, data: {} });
+  const { rows } = await db.query<{ start: PendingStart | null }>(
     `with del as (
        update entities set deleted_at = now(), pii = null, data = data - $4::text[], updated_at = now()
         where operator_id = $1 and external_id = $2 and deleted_at is null
@@ -102,17 +125,19 @@ export async function softDeleteEntity(
      ), st as (
        delete from entity_states s using del where s.operator_id = $1 and s.external_id = $2
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes)
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions)
        select 'entity.deleted:' || $3, $1, 'entity.deleted',
               jsonb_build_object('internalEvent', 'entity.deleted', 'operatorId', $1::text, 'externalId', $2::text,
                                  'data', '{}'::jsonb, 'occurredAt', ${TS}),
               jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array($2::text),
-                                 'InternalEvent', jsonb_build_array('entity.deleted'))
-         from del
-       returning workflow_id, payload, search_attributes, attempts
+                                 'InternalEvent', jsonb_build_array('entity.deleted')),
+              p.definitions
+         from del cross join lateral (select ${planSql('$1', `'entity.deleted'`, '$5', '$6')} as definitions) p
+        where cardinality(p.definitions) > 0
+       returning workflow_id, payload, search_attributes, definitions, attempts
      )
      select (select to_jsonb(ob) from ob) as start from del`,
-    [e.operatorId, e.externalId, e.fanoutId, e.piiFields],
+    [e.operatorId, e.externalId, e.fanoutId, e.piiFields, plan.always, plan.ifSubscribed],
   );
-  return rows[0]?.start;
+  return rows[0];
 }

@@ -1,4 +1,5 @@
 import { storedPayload, type OutboxEntry } from '../fanout/outbox-row';
+import { planSql } from '../fanout/plan';
 import type { Queryable } from './pool';
 
 export interface EventRow {
@@ -11,14 +12,15 @@ export interface EventRow {
 }
 
 export type RecordEventResult =
-  | { kind: 'created'; id: string; createdAt: Date; occurredAt: string }
+  | { kind: 'created'; id: string; createdAt: Date; occurredAt: string; definitions: string[] }
   | { kind: 'entity_not_found' }
   | { kind: 'idempotency_hit' };
 
 /**
  * Records one event in one round trip: checks the entity exists, claims the idempotency
  * key (an expired key is reclaimed), inserts the event and its outbox row (whose payload
- * leaves out `data`: storedPayload); only the event's id and time come back. The data-modifying
+ * leaves out `data`: storedPayload) with the event's plan (planSql: the operator's webhook
+ * subscription as of this transaction); only the event's id, time and plan come back. The data-modifying
  * CTEs always run, but each selects from the previous one, so nothing is written when the
  * entity is missing or the key is already held. A concurrent request holding the same key
  * makes this statement wait on the unique index until it commits.
@@ -40,6 +42,7 @@ export async function recordEvent(
     id: string | null;
     created_at: Date | null;
     occurred_at: string | null;
+    definitions: string[] | null;
   }>({
     // Named: each pooled connection parses and plans this five-part statement once, not per
     // event (measured in bench/: Postgres CPU per recorded event, see docs/BENCHMARKS.md).
@@ -59,11 +62,14 @@ export async function recordEvent(
        select $3, $1, $2, $4, $5 from ent where $6::text is null or exists (select 1 from claim)
        returning id, created_at, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as occurred_at
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes)
-       select $8, $1, $9, jsonb_set($10::jsonb, '{occurredAt}', to_jsonb(ev.occurred_at)), $11
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions)
+       select $8, $1, $9, jsonb_set($10::jsonb, '{occurredAt}', to_jsonb(ev.occurred_at)), $11,
+              ${planSql('$1', '$9', '$12', '$13')}
          from ev
+       returning definitions
      )
-     select exists (select 1 from ent) as entity_found, ev.id, ev.created_at, ev.occurred_at
+     select exists (select 1 from ent) as entity_found, ev.id, ev.created_at, ev.occurred_at,
+            (select definitions from ob) as definitions
        from (select 1) one left join ev on true`,
     values: [
       e.operatorId,
@@ -77,12 +83,20 @@ export async function recordEvent(
       e.outbox.internalEvent,
       storedPayload(e.outbox),
       JSON.stringify(e.outbox.searchAttributes),
+      e.outbox.plan.always,
+      e.outbox.plan.ifSubscribed,
     ],
   });
   const row = rows[0]!;
   if (!row.entity_found) return { kind: 'entity_not_found' };
   if (row.id && row.created_at && row.occurred_at) {
-    return { kind: 'created', id: row.id, createdAt: row.created_at, occurredAt: row.occurred_at };
+    return {
+      kind: 'created',
+      id: row.id,
+      createdAt: row.created_at,
+      occurredAt: row.occurred_at,
+      definitions: row.definitions ?? [],
+    };
   }
   return { kind: 'idempotency_hit' };
 }

@@ -5,6 +5,8 @@ export interface PendingStart {
   workflow_id: string;
   payload: FanoutInput;
   search_attributes: Record<string, string[]>;
+  /** The plan: definitions the workflow runs. Null only for rows queued before migration 005. */
+  definitions: string[] | null;
   attempts: number;
 }
 
@@ -35,7 +37,7 @@ async function withEventData(db: Queryable, rows: PendingStart[]): Promise<Pendi
  */
 export async function claimDueStarts(db: Queryable, limit: number): Promise<PendingStart[]> {
   const { rows } = await db.query<PendingStart>(
-    `select workflow_id, payload, search_attributes, attempts from fanout_outbox
+    `select workflow_id, payload, search_attributes, definitions, attempts from fanout_outbox
       where next_attempt_at <= clock_timestamp()
       order by next_attempt_at
       limit $1
@@ -50,23 +52,46 @@ export async function claimDueStarts(db: Queryable, limit: number): Promise<Pend
  * `leaseSeconds` ahead in one short statement, so no transaction stays open while Temporal
  * is called and other relays skip them. If this process dies, the rows fall due again when
  * the lease ends and another relay starts them ("already started" counts as success).
+ *
+ * Fair across operators: rows are taken in turns, each operator's oldest due row first, then
+ * each one's second, and so on, so one operator's backlog (a 5,000-event batch, a replay) does
+ * not queue another operator's KYC check behind it. The operators are found by a skip scan of
+ * the (operator_id, next_attempt_at) index, and each one's due rows by that index, so a lease
+ * reads at most `limit` rows per operator however deep the backlog is. The locking select
+ * re-checks that a row is still due, so a row another relay leased meanwhile is left alone.
  */
 export async function leaseDueStarts(
   db: Queryable,
   limit: number,
   leaseSeconds: number,
 ): Promise<PendingStart[]> {
-  const { rows } = await db.query<PendingStart>(
-    `update fanout_outbox o set next_attempt_at = clock_timestamp() + make_interval(secs => $2)
+  const { rows } = await db.query<PendingStart>({
+    name: 'lease-due-starts',
+    text: `with recursive ops(op) as (
+       (select operator_id from fanout_outbox order by operator_id limit 1)
+       union all
+       select (select f.operator_id from fanout_outbox f where f.operator_id > ops.op order by f.operator_id limit 1)
+         from ops where ops.op is not null
+     ), due as (
+       select c.workflow_id, c.turn, c.next_attempt_at
+         from ops cross join lateral (
+           select f.workflow_id, f.next_attempt_at, row_number() over (order by f.next_attempt_at) as turn
+             from fanout_outbox f
+            where f.operator_id = ops.op and f.next_attempt_at <= clock_timestamp()
+            order by f.next_attempt_at
+            limit $1) c
+        where ops.op is not null
+     )
+     update fanout_outbox o set next_attempt_at = clock_timestamp() + make_interval(secs => $2)
       where o.workflow_id in (
-        select workflow_id from fanout_outbox
-         where next_attempt_at <= clock_timestamp()
-         order by next_attempt_at
-         limit $1
-         for update skip locked)
-      returning o.workflow_id, o.payload, o.search_attributes, o.attempts`,
-    [limit, leaseSeconds],
-  );
+        select f.workflow_id
+          from fanout_outbox f
+          join (select workflow_id from due order by turn, next_attempt_at limit $1) pick using (workflow_id)
+         where f.next_attempt_at <= clock_timestamp()
+           for update of f skip locked)
+      returning o.workflow_id, o.payload, o.search_attributes, o.definitions, o.attempts`,
+    values: [limit, leaseSeconds],
+  });
   return withEventData(db, rows);
 }
 

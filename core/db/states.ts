@@ -1,3 +1,4 @@
+import { planOf, planSql } from '../fanout/plan';
 import type { PendingStart } from './outbox';
 import type { Queryable } from './pool';
 
@@ -10,14 +11,22 @@ export interface StateRow {
 const TS = `to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /**
- * Upserts one state value of a live entity and queues `entity_state.updated.<key>`.
- * Returns the queued start, or undefined when the entity does not exist.
+ * Upserts one state value of a live entity and queues `entity_state.updated.<key>` when its
+ * plan is not empty (a definition or the operator's subscription wants it). Returns the
+ * queued start (null when nothing was queued), or undefined when the entity does not exist.
  */
 export async function putState(
   db: Queryable,
   s: { operatorId: string; externalId: string; key: string; value: unknown; fanoutId: string },
-): Promise<PendingStart | undefined> {
-  const { rows } = await db.query<{ start: PendingStart }>(
+): Promise<{ start: PendingStart | null } | undefined> {
+  const internalEvent = `entity_state.updated.${s.key}`;
+  const plan = planOf(internalEvent, {
+    operatorId: s.operatorId,
+    externalId: s.externalId,
+    stateKey: s.key,
+    data: { value: s.value },
+  });
+  const { rows } = await db.query<{ start: PendingStart | null }>(
     `with ent as (
        select 1 from entities where operator_id = $1 and external_id = $2 and deleted_at is null
      ), up as (
@@ -26,20 +35,22 @@ export async function putState(
        on conflict (operator_id, external_id, state_key) do update set value = excluded.value, updated_at = now()
        returning 1
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes)
-       select 'entity_state.updated.' || $3 || ':' || $5, $1, 'entity_state.updated.' || $3,
-              jsonb_build_object('internalEvent', 'entity_state.updated.' || $3, 'operatorId', $1::text,
+       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions)
+       select $6 || ':' || $5, $1, $6,
+              jsonb_build_object('internalEvent', $6::text, 'operatorId', $1::text,
                                  'externalId', $2::text, 'stateKey', $3::text,
                                  'data', jsonb_build_object('value', $4::jsonb), 'occurredAt', ${TS}),
               jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array($2::text),
-                                 'InternalEvent', jsonb_build_array('entity_state.updated.' || $3))
-         from up
-       returning workflow_id, payload, search_attributes, attempts
+                                 'InternalEvent', jsonb_build_array($6::text)),
+              p.definitions
+         from up cross join lateral (select ${planSql('$1', '$6', '$7', '$8')} as definitions) p
+        where cardinality(p.definitions) > 0
+       returning workflow_id, payload, search_attributes, definitions, attempts
      )
      select (select to_jsonb(ob) from ob) as start from up`,
-    [s.operatorId, s.externalId, s.key, JSON.stringify(s.value), s.fanoutId],
+    [s.operatorId, s.externalId, s.key, JSON.stringify(s.value), s.fanoutId, internalEvent, plan.always, plan.ifSubscribed],
   );
-  return rows[0]?.start;
+  return rows[0];
 }
 
 export async function listStates(db: Queryable, operatorId: string, externalId: string): Promise<StateRow[]> {

@@ -69,7 +69,7 @@ export async function upsertOneEntity(
     });
   if (!idempotencyKey) {
     const r = await write(deps.pool);
-    deps.dispatcher.dispatch(r.start);
+    if (r.start) deps.dispatcher.dispatch(r.start);
     return reply(r, e, false);
   }
   // With a key, claiming it and writing happen in one transaction: a concurrent twin waits
@@ -86,7 +86,7 @@ export async function upsertOneEntity(
     return { kind: 'written' as const, r, result };
   });
   if (outcome.kind === 'written') {
-    deps.dispatcher.dispatch(outcome.r.start);
+    if (outcome.r.start) deps.dispatcher.dispatch(outcome.r.start);
     return outcome.result;
   }
   if (outcome.requestHash !== hash) {
@@ -135,12 +135,12 @@ export async function deleteEntity(
   externalId: string,
 ) {
   const piiFields = [...new Set(Object.values(template.schema.pii_fields).flat())];
-  const start = await softDeleteEntity(deps.pool, {
+  const deleted = await softDeleteEntity(deps.pool, {
     operatorId,
     externalId,
     fanoutId: newFanoutId(),
     piiFields,
   });
-  if (!start) throw entityNotFound(externalId);
-  deps.dispatcher.dispatch(start);
+  if (!deleted) throw entityNotFound(externalId);
+  if (deleted.start) deps.dispatcher.dispatch(deleted.start);
 }

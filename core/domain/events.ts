@@ -82,6 +82,7 @@ export async function recordOneEvent(
       workflow_id: outbox.workflowId,
       payload: { ...outbox.payload, occurredAt: result.occurredAt },
       search_attributes: outbox.searchAttributes,
+      definitions: result.definitions,
       attempts: 0,
     });
     return { action: 'created', id: result.id };

@@ -19,7 +19,7 @@ export function checkStateValue(value: unknown): void {
     throw apiError({ code: 'VALIDATION_FAILED', message: `${bad.field} ${bad.reason}`, details: [bad] });
 }
 
-/** Sets one state value and fans out `entity_state.updated.<key>`. */
+/** Sets one state value and fans out `entity_state.updated.<key>` if anything wants it. */
 export async function setState(
   deps: DomainDeps,
   operatorId: string,
@@ -30,9 +30,9 @@ export async function setState(
 ): Promise<{ stateKey: string; value: unknown }> {
   checkStateKey(template, key);
   checkStateValue(value);
-  const start = await putState(deps.pool, { operatorId, externalId, key, value, fanoutId: newFanoutId() });
-  if (!start) throw entityNotFound(externalId);
-  deps.dispatcher.dispatch(start);
+  const written = await putState(deps.pool, { operatorId, externalId, key, value, fanoutId: newFanoutId() });
+  if (!written) throw entityNotFound(externalId);
+  if (written.start) deps.dispatcher.dispatch(written.start);
   return { stateKey: key, value };
 }
 

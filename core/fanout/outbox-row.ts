@@ -1,4 +1,5 @@
 import type { FanoutInput } from '../../workflows/types';
+import { planParts, type PlanParts } from './plan';
 
 /** What the outbox stores for one workflow to start; built in one place for all writers. */
 export interface OutboxEntry {
@@ -7,6 +8,8 @@ export interface OutboxEntry {
   internalEvent: string;
   payload: FanoutInput;
   searchAttributes: Record<string, string[]>;
+  /** The plan as code decides it; the recording statement adds what needs a subscription. */
+  plan: PlanParts;
 }
 
 /**
@@ -31,5 +34,6 @@ export function outboxEntry(workflowId: string, payload: FanoutInput): OutboxEnt
     internalEvent: payload.internalEvent,
     payload,
     searchAttributes,
+    plan: planParts(payload),
   };
 }

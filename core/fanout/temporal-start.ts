@@ -3,8 +3,10 @@ import { TypedSearchAttributes, WorkflowIdReusePolicy, type SearchAttributePair 
 import * as SA from '../temporal/search-attributes';
 import type { PendingStart } from '../db/outbox';
 
-/** Workflow type of every fan-out; the definitions it runs are its children. */
-export const FANOUT_WORKFLOW = 'fanOut';
+/** Workflow type of every event's workflow: runs the definitions of its plan as activities. */
+export const EVENT_WORKFLOW = 'processEvent';
+/** The retired shape, started only for outbox rows queued before plans existed (no plan). */
+export const LEGACY_FANOUT_WORKFLOW = 'fanOut';
 
 const KEYS = {
   OperatorId: SA.OperatorId,
@@ -13,12 +15,14 @@ const KEYS = {
   InternalEvent: SA.InternalEvent,
 } as const;
 
-function typedAttributes(raw: Record<string, string[]>): TypedSearchAttributes {
+function typedAttributes(raw: Record<string, string[]>, definitions: string[] | null): TypedSearchAttributes {
   const pairs: SearchAttributePair[] = [];
   for (const [name, key] of Object.entries(KEYS)) {
     const value = raw[name]?.[0];
     if (value !== undefined) pairs.push({ key, value } as SearchAttributePair);
   }
+  // Left unset for an empty plan: `Definitions IS NULL` finds the events nothing ran for.
+  if (definitions && definitions.length > 0) pairs.push({ key: SA.Definitions, value: definitions });
   return new TypedSearchAttributes(pairs);
 }
 
@@ -29,7 +33,8 @@ export function fanoutSummary(p: PendingStart['payload']): string {
 }
 
 /**
- * Starts one fan-out workflow. "Already started" counts as success: together with
+ * Starts the workflow of one outbox row: `processEvent` with the row's plan as input and as
+ * the `Definitions` search attribute. "Already started" counts as success: together with
  * REJECT_DUPLICATE (an ID that ever ran can never run again) this makes every start
  * attempt safe to repeat, so each outbox row yields exactly one workflow.
  */
@@ -39,12 +44,13 @@ export async function startFanout(
   row: PendingStart,
 ): Promise<'started' | 'already_started'> {
   try {
-    await client.workflow.start(FANOUT_WORKFLOW, {
+    const planned = row.definitions !== null;
+    await client.workflow.start(planned ? EVENT_WORKFLOW : LEGACY_FANOUT_WORKFLOW, {
       taskQueue,
       workflowId: row.workflow_id,
-      args: [row.payload],
+      args: [planned ? { ...row.payload, definitions: row.definitions } : row.payload],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      typedSearchAttributes: typedAttributes(row.search_attributes),
+      typedSearchAttributes: typedAttributes(row.search_attributes, row.definitions),
       staticSummary: fanoutSummary(row.payload),
     });
     return 'started';

@@ -116,8 +116,9 @@ describe('fan-out dispatcher: one in-flight budget, relay on demand', () => {
       workflow_id: string;
       payload: never;
       search_attributes: never;
+      definitions: string[] | null;
       attempts: number;
-    }>(`select workflow_id, payload, search_attributes, attempts from fanout_outbox order by created_at`);
+    }>(`select workflow_id, payload, search_attributes, definitions, attempts from fanout_outbox order by created_at`);
     expect(rows).toHaveLength(7);
     const dispatcher = new FanoutDispatcher({
       pool: stack.db.pool,
@@ -143,7 +144,7 @@ describe('fan-out dispatcher: one in-flight budget, relay on demand', () => {
     }
     for (const row of rows.slice(0, 5)) {
       await expect(stack.temporal.workflow.getHandle(row.workflow_id).describe()).resolves.toMatchObject({
-        type: 'fanOut',
+        type: 'processEvent',
       });
     }
   });
@@ -184,6 +185,7 @@ describe('fan-out dispatcher: stopping while Temporal does not answer', () => {
           occurredAt: new Date().toISOString(),
         },
         search_attributes: {},
+        definitions: [],
         attempts: 0,
       });
       const started = Date.now();

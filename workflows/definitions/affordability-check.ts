@@ -1,19 +1,12 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
-import { DATABASE_ACTIVITY } from '../activity-options';
-import { defineWorkflow } from '../definition';
-import { raiseAlert } from './deliver-webhook';
+import { defineDefinition } from '../definition';
 
-const { assessAffordability, flagRisk } = proxyActivities<Activities>(DATABASE_ACTIVITY);
-
-export const affordabilityCheck = defineWorkflow(
-  {
-    name: 'affordability-check',
-    description: 'Flags net deposits over the affordability threshold in the rolling window',
-    trigger: 'entity_event.transaction',
-    condition: (input) => input.data.type === 'deposit',
-  },
-  async function affordabilityCheck(input) {
+export const affordabilityCheck = defineDefinition({
+  name: 'affordability-check',
+  description: 'Flags net deposits over the affordability threshold in the rolling window',
+  trigger: 'entity_event.transaction',
+  condition: (input) => input.data.type === 'deposit',
+  async run(input, ctx) {
+    const { assessAffordability, flagRisk } = ctx.activities();
     const a = await assessAffordability(input);
     if (!a.flagged) return { flagged: false, netDeposits: a.netDeposits, threshold: a.threshold };
     const details = {
@@ -25,18 +18,13 @@ export const affordabilityCheck = defineWorkflow(
       threshold: a.threshold,
       windowDays: a.windowDays,
     };
-    await flagRisk({
-      operatorId: input.operatorId,
-      externalId: input.externalId,
-      flag: 'affordability',
-      details,
-    });
-    const alertWorkflowId = await raiseAlert(input, {
+    await flagRisk({ operatorId: input.operatorId, externalId: input.externalId, flag: 'affordability', details });
+    const alertMessageId = await ctx.alert({
       kind: 'affordability',
       severity: 'warning',
       summary: `Net deposits of ${a.netDeposits} ${a.currency} in ${a.windowDays} days exceed the affordability threshold of ${a.threshold}`,
       details,
     });
-    return { flagged: true, netDeposits: a.netDeposits, threshold: a.threshold, alertWorkflowId };
+    return { flagged: true, netDeposits: a.netDeposits, threshold: a.threshold, alertMessageId };
   },
-);
+});

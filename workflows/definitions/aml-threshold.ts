@@ -1,18 +1,11 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
-import { DATABASE_ACTIVITY } from '../activity-options';
-import { defineWorkflow } from '../definition';
-import { raiseAlert } from './deliver-webhook';
+import { defineDefinition } from '../definition';
 
-const { assessAml, flagRisk } = proxyActivities<Activities>(DATABASE_ACTIVITY);
-
-export const amlThreshold = defineWorkflow(
-  {
-    name: 'aml-threshold',
-    description: 'Flags a single transaction at or over the AML threshold of its currency',
-    trigger: 'entity_event.transaction',
-  },
-  async function amlThreshold(input) {
+export const amlThreshold = defineDefinition({
+  name: 'aml-threshold',
+  description: 'Flags a single transaction at or over the AML threshold of its currency',
+  trigger: 'entity_event.transaction',
+  async run(input, ctx) {
+    const { assessAml, flagRisk } = ctx.activities();
     const assessment = await assessAml(input);
     if (!assessment.flagged) return { flagged: false, threshold: assessment.threshold };
     const details = {
@@ -28,12 +21,12 @@ export const amlThreshold = defineWorkflow(
       flag: 'aml_threshold',
       details,
     });
-    const alertWorkflowId = await raiseAlert(input, {
+    const alertMessageId = await ctx.alert({
       kind: 'aml_threshold',
       severity: 'warning',
       summary: `${String(input.data.type)} of ${assessment.amount} ${assessment.currency} is at or over the AML threshold of ${assessment.threshold}`,
       details: { ...details, riskScore: riskScore?.score ?? null },
     });
-    return { flagged: true, threshold: assessment.threshold, alertWorkflowId };
+    return { flagged: true, threshold: assessment.threshold, alertMessageId };
   },
-);
+});

@@ -1,10 +1,20 @@
-// Registered workflow definitions: one line per definition. The fan-out workflow runs
-// every definition exported here whose trigger and condition match the internal event.
-export { kycOnDeposit } from './kyc-on-deposit';
-export { amlThreshold } from './aml-threshold';
-export { affordabilityCheck } from './affordability-check';
-export { selfExclusion } from './self-exclusion';
-export { operatorWebhook } from './operator-webhook';
-// Not a definition (no trigger; fanOut skips it): the child that delivers alerts and
-// forwarded events, exported so the worker registers its workflow type.
-export { deliverWebhook } from './deliver-webhook';
+import type { Definition } from '../definition';
+import { affordabilityCheck } from './affordability-check';
+import { amlThreshold } from './aml-threshold';
+import { kycOnDeposit } from './kyc-on-deposit';
+import { operatorWebhook } from './operator-webhook';
+import { selfExclusion } from './self-exclusion';
+
+/**
+ * Every registered definition: one line per definition. An event's plan lists, in this
+ * order, the definitions whose trigger and condition match it when it is recorded.
+ */
+export const definitions: readonly Definition[] = [
+  kycOnDeposit,
+  amlThreshold,
+  affordabilityCheck,
+  selfExclusion,
+  operatorWebhook,
+];
+
+export { affordabilityCheck, amlThreshold, kycOnDeposit, operatorWebhook, selfExclusion };

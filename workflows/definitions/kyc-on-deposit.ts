@@ -1,10 +1,6 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
-import { DATABASE_ACTIVITY } from '../activity-options';
-import { defineWorkflow } from '../definition';
-import { raiseAlert } from './deliver-webhook';
+import type { ActivityOptions } from '@temporalio/workflow';
+import { defineDefinition } from '../definition';
 
-/** Our own database: retried quickly, without end, until it answers. */
 /**
  * The provider: its own HTTP timeout (HTTP_TIMEOUT_MS) is well inside startToClose; transient
  * failures back off up to 10 minutes apart for 6 hours; a refused request
@@ -16,17 +12,14 @@ const KYC_PROVIDER: ActivityOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10m' },
 };
 
-const { decideKycCheck, recordKycStatus } = proxyActivities<Activities>(DATABASE_ACTIVITY);
-const { requestKycCheck } = proxyActivities<Activities>(KYC_PROVIDER);
-
-export const kycOnDeposit = defineWorkflow(
-  {
-    name: 'kyc-on-deposit',
-    description: 'KYC check on a first or large deposit',
-    trigger: 'entity_event.transaction',
-    condition: (input) => input.data.type === 'deposit',
-  },
-  async function kycOnDeposit(input) {
+export const kycOnDeposit = defineDefinition({
+  name: 'kyc-on-deposit',
+  description: 'KYC check on a first or large deposit',
+  trigger: 'entity_event.transaction',
+  condition: (input) => input.data.type === 'deposit',
+  async run(input, ctx) {
+    const { decideKycCheck, recordKycStatus } = ctx.activities();
+    const { requestKycCheck } = ctx.activities(KYC_PROVIDER);
     const decision = await decideKycCheck(input);
     if (!decision.required) return { checked: false, reason: decision.reason };
     const check = await requestKycCheck(input);
@@ -36,21 +29,15 @@ export const kycOnDeposit = defineWorkflow(
       eventId: input.eventId,
       check,
     });
-    const alertWorkflowId =
+    const alertMessageId =
       check.status === 'approved'
         ? undefined
-        : await raiseAlert(input, {
+        : await ctx.alert({
             kind: check.status === 'rejected' ? 'kyc_rejected' : 'kyc_review',
             severity: check.status === 'rejected' ? 'critical' : 'warning',
             summary: `KYC check ${check.id} came back ${check.status}`,
             details: { checkId: check.id, status: check.status, reason: decision.reason },
           });
-    return {
-      checked: true,
-      reason: decision.reason,
-      status: check.status,
-      checkId: check.id,
-      alertWorkflowId,
-    };
+    return { checked: true, reason: decision.reason, status: check.status, checkId: check.id, alertMessageId };
   },
-);
+});

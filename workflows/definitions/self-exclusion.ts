@@ -1,20 +1,13 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
-import { DATABASE_ACTIVITY } from '../activity-options';
-import { defineWorkflow } from '../definition';
-import { raiseAlert } from './deliver-webhook';
+import { defineDefinition } from '../definition';
 
-const { flagRisk } = proxyActivities<Activities>(DATABASE_ACTIVITY);
-
-export const selfExclusion = defineWorkflow(
-  {
-    name: 'self-exclusion',
-    description: 'Marks a self-excluded player and alerts the operator at once',
-    trigger: 'entity_event.block',
-    // A block event without a subtype is a self-exclusion; other restrictions carry their own `type`.
-    condition: (input) => (input.data.type ?? 'self_exclusion') === 'self_exclusion',
-  },
-  async function selfExclusion(input) {
+export const selfExclusion = defineDefinition({
+  name: 'self-exclusion',
+  description: 'Marks a self-excluded player and alerts the operator at once',
+  trigger: 'entity_event.block',
+  // A block event without a subtype is a self-exclusion; other restrictions carry their own `type`.
+  condition: (input) => (input.data.type ?? 'self_exclusion') === 'self_exclusion',
+  async run(input, ctx) {
+    const { flagRisk } = ctx.activities();
     const details = {
       eventId: input.eventId ?? null,
       reason: input.data.reason ?? null,
@@ -27,12 +20,12 @@ export const selfExclusion = defineWorkflow(
       flag: 'self_exclusion',
       details,
     });
-    const alertWorkflowId = await raiseAlert(input, {
+    const alertMessageId = await ctx.alert({
       kind: 'self_exclusion',
       severity: 'critical',
       summary: `Player ${input.externalId} self-excluded: stop marketing and block play`,
       details: { ...details, riskScore: riskScore?.score ?? null },
     });
-    return { selfExcluded: true, alertWorkflowId };
+    return { selfExcluded: true, alertMessageId };
   },
-);
+});

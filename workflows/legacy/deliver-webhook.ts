@@ -13,7 +13,6 @@ import {
 import type { Activities } from '../../activities';
 import { DATABASE_ACTIVITY } from '../activity-options';
 import type { WebhookMessage } from '../../activities/webhooks/activities';
-import type { FanoutInput } from '../types';
 
 /**
  * Exactly one HTTP attempt per activity: the retries below are durable timers in this
@@ -37,7 +36,7 @@ export interface WebhookDelivery {
 }
 
 /**
- * Delivers one signed webhook to the operator's endpoint, retrying with exponential backoff
+ * Retired (see fanout-v1.ts): delivers one signed webhook to the operator's endpoint, retrying with exponential backoff
  * on durable timers until WEBHOOK_RETRY_WINDOW_MS (a day by default) has passed; then fails,
  * visibly. Not a definition (no trigger): definitions start it through the helpers below.
  * The webhook-id is this workflow's ID: stable across attempts (the receiver's idempotency
@@ -94,36 +93,4 @@ export async function startWebhookDelivery(input: DeliverWebhookInput, suffix: s
     parentClosePolicy: ParentClosePolicy.ABANDON,
   });
   return workflowId;
-}
-
-export interface Alert {
-  /** `kyc_rejected`, `aml_threshold`, …: the webhook type is `alert.<kind>`. */
-  kind: string;
-  severity: 'info' | 'warning' | 'critical';
-  summary: string;
-  details: Record<string, unknown>;
-}
-
-/** Raises an operator alert about the entity of `input`: a signed `alert.<kind>` webhook. */
-export function raiseAlert(input: FanoutInput, alert: Alert): Promise<string> {
-  const info = workflowInfo();
-  return startWebhookDelivery(
-    {
-      operatorId: input.operatorId,
-      message: {
-        type: `alert.${alert.kind}`,
-        timestamp: new Date().toISOString(),
-        data: {
-          severity: alert.severity,
-          summary: alert.summary,
-          externalId: input.externalId,
-          eventId: input.eventId ?? null,
-          internalEvent: input.internalEvent,
-          workflowId: info.workflowId,
-          details: alert.details,
-        },
-      },
-    },
-    'alert',
-  );
 }

@@ -1,0 +1,122 @@
+import {
+  TemporalFailure,
+  log,
+  proxyActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { Activities } from '../activities';
+import type { WebhookMessage } from '../activities/webhooks/activities';
+import { DATABASE_ACTIVITY } from './activity-options';
+import { definitionNamed } from './catalog';
+import type { Alert, Definition, DefinitionContext } from './definition';
+import type { DefinitionRun, EventWorkflowInput, FanoutInput, FanoutResult } from './types';
+
+// Declared here rather than imported from core/: workflows see only workflow-safe modules.
+const FailedDefinitions = defineSearchAttributeKey('FailedDefinitions', SearchAttributeType.KEYWORD_LIST);
+
+/**
+ * A webhook is retried by Temporal, as an activity: the activity sets each retry's delay itself
+ * (`nextRetryDelay`, from the WEBHOOK_RETRY_* config the workflow cannot read) and gives up,
+ * non-retryably, once the next attempt would start after the retry window (a day by default).
+ * The policy here only says "no attempt limit"; its intervals are a floor the activity overrides.
+ */
+const WEBHOOK_DELIVERY: ActivityOptions = {
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1h' },
+};
+
+/**
+ * The workflow of one event (ID `entity_event.<type>:<eventId>` for recorded events): runs
+ * the definitions of its plan — fixed when the event was recorded, also in the `Definitions`
+ * search attribute — each as a branch of activities, in parallel. One failing definition does
+ * not stop the others; it is named in `FailedDefinitions` so a query finds it. With an empty
+ * plan the workflow completes at once: one Temporal Action for the event.
+ */
+export async function processEvent(input: EventWorkflowInput): Promise<FanoutResult> {
+  const planned = input.definitions.map(definitionNamed);
+  const failed: string[] = [];
+  const runs = await Promise.all(
+    planned.map(async (def): Promise<DefinitionRun> => {
+      try {
+        return { definition: def.name, status: 'completed', result: await def.run(input, contextFor(def, input)) };
+      } catch (err) {
+        // Anything else is a bug in workflow code: it fails the task, to be fixed and redeployed.
+        if (!(err instanceof TemporalFailure)) throw err;
+        failed.push(def.name);
+        upsertSearchAttributes([{ key: FailedDefinitions, value: [...failed] }]);
+        log.warn('definition failed', { definition: def.name, error: failureMessage(err) });
+        return { definition: def.name, status: 'failed', error: failureMessage(err) };
+      }
+    }),
+  );
+  log.debug('event processed', { definitions: input.definitions.length, failed: failed.length });
+  return {
+    internalEvent: input.internalEvent,
+    matched: runs.length,
+    completed: runs.length - failed.length,
+    failed: failed.length,
+    runs,
+  };
+}
+
+function failureMessage(err: TemporalFailure): string {
+  return err.cause?.message ?? err.message;
+}
+
+function contextFor(def: Definition, input: FanoutInput): DefinitionContext {
+  const workflowId = workflowInfo().workflowId;
+  // Labels every activity of this definition in the UI (the activity's summary).
+  const activities = (options: ActivityOptions = DATABASE_ACTIVITY) =>
+    proxyActivities<Activities>({ ...options, summary: def.name });
+  const deliver = async (suffix: string, message: WebhookMessage): Promise<string> => {
+    // Stable across attempts (the receiver's idempotency key) and unique per definition run.
+    const messageId = `${workflowId}/${def.name}/${suffix}`;
+    const { deliverWebhookMessage } = proxyActivities<Activities>({
+      ...WEBHOOK_DELIVERY,
+      summary: `${def.name}: webhook ${message.type}`,
+    });
+    await deliverWebhookMessage({ operatorId: input.operatorId, messageId, message });
+    return messageId;
+  };
+  return {
+    name: def.name,
+    activities,
+    alert: (alert) => deliver('alert', alertMessage(input, alert, workflowId)),
+    forward: () => deliver('webhook', forwardedMessage(input)),
+  };
+}
+
+/** `alert.<kind>` about the entity of `input`. */
+export function alertMessage(input: FanoutInput, alert: Alert, workflowId: string): WebhookMessage {
+  return {
+    type: `alert.${alert.kind}`,
+    timestamp: new Date().toISOString(),
+    data: {
+      severity: alert.severity,
+      summary: alert.summary,
+      externalId: input.externalId,
+      eventId: input.eventId ?? null,
+      internalEvent: input.internalEvent,
+      workflowId,
+      details: alert.details,
+    },
+  };
+}
+
+/** The internal event itself, as the operator subscribed to it. */
+export function forwardedMessage(input: FanoutInput): WebhookMessage {
+  return {
+    type: input.internalEvent,
+    timestamp: input.occurredAt,
+    data: {
+      externalId: input.externalId,
+      eventId: input.eventId ?? null,
+      eventType: input.eventType ?? null,
+      stateKey: input.stateKey ?? null,
+      data: input.data,
+    },
+  };
+}
