@@ -11,6 +11,7 @@ const byName = new Map(definitions.map((d) => [d.name, d]));
  */
 export function definitionNamed(name: string): Definition {
   const found = byName.get(name);
-  if (!found) throw new Error(`Definition "${name}" is not registered in this worker (workflows/definitions)`);
+  if (!found)
+    throw new Error(`Definition "${name}" is not registered in this worker (workflows/definitions)`);
   return found;
 }

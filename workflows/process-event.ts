@@ -1,4 +1,5 @@
 import {
+  ApplicationFailure,
   TemporalFailure,
   log,
   proxyActivities,
@@ -41,14 +42,19 @@ export async function processEvent(input: EventWorkflowInput): Promise<FanoutRes
   const runs = await Promise.all(
     planned.map(async (def): Promise<DefinitionRun> => {
       try {
-        return { definition: def.name, status: 'completed', result: await def.run(input, contextFor(def, input)) };
+        return {
+          definition: def.name,
+          status: 'completed',
+          result: await def.run(input, contextFor(def, input)),
+        };
       } catch (err) {
         // Anything else is a bug in workflow code: it fails the task, to be fixed and redeployed.
         if (!(err instanceof TemporalFailure)) throw err;
         failed.push(def.name);
         upsertSearchAttributes([{ key: FailedDefinitions, value: [...failed] }]);
-        log.warn('definition failed', { definition: def.name, error: failureMessage(err) });
-        return { definition: def.name, status: 'failed', error: failureMessage(err) };
+        const failure = describeFailure(err);
+        log.warn('definition failed', { definition: def.name, ...failure });
+        return { definition: def.name, status: 'failed', ...failure };
       }
     }),
   );
@@ -62,8 +68,11 @@ export async function processEvent(input: EventWorkflowInput): Promise<FanoutRes
   };
 }
 
-function failureMessage(err: TemporalFailure): string {
-  return err.cause?.message ?? err.message;
+/** The failure an activity gave up with (an ActivityFailure's cause), its message and type. */
+function describeFailure(err: TemporalFailure): { error: string; errorType?: string } {
+  const root = err.cause ?? err;
+  const type = root instanceof ApplicationFailure ? root.type : undefined;
+  return { error: root.message, ...(type ? { errorType: type } : {}) };
 }
 
 function contextFor(def: Definition, input: FanoutInput): DefinitionContext {

@@ -31,6 +31,8 @@ export interface DefinitionRun {
   status: 'completed' | 'failed';
   result?: unknown;
   error?: string;
+  /** The type of the failure a failed definition gave up with, e.g. `KycRequestRejected`. */
+  errorType?: string;
 }
 
 export interface FanoutResult {

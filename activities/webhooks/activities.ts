@@ -61,7 +61,7 @@ export function webhookActivities(deps: ResolvedDeps) {
    * secret the operator fixes while we retry is used by the next attempt. Any answer but
    * 2xx fails the attempt; the caller decides when to try again.
    */
-async function sendOnce(a: {
+  async function sendOnce(a: {
     operatorId: string;
     messageId: string;
     message: WebhookMessage;
@@ -129,7 +129,12 @@ async function sendOnce(a: {
         const failure = err as ApplicationFailure;
         if (failure?.type !== WebhookFailure.DELIVERY_FAILED) throw err;
         const schedule = retrySchedule();
-        const delay = nextWebhookDelay(schedule, info.attempt, info.scheduledTimestampMs, deps.now().getTime());
+        const delay = nextWebhookDelay(
+          schedule,
+          info.attempt,
+          info.scheduledTimestampMs,
+          deps.now().getTime(),
+        );
         if (delay === undefined) {
           throw ApplicationFailure.create({
             type: WebhookFailure.EXHAUSTED,

@@ -136,7 +136,9 @@ export async function upsertEntities(
       entities.map((e) => e.pii),
       entities.map((e) => e.fanoutId),
       ...(['entity.created', 'entity.updated'] as const).flatMap((internalEvent) => {
-        const plans = entities.map((e) => planOf(internalEvent, { operatorId, externalId: e.externalId, data: e.data }));
+        const plans = entities.map((e) =>
+          planOf(internalEvent, { operatorId, externalId: e.externalId, data: e.data }),
+        );
         return [plans.map((p) => partCsv(p.always)), plans.map((p) => partCsv(p.ifSubscribed))];
       }),
     ],

@@ -48,7 +48,16 @@ export async function putState(
        returning workflow_id, payload, search_attributes, definitions, attempts
      )
      select (select to_jsonb(ob) from ob) as start from up`,
-    [s.operatorId, s.externalId, s.key, JSON.stringify(s.value), s.fanoutId, internalEvent, plan.always, plan.ifSubscribed],
+    [
+      s.operatorId,
+      s.externalId,
+      s.key,
+      JSON.stringify(s.value),
+      s.fanoutId,
+      internalEvent,
+      plan.always,
+      plan.ifSubscribed,
+    ],
   );
   return rows[0];
 }

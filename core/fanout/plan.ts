@@ -26,7 +26,12 @@ export function planParts(input: FanoutInput): PlanParts {
  * SQL for the final plan (`text[]`) from the two parts, given SQL expressions for the operator,
  * the internal event and the two parts; `fanout_subscribed` is migration 005's function.
  */
-export function planSql(operatorId: string, internalEvent: string, always: string, ifSubscribed: string): string {
+export function planSql(
+  operatorId: string,
+  internalEvent: string,
+  always: string,
+  ifSubscribed: string,
+): string {
   return `(${always}::text[] || case when cardinality(${ifSubscribed}::text[]) > 0
             and fanout_subscribed(${operatorId}, ${internalEvent}) then ${ifSubscribed}::text[] else '{}'::text[] end)`;
 }

@@ -15,7 +15,10 @@ export const DefinitionName = defineSearchAttributeKey('DefinitionName', SearchA
 /** The event's plan: every definition its workflow runs, fixed at start. */
 export const Definitions = defineSearchAttributeKey('Definitions', SearchAttributeType.KEYWORD_LIST);
 /** Upserted only when a definition gives up: `FailedDefinitions = 'kyc-on-deposit'` finds them. */
-export const FailedDefinitions = defineSearchAttributeKey('FailedDefinitions', SearchAttributeType.KEYWORD_LIST);
+export const FailedDefinitions = defineSearchAttributeKey(
+  'FailedDefinitions',
+  SearchAttributeType.KEYWORD_LIST,
+);
 
 /** name → CLI type, as `temporal server start-dev --search-attribute NAME=Keyword` expects. */
 export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'KeywordList'> = {

@@ -151,7 +151,7 @@ describe('POST /batch/events', () => {
     expect(events).toHaveLength(2);
     for (const e of events) {
       const description = await describeEventually(stack, `entity_event.${e.event_type}:${e.id}`);
-      expect(description.type).toBe('fanOut');
+      expect(description.type).toBe('processEvent');
       expect(description.searchAttributes).toMatchObject({
         OperatorId: [op.operatorId],
         EntityExternalId: ['fan'],

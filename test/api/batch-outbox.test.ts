@@ -13,6 +13,13 @@ describe('batch writes queue the same fan-out as single writes', () => {
   beforeAll(async () => {
     stack = await startStack({ relay: false, immediateStarts: false });
     op = await newOperator(stack.db.pool, stack.baseUrl);
+    // Entity and state changes queue a workflow only when something wants them: here the
+    // operator's endpoint subscribes to them (the URL is never called: starts are off).
+    const hook = await op.client.put(`${P}/webhooks`, {
+      url: 'https://example.com/hooks',
+      events: ['entity.*', 'entity_state.*'],
+    });
+    expect(hook.status).toBe(200);
   });
   afterAll(async () => {
     await stack?.close();
@@ -23,11 +30,12 @@ describe('batch writes queue the same fan-out as single writes', () => {
     internal_event: string;
     payload: Record<string, unknown>;
     search_attributes: Record<string, string[]>;
+    definitions: string[];
   }
   const outbox = async (where: string, params: unknown[]): Promise<OutboxRow[]> =>
     (
       await stack.db.pool.query<OutboxRow>(
-        `select workflow_id, internal_event, payload, search_attributes from fanout_outbox where ${where} order by created_at, workflow_id`,
+        `select workflow_id, internal_event, payload, search_attributes, definitions from fanout_outbox where ${where} order by created_at, workflow_id`,
         params,
       )
     ).rows;
@@ -61,6 +69,8 @@ describe('batch writes queue the same fan-out as single writes', () => {
     expect(s!.workflow_id).toBe(`entity_event.transaction:${single.body.data.id}`);
     expect(b!.workflow_id).toMatch(/^entity_event\.transaction:eev_[0-9a-f]{16}$/);
     expect(shape(b!, 'batched')).toEqual(shape(s!, 'single'));
+    // The plan: what code matched, without forwarding (entity_event.* is not subscribed).
+    expect(b!.definitions).toEqual(['kyc-on-deposit', 'aml-threshold', 'affordability-check']);
     // occurredAt is the event's own created_at, as for single events.
     const { rows } = await stack.db.pool.query(
       `select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at from events where id = $1`,
@@ -100,6 +110,40 @@ describe('batch writes queue the same fan-out as single writes', () => {
     expect(b.map((r) => shape(r, 'e-batched'))).toEqual(s.map((r) => shape(r, 'e-single')));
     // The fan-out payload carries no PII.
     expect(b[1]!.payload.data).toEqual({ country: 'GB', vip_level: 2 });
+    expect(b.map((r) => r.definitions)).toEqual([['operator-webhook'], ['operator-webhook']]);
+  });
+
+  it('queues nothing, single or batched, for entity and state changes nothing wants', async () => {
+    const quiet = await newOperator(stack.db.pool, stack.baseUrl);
+    const entity = { entityType: 'player', externalId: 'q-1', data: { email: 'q@example.com', country: 'GB' } };
+    expect((await quiet.client.post(`${P}/entities`, entity)).status).toBe(201);
+    expect(
+      (await quiet.client.post(`${P}/batch/entities`, [{ ...entity, externalId: 'q-2' }])).body.data,
+    ).toMatchObject({
+      succeeded: 1,
+    });
+    expect((await quiet.client.put(`${P}/entities/q-1/state/loyalty_tier`, { value: 'gold' })).status).toBe(
+      200,
+    );
+    expect(
+      (
+        await quiet.client.post(`${P}/batch/states`, [
+          { externalId: 'q-2', key: 'loyalty_tier', value: 'gold' },
+        ])
+      ).body.data,
+    ).toMatchObject({ succeeded: 1 });
+    expect((await quiet.client.delete(`${P}/entities/q-1`)).status).toBe(200);
+    // A recorded event always has its workflow (the brief's ID), with an empty plan here.
+    expect(
+      (
+        await quiet.client.post(`${P}/entities/q-2/events`, {
+          eventType: 'session',
+          data: { action: 'login' },
+        })
+      ).status,
+    ).toBe(201);
+    const rows = await outbox('operator_id = $1', [quiet.operatorId]);
+    expect(rows.map((r) => [r.internal_event, r.definitions])).toEqual([['entity_event.session', []]]);
   });
 
   it('states: one entity_state.updated.<key> row per value, equal to what PUT /state/:key queues', async () => {
@@ -121,6 +165,7 @@ describe('batch writes queue the same fan-out as single writes', () => {
     );
     expect(b!.internal_event).toBe('entity_state.updated.loyalty_tier');
     expect(shape(b!, 's-batched')).toEqual(shape(s!, 's-single'));
+    expect(b!.definitions).toEqual(['operator-webhook']);
   });
 
   it('records a full batch of 5,000 events with exactly one outbox row each, in one request', async () => {

@@ -41,7 +41,7 @@ describe('HTTP → Postgres → Temporal', () => {
 
     const description = await handle.describe();
     expect(description.status.name).toBe('COMPLETED');
-    expect(description.type).toBe('fanOut');
+    expect(description.type).toBe('processEvent');
     expect(description.searchAttributes).toMatchObject({
       OperatorId: [op.operatorId],
       EntityExternalId: ['player_12345'],

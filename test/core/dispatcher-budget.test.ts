@@ -118,7 +118,9 @@ describe('fan-out dispatcher: one in-flight budget, relay on demand', () => {
       search_attributes: never;
       definitions: string[] | null;
       attempts: number;
-    }>(`select workflow_id, payload, search_attributes, definitions, attempts from fanout_outbox order by created_at`);
+    }>(
+      `select workflow_id, payload, search_attributes, definitions, attempts from fanout_outbox order by created_at`,
+    );
     expect(rows).toHaveLength(7);
     const dispatcher = new FanoutDispatcher({
       pool: stack.db.pool,

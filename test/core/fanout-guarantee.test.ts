@@ -55,7 +55,7 @@ describe('fan-out guarantee: every committed event gets exactly one workflow', (
         (await op.client.get(`${P}/events/${id}/fanout`)).body.data.state === 'started' ? true : undefined,
       );
       const handle = stack.temporal.workflow.getHandle(`entity_event.transaction:${id}`);
-      expect((await handle.describe()).type).toBe('fanOut');
+      expect((await handle.describe()).type).toBe('processEvent');
       // The outbox row does not hold the event's data; the relay joined it back from the event.
       const history = await handle.fetchHistory();
       const [input] = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
@@ -121,7 +121,7 @@ describe('fan-out guarantee: every committed event gets exactly one workflow', (
           // The outbox row goes once the start succeeded, so the workflow exists now (describe is
           // strongly consistent); the list behind runsOf is visibility, which may lag under load.
           const workflowId = `entity_event.transaction:${id}`;
-          expect((await client.workflow.getHandle(workflowId).describe()).type).toBe('fanOut');
+          expect((await client.workflow.getHandle(workflowId).describe()).type).toBe('processEvent');
           expect(await eventually(async () => (await runsOf(client, workflowId)) || undefined, 30_000)).toBe(
             1,
           );

@@ -188,3 +188,40 @@ export async function recordEvent(
   const id = res.body.data.id as string;
   return { id, fanoutId: `entity_event.${eventType}:${id}` };
 }
+
+/** The run of one definition in an event's workflow (`processEvent`), once it has finished. */
+export async function definitionRun(
+  stack: TestStack,
+  workflowId: string,
+  definition: string,
+  timeoutMs = 30_000,
+): Promise<{ definition: string; status: 'completed' | 'failed'; result?: any; error?: string }> {
+  const result = await waitForResult<{ runs: Array<{ definition: string; status: 'completed' | 'failed' }> }>(
+    stack,
+    workflowId,
+    timeoutMs,
+  );
+  const run = result.runs.find((r) => r.definition === definition);
+  if (!run) throw new Error(`${workflowId} did not run ${definition}: ${JSON.stringify(result)}`);
+  return run;
+}
+
+/** The result of a definition that completed in an event's workflow. */
+export async function definitionResult(
+  stack: TestStack,
+  workflowId: string,
+  definition: string,
+): Promise<any> {
+  const run = await definitionRun(stack, workflowId, definition);
+  if (run.status !== 'completed') throw new Error(`${definition} failed in ${workflowId}: ${run.error}`);
+  return run.result;
+}
+
+/** Workflow IDs a visibility query finds, once it finds at least `atLeast` (0: answer at once). */
+export async function listWorkflowIds(stack: TestStack, query: string, atLeast = 1): Promise<string[]> {
+  return eventually(async () => {
+    const ids: string[] = [];
+    for await (const wf of stack.temporal.workflow.list({ query })) ids.push(wf.workflowId);
+    return ids.length >= atLeast ? ids : undefined;
+  });
+}

@@ -6,7 +6,7 @@ import {
   recordEvent,
   startWorkflowHarness,
   verifyStandardWebhook,
-  waitForResult,
+  definitionResult,
   type WorkflowHarness,
 } from '../support/workflow-harness';
 
@@ -26,7 +26,7 @@ describe('aml-threshold', () => {
 
   const transaction = async (externalId: string, data: Record<string, unknown>) => {
     const ev = await recordEvent(op.client, externalId, 'transaction', data);
-    return { ...ev, result: await waitForResult(h.stack, `${ev.fanoutId}/aml-threshold`) };
+    return { ...ev, result: await definitionResult(h.stack, ev.fanoutId, 'aml-threshold') };
   };
   const riskScore = async (externalId: string) =>
     (await op.client.get(`${P}/entities/${externalId}/state/risk_score`)).body.data?.value;
@@ -61,7 +61,7 @@ describe('aml-threshold', () => {
   it('keeps both flags when AML and affordability flag the same deposit concurrently', async () => {
     await newPlayer(op.client, 'aml_2');
     const t = await transaction('aml_2', { type: 'deposit', amount: 1800, currency: 'GBP' });
-    await waitForResult(h.stack, `${t.fanoutId}/affordability-check`);
+    await definitionResult(h.stack, t.fanoutId, 'affordability-check');
 
     expect(await riskScore('aml_2')).toMatchObject({
       score: 70,

@@ -1,6 +1,7 @@
 import { newPlayer } from '../support/operators';
 import {
-  eventually,
+  definitionRun,
+  listWorkflowIds,
   operatorWithWebhook,
   recordEvent,
   startWorkflowHarness,
@@ -9,7 +10,7 @@ import {
 
 jest.setTimeout(60_000);
 
-describe('deliverWebhook, endpoint down for longer than the retry window', () => {
+describe('webhook delivery, endpoint down for longer than the retry window', () => {
   let h: WorkflowHarness;
 
   beforeAll(async () => {
@@ -32,22 +33,19 @@ describe('deliverWebhook, endpoint down for longer than the retry window', () =>
     const ev = await recordEvent(op.client, 'hook_down', 'session', {});
     const deliveryId = `${ev.fanoutId}/operator-webhook/webhook`;
 
-    const failure = await eventually(() =>
-      h.stack.temporal.workflow
-        .getHandle(deliveryId)
-        .result()
-        .then(
-          () => ({ type: 'completed', message: undefined }),
-          (err: { name?: string; cause?: { type?: string; message?: string } }) =>
-            err.name === 'WorkflowNotFoundError'
-              ? undefined
-              : { type: err.cause?.type, message: err.cause?.message },
-        ),
-    );
-    expect(failure).toEqual({
-      type: 'WebhookDeliveryExhausted',
-      message: expect.stringMatching(/^gave up after \d+ attempts; last: .*503/),
+    const run = await definitionRun(h.stack, ev.fanoutId, 'operator-webhook');
+    expect(run).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/^gave up after \d+ attempts; last: .*503/),
     });
+    const failure = { message: run.error };
+    // Ops staff find it without opening the history: the failed definition is a search attribute.
+    expect(
+      await listWorkflowIds(
+        h.stack,
+        `FailedDefinitions = 'operator-webhook' AND OperatorId = '${op.operatorId}'`,
+      ),
+    ).toEqual([ev.fanoutId]);
     const attempts = h.receiver.requests.filter((r) => r.body.data.eventId === ev.id);
     expect(attempts.length).toBeGreaterThanOrEqual(2);
     expect(failure.message ?? '').toContain(`after ${attempts.length} attempts`);

@@ -4,6 +4,7 @@ import {
   eventually,
   operatorWithWebhook,
   startWorkflowHarness,
+  listWorkflowIds,
   verifyStandardWebhook,
   waitForResult,
   type WorkflowHarness,
@@ -28,14 +29,14 @@ describe('entity.created / entity.updated / entity.deleted / entity_state.update
     await h?.close();
   });
 
-  it('gives each change exactly one fanOut workflow through the outbox, forwarded as a signed webhook without PII', async () => {
+  it('gives each subscribed change exactly one processEvent workflow through the outbox, forwarded as a signed webhook without PII', async () => {
     const op = await operatorWithWebhook(h, ['entity.*', 'entity_state.*']);
     const entity = (data: Record<string, unknown>) =>
       op.client.post(`${P}/entities`, { entityType: 'player', externalId: 'lifecycle_1', data });
     const fanoutsOf = async (internalEvent: string) => {
       const ids: string[] = [];
       for await (const wf of h.stack.temporal.workflow.list({
-        query: `WorkflowType = 'fanOut' AND OperatorId = '${op.operatorId}' AND InternalEvent = '${internalEvent}'`,
+        query: `WorkflowType = 'processEvent' AND OperatorId = '${op.operatorId}' AND InternalEvent = '${internalEvent}'`,
       }))
         ids.push(wf.workflowId);
       return ids.length > 0 ? ids : undefined;
@@ -64,7 +65,7 @@ describe('entity.created / entity.updated / entity.deleted / entity_state.update
         expect.objectContaining({
           definition: 'operator-webhook',
           status: 'completed',
-          result: { forwarded: true, deliveryWorkflowId: `${id}/operator-webhook/webhook` },
+          result: { forwarded: true, messageId: `${id}/operator-webhook/webhook` },
         }),
       ]);
 
@@ -83,5 +84,29 @@ describe('entity.created / entity.updated / entity.deleted / entity_state.update
       [op.operatorId],
     );
     expect(rows).toEqual([]);
+  });
+
+  it('starts no workflow for a change nothing wants: no definition, no subscription', async () => {
+    const op = await operatorWithWebhook(h, ['entity_event.*']);
+    expect(
+      (
+        await op.client.post(`${P}/entities`, {
+          entityType: 'player',
+          externalId: 'quiet_1',
+          data: { email: 'quiet@example.com', country: 'GB' },
+        })
+      ).status,
+    ).toBe(201);
+    expect((await op.client.put(`${P}/entities/quiet_1/state/loyalty_tier`, { value: 'gold' })).status).toBe(
+      200,
+    );
+    expect((await op.client.delete(`${P}/entities/quiet_1`)).status).toBe(200);
+    // Written in the same statement as the change: nothing was queued, so nothing can start.
+    const { rows } = await h.stack.db.pool.query(
+      'select workflow_id from fanout_outbox where operator_id = $1',
+      [op.operatorId],
+    );
+    expect(rows).toEqual([]);
+    expect(await listWorkflowIds(h.stack, `OperatorId = '${op.operatorId}'`, 0)).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import {
   operatorWithWebhook,
   recordEvent,
   startWorkflowHarness,
-  waitForResult,
+  definitionResult,
   type WorkflowHarness,
 } from '../support/workflow-harness';
 
@@ -81,9 +81,13 @@ describe('kyc-on-deposit against a provider whose answers are lost', () => {
       amount: 40,
       currency: 'GBP',
     });
-    const kycWorkflowId = `${ev.fanoutId}/kyc-on-deposit`;
+    // The provider's Idempotency-Key is the event's workflow ID, the same on every attempt.
+    const kycWorkflowId = ev.fanoutId;
 
-    expect(await waitForResult(h.stack, kycWorkflowId)).toMatchObject({ checked: true, status: 'approved' });
+    expect(await definitionResult(h.stack, ev.fanoutId, 'kyc-on-deposit')).toMatchObject({
+      checked: true,
+      status: 'approved',
+    });
     // What the workflow saw: two failures, then the answer; all three with the same key.
     expect(hop.answered).toEqual([
       { key: kycWorkflowId, status: 503 },

@@ -1,8 +1,10 @@
+import * as SA from '../../core/temporal/search-attributes';
 import type { FanoutResult } from '../../workflows/types';
 import { P } from '../support/http';
 import { newPlayer } from '../support/operators';
 import {
-  eventually,
+  definitionResult,
+  listWorkflowIds,
   operatorWithWebhook,
   recordEvent,
   startWorkflowHarness,
@@ -31,8 +33,7 @@ describe('kyc-on-deposit', () => {
       amount,
       currency: 'GBP',
     });
-    const kycWorkflowId = `${ev.fanoutId}/kyc-on-deposit`;
-    return { ...ev, kycWorkflowId, result: await waitForResult(h.stack, kycWorkflowId) };
+    return { ...ev, result: await definitionResult(h.stack, ev.fanoutId, 'kyc-on-deposit') };
   };
   const callsFor = (applicantId: string) => h.kyc.calls.filter((c) => c.applicantId === applicantId);
   const checksFor = (applicantId: string) => h.kyc.checks.filter((c) => c.applicantId === applicantId);
@@ -43,13 +44,13 @@ describe('kyc-on-deposit', () => {
       (r) => r.body.type.startsWith('alert.kyc') && r.body.data.externalId === externalId,
     );
 
-  it('checks a first deposit once, keyed by the workflow ID, and writes kyc_status approved (which fans out in turn)', async () => {
+  it('checks a first deposit once, keyed by the workflow ID, and writes kyc_status approved (no workflow for the state write: nothing wants it)', async () => {
     await newPlayer(op.client, 'approve_1');
     const first = await deposit('approve_1', 50);
 
     expect(first.result).toMatchObject({ checked: true, reason: 'first_deposit', status: 'approved' });
     expect(callsFor('approve_1')).toEqual([
-      expect.objectContaining({ idempotencyKey: first.kycWorkflowId, status: 201 }),
+      expect.objectContaining({ idempotencyKey: first.fanoutId, status: 201 }),
     ]);
     const check = checksFor('approve_1')[0]!;
     expect(await kycStatus('approve_1')).toEqual({
@@ -59,20 +60,42 @@ describe('kyc-on-deposit', () => {
       eventId: first.id,
     });
     expect(kycAlerts('approve_1')).toHaveLength(0);
+    // The deposit's own workflow is the only one: its plan, and nothing else for this player.
+    await listWorkflowIds(h.stack, `WorkflowId = '${first.fanoutId}'`);
+    expect(
+      await listWorkflowIds(h.stack, `OperatorId = '${op.operatorId}' AND EntityExternalId = 'approve_1'`),
+    ).toEqual([first.fanoutId]);
+    const description = await h.stack.temporal.workflow.getHandle(first.fanoutId).describe();
+    expect(description.type).toBe('processEvent');
+    expect(description.typedSearchAttributes.get(SA.Definitions)).toEqual([
+      'kyc-on-deposit',
+      'aml-threshold',
+      'affordability-check',
+    ]);
+  });
 
-    // The state write went through the outbox: entity_state.updated.kyc_status ran its own fan-out.
-    const stateFanouts = await eventually(async () => {
-      const ids: string[] = [];
-      for await (const wf of h.stack.temporal.workflow.list({
-        query: `WorkflowType = 'fanOut' AND OperatorId = '${op.operatorId}' AND EntityExternalId = 'approve_1' AND InternalEvent = 'entity_state.updated.kyc_status'`,
-      }))
-        ids.push(wf.workflowId);
-      return ids.length > 0 ? ids : undefined;
+  it("starts the state write's workflow from the activity when the operator subscribes to it", async () => {
+    const subscribed = await operatorWithWebhook(h, ['entity_state.updated.kyc_status']);
+    await newPlayer(subscribed.client, 'approve_sub');
+    const ev = await recordEvent(subscribed.client, 'approve_sub', 'transaction', {
+      type: 'deposit',
+      amount: 50,
+      currency: 'GBP',
     });
-    expect(stateFanouts).toHaveLength(1);
-    expect(stateFanouts[0]).toMatch(/^entity_state\.updated\.kyc_status:ien_[0-9a-f]{16}$/);
+    expect(await definitionResult(h.stack, ev.fanoutId, 'kyc-on-deposit')).toMatchObject({
+      status: 'approved',
+    });
+    const [stateWorkflow, ...more] = await listWorkflowIds(
+      h.stack,
+      `WorkflowType = 'processEvent' AND OperatorId = '${subscribed.operatorId}' AND InternalEvent = 'entity_state.updated.kyc_status'`,
+    );
+    expect(more).toEqual([]);
+    expect(stateWorkflow).toMatch(/^entity_state\.updated\.kyc_status:ien_[0-9a-f]{16}$/);
+    expect(await definitionResult(h.stack, stateWorkflow!, 'operator-webhook')).toMatchObject({
+      forwarded: true,
+    });
     const { rows } = await h.stack.db.pool.query(`select 1 from fanout_outbox where workflow_id = $1`, [
-      stateFanouts[0],
+      stateWorkflow,
     ]);
     expect(rows).toHaveLength(0);
   });
@@ -111,7 +134,7 @@ describe('kyc-on-deposit', () => {
 
     expect(d.result).toMatchObject({ checked: true, status: 'approved' });
     expect(callsFor('flaky_1').map((c) => c.status)).toEqual([503, 503, 201]);
-    expect(new Set(callsFor('flaky_1').map((c) => c.idempotencyKey))).toEqual(new Set([d.kycWorkflowId]));
+    expect(new Set(callsFor('flaky_1').map((c) => c.idempotencyKey))).toEqual(new Set([d.fanoutId]));
     expect(checksFor('flaky_1')).toHaveLength(1);
     expect(await kycStatus('flaky_1')).toMatchObject({
       status: 'approved',
@@ -147,7 +170,7 @@ describe('kyc-on-deposit', () => {
     expect(d.result).toMatchObject({
       checked: true,
       status: 'rejected',
-      alertWorkflowId: `${d.kycWorkflowId}/alert`,
+      alertMessageId: `${d.fanoutId}/kyc-on-deposit/alert`,
     });
     expect(callsFor('reject_1')).toHaveLength(1);
     expect(await kycStatus('reject_1')).toMatchObject({ status: 'rejected' });
@@ -156,7 +179,7 @@ describe('kyc-on-deposit', () => {
       (r) => r.body.type === 'alert.kyc_rejected' && r.body.data.externalId === 'reject_1',
     );
     expect(verifyStandardWebhook(op.webhookSecret, alert!)).toBe(true);
-    expect(alert!.headers['webhook-id']).toBe(`${d.kycWorkflowId}/alert`);
+    expect(alert!.headers['webhook-id']).toBe(`${d.fanoutId}/kyc-on-deposit/alert`);
     expect(alert!.body.data).toMatchObject({
       severity: 'critical',
       eventId: d.id,
@@ -186,13 +209,22 @@ describe('kyc-on-deposit', () => {
 
     const fanout = await waitForResult<FanoutResult>(h.stack, ev.fanoutId);
     expect(fanout.runs).toContainEqual(
-      expect.objectContaining({ definition: 'kyc-on-deposit', status: 'failed' }),
+      expect.objectContaining({
+        definition: 'kyc-on-deposit',
+        status: 'failed',
+        errorType: 'KycRequestRejected',
+      }),
     );
-    const failure = await h.stack.temporal.workflow
-      .getHandle(`${ev.fanoutId}/kyc-on-deposit`)
-      .result()
-      .catch((err: { cause?: { cause?: { type?: string; nonRetryable?: boolean } } }) => err.cause?.cause);
-    expect(failure).toMatchObject({ type: 'KycRequestRejected', nonRetryable: true });
+    expect(fanout.runs.filter((r) => r.status === 'completed').map((r) => r.definition)).toEqual([
+      'aml-threshold',
+      'affordability-check',
+    ]);
+    expect(
+      await listWorkflowIds(
+        h.stack,
+        `FailedDefinitions = 'kyc-on-deposit' AND OperatorId = '${op.operatorId}'`,
+      ),
+    ).toEqual([ev.fanoutId]);
     expect(callsFor('invalid_1')).toHaveLength(1);
     expect((await op.client.get(`${P}/entities/invalid_1/state/kyc_status`)).status).toBe(404);
   });

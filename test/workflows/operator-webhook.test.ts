@@ -1,7 +1,8 @@
 import { P } from '../support/http';
 import { newOperator, newPlayer } from '../support/operators';
 import {
-  eventually,
+  definitionResult,
+  listWorkflowIds,
   operatorWithWebhook,
   recordEvent,
   startWorkflowHarness,
@@ -14,7 +15,12 @@ jest.setTimeout(60_000);
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 /** History event types (temporal.api.enums.v1.EventType) this file looks for. */
-const EventType = { ACTIVITY_TASK_SCHEDULED: 10, ACTIVITY_TASK_FAILED: 13, TIMER_STARTED: 17 } as const;
+const EventType = {
+  ACTIVITY_TASK_SCHEDULED: 10,
+  ACTIVITY_TASK_STARTED: 11,
+  ACTIVITY_TASK_FAILED: 13,
+  TIMER_STARTED: 17,
+} as const;
 
 describe('operator webhooks', () => {
   let h: WorkflowHarness;
@@ -77,9 +83,9 @@ describe('operator webhooks', () => {
     await newPlayer(op.client, 'hook_1');
     const ev = await recordEvent(op.client, 'hook_1', 'session', { action: 'login', country: 'GB' });
 
-    expect(await waitForResult(h.stack, `${ev.fanoutId}/operator-webhook`)).toEqual({
+    expect(await definitionResult(h.stack, ev.fanoutId, 'operator-webhook')).toEqual({
       forwarded: true,
-      deliveryWorkflowId: `${ev.fanoutId}/operator-webhook/webhook`,
+      messageId: `${ev.fanoutId}/operator-webhook/webhook`,
     });
     const [hook] = await h.receiver.waitFor((r) => r.body.data.eventId === ev.id);
     expect(verifyStandardWebhook(op.webhookSecret, hook!)).toBe(true);
@@ -99,27 +105,32 @@ describe('operator webhooks', () => {
     });
   });
 
-  it('does not forward events outside the filter (entity.created here), nor anything for an operator without an endpoint', async () => {
+  it('plans no forwarding outside the filter (no workflow at all for entity.created here), nor for an operator without an endpoint', async () => {
     const op = await operatorWithWebhook(h, ['entity_event.*']);
     await newPlayer(op.client, 'hook_2');
-    const created = await eventually(async () => {
-      const ids: string[] = [];
-      for await (const wf of h.stack.temporal.workflow.list({
-        query: `WorkflowType = 'operatorWebhook' AND OperatorId = '${op.operatorId}' AND InternalEvent = 'entity.created'`,
-      }))
-        ids.push(wf.workflowId);
-      return ids.length > 0 ? ids : undefined;
+    const ev = await recordEvent(op.client, 'hook_2', 'session', { action: 'login' });
+    // Once the later event's workflow is listed, an earlier entity.created one would be too.
+    await listWorkflowIds(h.stack, `WorkflowId = '${ev.fanoutId}'`);
+    expect(
+      await listWorkflowIds(
+        h.stack,
+        `OperatorId = '${op.operatorId}' AND InternalEvent = 'entity.created'`,
+        0,
+      ),
+    ).toEqual([]);
+    expect(await definitionResult(h.stack, ev.fanoutId, 'operator-webhook')).toMatchObject({
+      forwarded: true,
     });
-    expect(created).toHaveLength(1);
-    expect(await waitForResult(h.stack, created[0]!)).toEqual({ forwarded: false });
 
     const silent = await newOperator(h.stack.db.pool, h.stack.baseUrl);
     await newPlayer(silent.client, 'hook_3');
-    const ev = await recordEvent(silent.client, 'hook_3', 'session', { action: 'login' });
-    expect(await waitForResult(h.stack, `${ev.fanoutId}/operator-webhook`)).toEqual({ forwarded: false });
+    const quiet = await recordEvent(silent.client, 'hook_3', 'session', { action: 'login' });
+    expect(await waitForResult(h.stack, quiet.fanoutId)).toMatchObject({ matched: 0, runs: [] });
+    const description = await h.stack.temporal.workflow.getHandle(quiet.fanoutId).describe();
+    expect(description.typedSearchAttributes.getAll().map((p) => p.key.name)).not.toContain('Definitions');
   });
 
-  it('retries a failed delivery on a durable timer with the same webhook-id until the receiver accepts it', async () => {
+  it('retries a failed delivery as an activity, with the same webhook-id, until the receiver accepts it', async () => {
     const op = await operatorWithWebhook(h, ['entity_event.support']);
     await newPlayer(op.client, 'hook_4');
     const answers = new Map<string, number>();
@@ -133,10 +144,9 @@ describe('operator webhooks', () => {
     const ev = await recordEvent(op.client, 'hook_4', 'support', { ticket: 'T-1' });
     const deliveryId = `${ev.fanoutId}/operator-webhook/webhook`;
 
-    expect(await waitForResult(h.stack, deliveryId)).toEqual({
-      status: 'delivered',
+    expect(await definitionResult(h.stack, ev.fanoutId, 'operator-webhook')).toEqual({
+      forwarded: true,
       messageId: deliveryId,
-      attempts: 2,
     });
     const attempts = h.receiver.requests.filter((r) => r.body.data.eventId === ev.id);
     expect(attempts.map((a) => a.answered)).toEqual([500, 200]);
@@ -145,13 +155,13 @@ describe('operator webhooks', () => {
     expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(250);
     for (const a of attempts) expect(verifyStandardWebhook(op.webhookSecret, a)).toBe(true);
 
-    // The wait between the attempts is a timer in the delivery's history, not an activity retry.
-    const history = await h.stack.temporal.workflow.getHandle(deliveryId).fetchHistory();
-    const count = (type: number) => (history.events ?? []).filter((e) => e.eventType === type).length;
-    expect([
-      count(EventType.ACTIVITY_TASK_SCHEDULED),
-      count(EventType.ACTIVITY_TASK_FAILED),
-      count(EventType.TIMER_STARTED),
-    ]).toEqual([3, 1, 1]);
+    // The retry is Temporal's retry of one activity, inside the event's one workflow: one
+    // activity scheduled, started for the last time as attempt 2, no timer, no child.
+    const history = await h.stack.temporal.workflow.getHandle(ev.fanoutId).fetchHistory();
+    const events = history.events ?? [];
+    const count = (type: number) => events.filter((e) => e.eventType === type).length;
+    expect([count(EventType.ACTIVITY_TASK_SCHEDULED), count(EventType.TIMER_STARTED)]).toEqual([1, 0]);
+    const started = events.find((e) => e.eventType === EventType.ACTIVITY_TASK_STARTED);
+    expect(started?.activityTaskStartedEventAttributes?.attempt).toBe(2);
   });
 });

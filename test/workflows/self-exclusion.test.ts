@@ -6,6 +6,7 @@ import {
   recordEvent,
   startWorkflowHarness,
   verifyStandardWebhook,
+  definitionResult,
   waitForResult,
   type WorkflowHarness,
 } from '../support/workflow-harness';
@@ -32,7 +33,7 @@ describe('self-exclusion', () => {
       reason: 'player request',
     });
 
-    expect(await waitForResult(h.stack, `${ev.fanoutId}/self-exclusion`)).toMatchObject({
+    expect(await definitionResult(h.stack, ev.fanoutId, 'self-exclusion')).toMatchObject({
       selfExcluded: true,
     });
     const risk = (await op.client.get(`${P}/entities/excluded_1/state/risk_score`)).body.data.value;
@@ -56,14 +57,14 @@ describe('self-exclusion', () => {
   it('treats a block event without a type as self-exclusion, and leaves other restrictions alone', async () => {
     await newPlayer(op.client, 'excluded_2');
     const untyped = await recordEvent(op.client, 'excluded_2', 'block', {});
-    expect(await waitForResult(h.stack, `${untyped.fanoutId}/self-exclusion`)).toMatchObject({
+    expect(await definitionResult(h.stack, untyped.fanoutId, 'self-exclusion')).toMatchObject({
       selfExcluded: true,
     });
 
     await newPlayer(op.client, 'restricted_1');
     const other = await recordEvent(op.client, 'restricted_1', 'block', { type: 'deposit_limit' });
     const fanout = await waitForResult<FanoutResult>(h.stack, other.fanoutId);
-    expect(fanout.runs.map((r) => r.definition)).toEqual(['operator-webhook']);
+    expect(fanout.runs.map((r) => r.definition)).toEqual([]);
     expect((await op.client.get(`${P}/entities/restricted_1/state/risk_score`)).status).toBe(404);
   });
 });

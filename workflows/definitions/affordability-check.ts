@@ -18,7 +18,12 @@ export const affordabilityCheck = defineDefinition({
       threshold: a.threshold,
       windowDays: a.windowDays,
     };
-    await flagRisk({ operatorId: input.operatorId, externalId: input.externalId, flag: 'affordability', details });
+    await flagRisk({
+      operatorId: input.operatorId,
+      externalId: input.externalId,
+      flag: 'affordability',
+      details,
+    });
     const alertMessageId = await ctx.alert({
       kind: 'affordability',
       severity: 'warning',

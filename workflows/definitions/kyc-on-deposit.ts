@@ -38,6 +38,12 @@ export const kycOnDeposit = defineDefinition({
             summary: `KYC check ${check.id} came back ${check.status}`,
             details: { checkId: check.id, status: check.status, reason: decision.reason },
           });
-    return { checked: true, reason: decision.reason, status: check.status, checkId: check.id, alertMessageId };
+    return {
+      checked: true,
+      reason: decision.reason,
+      status: check.status,
+      checkId: check.id,
+      alertMessageId,
+    };
   },
 });

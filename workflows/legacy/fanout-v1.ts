@@ -45,7 +45,8 @@ function legacyContext(def: Definition, input: FanoutInput): DefinitionContext {
         { operatorId: input.operatorId, message: alertMessage(input, alert, workflowInfo().workflowId) },
         'alert',
       ),
-    forward: () => startWebhookDelivery({ operatorId: input.operatorId, message: forwardedMessage(input) }, 'webhook'),
+    forward: () =>
+      startWebhookDelivery({ operatorId: input.operatorId, message: forwardedMessage(input) }, 'webhook'),
   };
 }
 
@@ -115,6 +116,11 @@ async function runChild(
     return { definition: def.name, workflowId, status: 'completed', result };
   } catch (err) {
     const cause = (err as { cause?: { message?: string } }).cause;
-    return { definition: def.name, workflowId, status: 'failed', error: cause?.message ?? (err as Error).message };
+    return {
+      definition: def.name,
+      workflowId,
+      status: 'failed',
+      error: cause?.message ?? (err as Error).message,
+    };
   }
 }
