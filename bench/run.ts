@@ -11,7 +11,11 @@ import type { BenchContext } from './lib/context';
 import { CpuMeter, PeakRss } from './lib/measure';
 import { resultsBlock, table, writeReport } from './lib/report';
 import { compileProduct, newOperator, say, startApi, startServices, startWorker } from './lib/stack';
+import { startKycSandbox } from '../activities/kyc/sandbox-server';
+import { actionsPerEvent } from './scenarios/actions';
 import { batch } from './scenarios/batch';
+import { fanoutEndToEnd } from './scenarios/e2e';
+import { fairness } from './scenarios/fairness';
 import { fanoutStart } from './scenarios/fanout';
 import { memory, ingest } from './scenarios/ingest';
 import { fanoutLag } from './scenarios/lag';
@@ -22,8 +26,11 @@ import { scale } from './scenarios/scale';
 const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   ingest,
   memory,
+  actions: actionsPerEvent,
   fanout: fanoutStart,
+  e2e: fanoutEndToEnd,
   lag: fanoutLag,
+  fairness,
   listing,
   // Late: its fan-out (5,000 workflows per batch) keeps Temporal and the worker busy for minutes.
   batch,
@@ -60,8 +67,13 @@ async function main(): Promise<void> {
       : Object.keys(BENCHMARKS);
   await compileProduct();
   const s = await startServices();
+  // The sandbox KYC provider (a real HTTP server on loopback): first deposits call it.
+  const kyc = await startKycSandbox({ log: () => undefined });
   try {
-    const [api, worker] = await Promise.all([startApi(s), startWorker(s)]);
+    const [api, worker] = await Promise.all([
+      startApi(s),
+      startWorker(s, 'worker', { KYC_PROVIDER_URL: kyc.url }),
+    ]);
     say(`API ${api.url} (pid ${api.pid}), worker pid ${worker.pid}, task queue ${s.taskQueue}`);
     const op = await newOperator(s, 'bench');
     const ctx: BenchContext = {
@@ -100,11 +112,14 @@ async function main(): Promise<void> {
     );
     const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
     const stack = `${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded Postgres (throw-away cluster, fsync off)'}, ${
-      process.env.TEMPORAL_ADDRESS ? 'TEMPORAL_ADDRESS' : 'Temporal CLI dev server (in memory)'
+      process.env.TEMPORAL_ADDRESS
+        ? 'TEMPORAL_ADDRESS'
+        : `Temporal CLI dev server (${process.env.BENCH_TEMPORAL_STORE ?? 'memory'})`
     }; API and worker as compiled JS (node .local/bench/dist/…), one process each; autocannon and the baselines as their own processes`;
     writeReport(out, resultsBlock(ctx.rows, { command, startedAt, durationS, stack }));
     say(`wrote ${path.relative(PROJECT_ROOT, out)} (${Math.round(durationS)} s in all)`);
   } finally {
+    await kyc.close();
     await s.stop().catch((err: unknown) => say(`stopping services: ${String(err)}`));
   }
 }

@@ -40,7 +40,7 @@ async function outboxBacklog(pool: Pool, operatorId: string): Promise<number> {
 /** Every execution visibility knows for this operator's fan-outs: workflow ID → run IDs. */
 async function visibleRuns(client: Client, operatorId: string): Promise<Map<string, Set<string>>> {
   const runs = new Map<string, Set<string>>();
-  const query = `OperatorId = '${operatorId}' AND WorkflowType = 'fanOut'`;
+  const query = `OperatorId = '${operatorId}' AND WorkflowType = 'processEvent'`;
   for await (const wf of client.workflow.list({ query })) {
     // Entity upserts (creating the run's players) fan out too; only events are counted here.
     if (!wf.workflowId.startsWith('entity_event.')) continue;

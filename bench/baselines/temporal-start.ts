@@ -1,6 +1,6 @@
 /**
- * Baseline for Fan-out start: a minimal loop of `client.workflow.start` (the same fanOut
- * workflow, options and search attributes the dispatcher uses) against the same Temporal
+ * Baseline for Fan-out start: a minimal loop of `client.workflow.start` (the same processEvent
+ * workflow, with an empty plan, options and search attributes the dispatcher uses) against the same Temporal
  * server, `concurrency` starts in flight at a time. Runs as its own process; prints JSON.
  * Usage: temporal-start.ts <address> <namespace> <taskQueue> <count> <concurrency> <operatorId>
  */
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
         const eventId = `eev_${randomBytes(8).toString('hex')}`;
         const externalId = 'baseline-start';
         const t = process.hrtime.bigint();
-        await client.workflow.start('fanOut', {
+        await client.workflow.start('processEvent', {
           taskQueue: taskQueue!,
           workflowId: `entity_event.game_activity:${eventId}`,
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
               eventType: 'game_activity',
               data: { game_id: 'slot_starburst', bet_amount: 2.5, currency: 'GBP', round_id: 'r_1' },
               occurredAt: new Date().toISOString(),
+              definitions: [],
             },
           ],
           typedSearchAttributes: new TypedSearchAttributes([

@@ -7,7 +7,8 @@ const prefix = () => randomBytes(4).toString('hex');
 /**
  * Inserts `count` game_activity events for one entity in one set-based statement, spaced 1 ms apart
  * in created_at (newest = now), with ids in the product's format (eev_ + 16 hex).
- * With `outbox`, also writes each event's outbox row, due at once, as recording would.
+ * With `outbox`, also writes each event's outbox row, due at once, as recording would for an
+ * operator without a webhook subscription (a game round's plan is empty).
  */
 export async function seedEvents(
   db: Queryable,
@@ -25,14 +26,14 @@ export async function seedEvents(
   }
   await db.query(
     `with ev as (${events} returning id, external_id, data, created_at)
-     insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at)
+     insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at, definitions)
      select 'entity_event.game_activity:' || id, $1, 'entity_event.game_activity',
             jsonb_build_object('internalEvent', 'entity_event.game_activity', 'operatorId', $1, 'externalId', external_id,
                                'eventId', id, 'eventType', 'game_activity', 'data', data,
                                'occurredAt', to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
             jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array(external_id),
                                'EventType', jsonb_build_array('game_activity'), 'InternalEvent', jsonb_build_array('entity_event.game_activity')),
-            clock_timestamp()
+            clock_timestamp(), '{}'::text[]
        from ev`,
     [o.operatorId, o.externalId, p, o.count],
   );

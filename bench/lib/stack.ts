@@ -93,6 +93,20 @@ async function upToDate(): Promise<boolean> {
   return true;
 }
 
+/**
+ * BENCH_TEMPORAL_STORE: where our dev server keeps its state. `memory` (default), `wal` (a
+ * SQLite file as the local stack keeps it: PERSISTENT_STORE_PRAGMAS) or `file` (a SQLite file
+ * with SQLite's default journal), to measure what persistence costs the fan-out.
+ */
+function temporalStore(runId: string): { dbFile?: string; sqlitePragmas?: string[] } {
+  const store = process.env.BENCH_TEMPORAL_STORE ?? 'memory';
+  const dbFile = path.join(PROJECT_ROOT, '.local', 'bench', `temporal-${runId}.db`);
+  if (store === 'memory') return {};
+  if (store === 'wal') return { dbFile };
+  if (store === 'file') return { dbFile, sqlitePragmas: [] };
+  throw new Error(`BENCH_TEMPORAL_STORE is memory, wal or file, not "${store}"`);
+}
+
 /** Postgres and Temporal: the ones given by DATABASE_URL / TEMPORAL_ADDRESS, or our own. */
 export async function startServices(): Promise<Services> {
   const stops: Array<() => Promise<void>> = [];
@@ -104,7 +118,9 @@ export async function startServices(): Promise<Services> {
     databaseUrl
       ? undefined
       : freePort().then((port) => startPostgres({ dataDir: os.tmpdir(), port, persistent: false })),
-    temporalAddress ? undefined : freePort().then((port) => startTemporal({ port, namespace })),
+    temporalAddress
+      ? undefined
+      : freePort().then((port) => startTemporal({ port, namespace, ...temporalStore(runId) })),
   ]);
   if (pgHandle) {
     stops.push(pgHandle.stop);
@@ -118,7 +134,9 @@ export async function startServices(): Promise<Services> {
   if (temporalHandle) {
     stops.push(temporalHandle.stop);
     temporalAddress = temporalHandle.address;
-    say(`Temporal dev server ${temporalAddress} (in memory, pid ${temporalHandle.pid})`);
+    say(
+      `Temporal dev server ${temporalAddress} (${process.env.BENCH_TEMPORAL_STORE ?? 'memory'}, pid ${temporalHandle.pid})`,
+    );
   } else say(`Temporal from TEMPORAL_ADDRESS ${temporalAddress}`);
   await runMigrations(databaseUrl);
   const pool = createPool(databaseUrl, 8);
@@ -206,10 +224,14 @@ function nodeFlags(name: string): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${path.join(PROJECT_ROOT, '.local', 'bench', 'profiles')}`];
 }
 
-export async function startWorker(s: Services, name = 'worker'): Promise<AppProcess> {
+export async function startWorker(
+  s: Services,
+  name = 'worker',
+  extra: Record<string, string> = {},
+): Promise<AppProcess> {
   await mkdir(LOGS, { recursive: true });
   const logFile = path.join(LOGS, `${name}-${Date.now()}.log`);
-  const child = spawnLogged(name, [path.join(DIST, 'worker', 'main.js')], appEnv(s, {}), logFile);
+  const child = spawnLogged(name, [path.join(DIST, 'worker', 'main.js')], appEnv(s, extra), logFile);
   // Bundling the workflows takes a while on a busy machine.
   const deadline = Date.now() + 180_000;
   for (;;) {

@@ -1,10 +1,10 @@
 import type { Client } from '@temporalio/client';
 
-/** Start times of the fan-out workflows matching a visibility query, by workflow ID. */
+/** Start times of the events' workflows matching a visibility query, by workflow ID. */
 export async function startTimes(client: Client, query: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for await (const wf of client.workflow.list({ query, pageSize: 1000 })) {
-    if (wf.type === 'fanOut') out.set(wf.workflowId, wf.startTime.getTime());
+    if (wf.type === 'processEvent') out.set(wf.workflowId, wf.startTime.getTime());
   }
   return out;
 }

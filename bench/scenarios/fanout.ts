@@ -18,6 +18,21 @@ export async function drainOutbox(ctx: BenchContext, timeoutMs: number): Promise
 }
 
 /**
+ * Until the outbox is empty and no workflow runs (three polls in a row): what an earlier
+ * benchmark started must not be measured as part of the next one.
+ */
+export async function quiesce(ctx: BenchContext, timeoutMs = 600_000): Promise<void> {
+  await drainOutbox(ctx, timeoutMs);
+  const deadline = Date.now() + timeoutMs;
+  let quiet = 0;
+  while (quiet < 3) {
+    if (Date.now() > deadline) throw new Error(`workflows still running after ${timeoutMs / 1000} s`);
+    quiet = (await ctx.s.temporal.workflow.count(`ExecutionStatus = 'Running'`)).count === 0 ? quiet + 1 : 0;
+    await sleep(500);
+  }
+}
+
+/**
  * Workflows started per second by the API's relay (outbox rows written by SQL, so only the
  * relay starts them) against a minimal client.workflow.start loop at the relay's concurrency.
  */

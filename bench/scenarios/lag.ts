@@ -16,13 +16,18 @@ interface Lag {
 }
 
 /** commit → workflow start per event: events.created_at (Postgres) against startTime (Temporal). */
-async function measureLag(ctx: BenchContext, player: string): Promise<Lag> {
-  await drainOutbox(ctx, 600_000);
+export async function measureLag(
+  ctx: BenchContext,
+  player: string,
+  operatorId = ctx.op.operatorId,
+  drain = true,
+): Promise<Lag> {
+  if (drain) await drainOutbox(ctx, 600_000);
   const { rows } = await ctx.s.pool.query<{ id: string; at: Date }>(
     'select id, created_at as at from events where operator_id = $1 and external_id = $2',
-    [ctx.op.operatorId, player],
+    [operatorId, player],
   );
-  const query = `OperatorId = '${ctx.op.operatorId}' AND EntityExternalId = '${player}'`;
+  const query = `OperatorId = '${operatorId}' AND EntityExternalId = '${player}'`;
   await waitForCount(ctx.s.temporal, query, rows.length, 120_000);
   const starts = await startTimes(ctx.s.temporal, query);
   const lags: number[] = [];

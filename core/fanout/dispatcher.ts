@@ -18,6 +18,14 @@ const STOP_GRACE_MS = 5_000;
  */
 const START_TIMEOUT_MS = 10_000;
 
+/**
+ * The share of the budget the relay may fill. A backlog (a 5,000-event batch, a replay, an
+ * outage's leftovers) then never takes every slot: events recorded meanwhile start at once
+ * instead of queueing behind it, and the server's own queue of starts stays short (measured in
+ * bench/, "Fairness": another operator's commit → start lag while a backlog drains).
+ */
+const RELAY_SHARE = 0.5;
+
 /** How long a relay holds rows it is starting before another relay may take them. */
 const RELAY_LEASE_SECONDS = 60;
 
@@ -63,6 +71,9 @@ export interface DispatcherOptions {
  */
 export class FanoutDispatcher {
   private inFlight = 0;
+  /** Of `inFlight`, the relay's starts: at most `relayMax`, so live events always find slots. */
+  private relayInFlight = 0;
+  private readonly relayMax: number;
   private readonly done: string[] = [];
   private flushTimer?: NodeJS.Timeout;
   private relayTimer?: NodeJS.Timeout;
@@ -79,6 +90,7 @@ export class FanoutDispatcher {
 
   constructor(private readonly o: DispatcherOptions) {
     this.max = o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.relayMax = Math.max(1, Math.floor(this.max * RELAY_SHARE));
   }
 
   /** Fire-and-forget start after commit; never throws, never blocks the caller. */
@@ -110,12 +122,14 @@ export class FanoutDispatcher {
     this.runPump();
   }
 
-  private track(work: Promise<unknown>): void {
+  private track(work: Promise<unknown>, relay = false): void {
     this.inFlight++;
+    if (relay) this.relayInFlight++;
     const p: Promise<void> = work
       .then(() => undefined)
       .finally(() => {
         this.inFlight--;
+        if (relay) this.relayInFlight--;
         this.pending.delete(p);
         const next = this.stopped ? undefined : this.queued.shift();
         if (next) this.startImmediate(next);
@@ -185,22 +199,22 @@ export class FanoutDispatcher {
   }
 
   /**
-   * Drains what is due within the shared budget, topping up as starts finish rather than
-   * waiting for the slowest start of a batch (measured in bench/: batch-at-a-time sweeps
+   * Drains what is due within its share of the budget, topping up as starts finish rather
+   * than waiting for the slowest start of a batch (measured in bench/: batch-at-a-time sweeps
    * reached 0.58× of a plain start loop at the same concurrency). It tops up once a quarter
-   * of the budget is free, and leaves the slots to queued immediate hand-offs first.
+   * of its share is free, and leaves the slots to queued immediate hand-offs first.
    */
   private async pump(): Promise<void> {
-    const least = Math.max(1, Math.floor(this.max / 4));
+    const least = Math.max(1, Math.floor(this.relayMax / 4));
     for (;;) {
       if (this.stopped) return;
-      const free = this.max - this.inFlight;
+      const free = Math.min(this.max - this.inFlight, this.relayMax - this.relayInFlight);
       if (free < least || this.queued.length > 0) {
         await this.slotFreed();
         continue;
       }
       const rows = await leaseDueStarts(this.o.pool, free, RELAY_LEASE_SECONDS);
-      for (const row of rows) this.track(this.relayOne(row));
+      for (const row of rows) this.track(this.relayOne(row), true);
       if (rows.length < free) return;
     }
   }

@@ -12,6 +12,11 @@ export interface TemporalOptions {
   uiPort?: number;
   /** undefined → in-memory */
   dbFile?: string;
+  /**
+   * SQLite pragmas for `dbFile`; PERSISTENT_STORE_PRAGMAS unless given ([] for SQLite's own
+   * defaults: a rollback journal and a sync per commit).
+   */
+  sqlitePragmas?: string[];
   namespace: string;
   log?: (m: string) => void;
 }
@@ -68,6 +73,14 @@ export async function startTemporal(opts: TemporalOptions): Promise<TemporalHand
   return { address, uiUrl, pid: child.pid, exited: child.exited, stop };
 }
 
+/**
+ * The local stack's persistent store: write-ahead log, synced at checkpoints rather than at
+ * every commit. Survives a killed server (the log is replayed); a power cut may lose the last
+ * moments, which a local dev stack can afford. Measured in bench/ (docs/BENCHMARKS.md, "Fan-out
+ * end to end" with BENCH_TEMPORAL_STORE): the default journal is the slowest store here.
+ */
+export const PERSISTENT_STORE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
+
 function serverArgs(opts: TemporalOptions): string[] {
   const args = [
     'server',
@@ -82,7 +95,10 @@ function serverArgs(opts: TemporalOptions): string[] {
   if (opts.uiPort === undefined) args.push('--headless');
   // No internet here or in CI: the UI's news feed would only log fetch errors.
   else args.push('--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
-  if (opts.dbFile) args.push('--db-filename', path.resolve(opts.dbFile));
+  if (opts.dbFile) {
+    args.push('--db-filename', path.resolve(opts.dbFile));
+    for (const pragma of opts.sqlitePragmas ?? PERSISTENT_STORE_PRAGMAS) args.push('--sqlite-pragma', pragma);
+  }
   // "default" always exists; naming it again is harmless but noisy.
   if (opts.namespace !== 'default') args.push('--namespace', opts.namespace);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))

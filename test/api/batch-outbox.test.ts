@@ -115,7 +115,11 @@ describe('batch writes queue the same fan-out as single writes', () => {
 
   it('queues nothing, single or batched, for entity and state changes nothing wants', async () => {
     const quiet = await newOperator(stack.db.pool, stack.baseUrl);
-    const entity = { entityType: 'player', externalId: 'q-1', data: { email: 'q@example.com', country: 'GB' } };
+    const entity = {
+      entityType: 'player',
+      externalId: 'q-1',
+      data: { email: 'q@example.com', country: 'GB' },
+    };
     expect((await quiet.client.post(`${P}/entities`, entity)).status).toBe(201);
     expect(
       (await quiet.client.post(`${P}/batch/entities`, [{ ...entity, externalId: 'q-2' }])).body.data,

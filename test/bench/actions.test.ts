@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { actionsOf } from '../../bench/lib/actions';
+import { FIXTURES_DIR, fixtureHistory, type HistoryFixture } from '../../scripts/record-history';
+
+const fixture = (name: string) =>
+  fixtureHistory(JSON.parse(readFileSync(path.join(FIXTURES_DIR, `${name}.json`), 'utf8')) as HistoryFixture);
+
+/** The benchmark's Action count, checked against recorded histories whose Actions are known. */
+describe('Temporal Actions counted from a history', () => {
+  it.each([
+    ['process-event-game-round', 1, 'a client start, nothing else'],
+    ['process-event-self-exclusion', 3, 'start + flagRisk + the alert'],
+    [
+      'process-event-deposit',
+      11,
+      'start + 10 activities (KYC 3 + alert, AML 2 + alert, affordability 2 + alert)',
+    ],
+    ['process-event-kyc-refused', 6, 'start + 4 activities + one FailedDefinitions upsert'],
+    ['process-event-webhook-retried', 3, 'start + one activity tried twice'],
+    ['fanout-deposit', 9, 'the retired fanOut: start + 4 children at 2 each'],
+    [
+      'kyc-on-deposit-rejected',
+      5,
+      'a retired child: its start is billed to the parent; 3 activities + an alert child',
+    ],
+  ])('%s: %i (%s)', (name, expected) => {
+    expect(actionsOf(fixture(name))).toBe(expected);
+  });
+});
