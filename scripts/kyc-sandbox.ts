@@ -22,12 +22,13 @@ async function main(): Promise<void> {
     slowMs: settings.KYC_SANDBOX_SLOW_MS,
     log: (line) => console.log(JSON.stringify({ time: new Date().toISOString(), ...line })),
   });
-  console.log(JSON.stringify({ msg: `KYC sandbox listening on ${sandbox.url}`, port: settings.PORT }));
   const stop = () => {
     void sandbox.close().then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Announced only now: a supervisor that stops us as soon as it reads this gets a clean stop.
+  console.log(JSON.stringify({ msg: `KYC sandbox listening on ${sandbox.url}`, port: settings.PORT }));
 }
 
 main().catch((err: unknown) => {

@@ -122,6 +122,7 @@ function summarise(jestCode: number): { line: string; ok: boolean } {
 async function main(): Promise<number> {
   await fs.mkdir(path.dirname(RESULTS_FILE), { recursive: true });
   await fs.rm(RESULTS_FILE, { force: true });
+  say(`Node ${process.version}`);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE || 'default',

@@ -6,7 +6,7 @@ import { createPool } from '../core/db/pool';
 import { createLogger } from '../core/logger';
 import { activityInterceptor } from './activity-interceptor';
 import { createWorkerMetrics, serveMetrics } from './metrics';
-import { workerOptions } from './options';
+import { describeWorkflowCode, workerOptions } from './options';
 import { ensureRetentionSchedule } from './retention-schedule';
 
 async function main(): Promise<void> {
@@ -23,8 +23,9 @@ async function main(): Promise<void> {
       ? undefined
       : await serveMetrics(metrics, config.WORKER_METRICS_PORT, config.HOST);
   if (metricsServer) log.info({ port: metricsServer.port }, 'worker metrics on /metrics');
+  const options = workerOptions();
   const worker = await Worker.create({
-    ...workerOptions(),
+    ...options,
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -38,7 +39,14 @@ async function main(): Promise<void> {
   );
   await clientConnection.close();
   log.info({ scheduleId }, 'retention schedule in place');
-  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS }, 'worker polling');
+  log.info(
+    {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      address: config.TEMPORAL_ADDRESS,
+      workflows: describeWorkflowCode(options),
+    },
+    'worker polling',
+  );
   // Worker.run() handles SIGINT/SIGTERM itself: stops polling, finishes in-flight tasks, resolves.
   await worker.run();
   await metricsServer?.close();

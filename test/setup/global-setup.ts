@@ -1,8 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { Client } from 'pg';
 import { runMigrations } from '../../core/db/migrate';
+import { buildWorkflowBundle } from '../../scripts/build-workflow-bundle';
 import { TEMPLATE_DB, WORKFLOW_BUNDLE, testEnv, withDatabase } from '../support/env';
 
 /**
@@ -21,10 +19,6 @@ export default async function globalSetup(): Promise<void> {
   }
   await runMigrations(withDatabase(adminUrl, TEMPLATE_DB));
 
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
-  });
-  await mkdir(path.dirname(WORKFLOW_BUNDLE), { recursive: true });
-  await writeFile(WORKFLOW_BUNDLE, code);
+  // The same builder as `npm run build`, here from the TypeScript sources.
+  await buildWorkflowBundle(WORKFLOW_BUNDLE);
 }
