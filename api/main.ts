@@ -2,6 +2,7 @@ import http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../core/config';
 import { createPool } from '../core/db/pool';
+import { EventWriter, eventGroups } from '../core/domain/event-writer';
 import { FanoutDispatcher } from '../core/fanout/dispatcher';
 import { createLogger } from '../core/logger';
 import { PiiCipher } from '../core/security/pii';
@@ -36,6 +37,10 @@ async function main(): Promise<void> {
     log,
     metrics,
     dispatcher,
+    events: new EventWriter(
+      pool,
+      eventGroups(config, (size) => metrics.eventGroupSize.observe(size)),
+    ),
     rateLimiter,
     pii: new PiiCipher(config.PII_MASTER_KEY),
     allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,

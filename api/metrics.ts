@@ -63,7 +63,13 @@ export function createApiMetrics() {
     },
     startFailed: (path) => fanoutStartFailures.inc({ path }),
   };
-  return { registry, http, dispatcher, eventsRecorded, backlog, oldest };
+  const eventGroupSize = new Histogram({
+    name: 'event_write_group_size',
+    help: 'Single events written by one statement and one commit (concurrent POST /events share them)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    registers: [registry],
+  });
+  return { registry, http, dispatcher, eventsRecorded, eventGroupSize, backlog, oldest };
 }
 
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;

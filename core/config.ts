@@ -42,6 +42,14 @@ const schema = z.object({
    * the dispatcher's measured default (DEFAULT_MAX_IN_FLIGHT in core/fanout/dispatcher.ts).
    */
   FANOUT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).optional(),
+  /**
+   * Single events recorded together (core/domain/event-writer.ts): at most this many per
+   * statement, at most this many statements at once, and how long an event may wait for others
+   * while one is being written (0: only while every statement slot is busy; never when idle).
+   */
+  RECORD_GROUP_MAX_SIZE: z.coerce.number().int().min(1).max(5000).default(256),
+  RECORD_GROUP_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  RECORD_GROUP_WINDOW_MS: z.coerce.number().int().min(0).max(1000).default(0),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
   KYC_PROVIDER_URL: z.string().url().default('http://127.0.0.1:4010'),
   KYC_PROVIDER_API_KEY: z.string().default('sandbox'),

@@ -1,31 +1,7 @@
 import type { Middleware } from 'koa';
+import { isDatabaseUnavailable } from '../../core/db/pool';
 import { isApiError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
-
-/** Postgres unreachable or gone mid-request: we answer 503, never a stack trace. */
-function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  if (!e) return false;
-  if (
-    [
-      'ECONNREFUSED',
-      'ECONNRESET',
-      'ETIMEDOUT',
-      'EPIPE',
-      '57P01',
-      '57P02',
-      '57P03',
-      '08006',
-      '08001',
-      '08003',
-    ].includes(e.code ?? '')
-  ) {
-    return true;
-  }
-  return /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error/i.test(
-    e.message ?? '',
-  );
-}
 
 /** First middleware: turns every error into the envelope. */
 export function errorEnvelope(log: Logger): Middleware {

@@ -1,5 +1,5 @@
 import { storedPayload, type OutboxEntry } from '../fanout/outbox-row';
-import { planSql } from '../fanout/plan';
+import { partCsv, planSql } from '../fanout/plan';
 import type { Queryable } from './pool';
 
 export interface EventRow {
@@ -14,91 +14,133 @@ export interface EventRow {
 export type RecordEventResult =
   | { kind: 'created'; id: string; createdAt: Date; occurredAt: string; definitions: string[] }
   | { kind: 'entity_not_found' }
-  | { kind: 'idempotency_hit' };
+  /** The key was held before this statement: the caller looks up what it answered then. */
+  | { kind: 'idempotency_hit' }
+  /** The same key came twice in one group: the first item's outcome, for the caller to judge. */
+  | { kind: 'same_key_in_group'; first: RecordEventResult; sameRequest: boolean };
+
+/** One event to record. `operatorId` per item: a group may mix operators. */
+export interface EventWrite {
+  id: string;
+  operatorId: string;
+  externalId: string;
+  eventType: string;
+  data: Record<string, unknown>;
+  idempotency?: { key: string; requestHash: string };
+  outbox: OutboxEntry;
+}
+
+const TS_MS = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 
 /**
- * Records one event in one round trip: checks the entity exists, claims the idempotency
- * key (an expired key is reclaimed), inserts the event and its outbox row (whose payload
- * leaves out `data`: storedPayload) with the event's plan (planSql: the operator's webhook
- * subscription as of this transaction); only the event's id, time and plan come back. The data-modifying
- * CTEs always run, but each selects from the previous one, so nothing is written when the
- * entity is missing or the key is already held. A concurrent request holding the same key
- * makes this statement wait on the unique index until it commits.
+ * Records a group of events in one statement (and so one commit): for each item it checks the
+ * entity exists, claims the idempotency key (an expired key is reclaimed), inserts the event
+ * and its outbox row (whose payload leaves out `data`: storedPayload) with the event's plan
+ * (planSql: the operator's webhook subscription as of this transaction). Each item gets its
+ * own outcome, in order. The data-modifying CTEs select from the previous ones, so nothing is
+ * written for a missing entity or a held key. A key held by a concurrent transaction makes
+ * this statement wait on the unique index until that one commits.
+ *
+ * A key that appears twice in the group is written once, by its first item (one statement
+ * cannot claim a key twice); the others are answered from the first item's outcome.
+ * Events get created_at from clock_timestamp(), so a group's events keep their order.
  */
-export async function recordEvent(
-  db: Queryable,
-  e: {
-    id: string;
-    operatorId: string;
-    externalId: string;
-    eventType: string;
-    data: Record<string, unknown>;
-    idempotency?: { key: string; requestHash: string };
-    outbox: OutboxEntry;
-  },
-): Promise<RecordEventResult> {
-  const { rows } = await db.query<{
+export async function recordEvents(db: Queryable, items: EventWrite[]): Promise<RecordEventResult[]> {
+  const firstWithKey = new Map<string, number>();
+  const leaders: number[] = [];
+  items.forEach((e, i) => {
+    const key = e.idempotency ? JSON.stringify([e.operatorId, e.idempotency.key]) : undefined;
+    if (key !== undefined && firstWithKey.has(key)) return;
+    if (key !== undefined) firstWithKey.set(key, i);
+    leaders.push(i);
+  });
+  const rows = leaders.map((i) => items[i]!);
+  const { rows: out } = await db.query<{
+    ord: string;
     entity_found: boolean;
     id: string | null;
     created_at: Date | null;
     occurred_at: string | null;
     definitions: string[] | null;
   }>({
-    // Named: each pooled connection parses and plans this five-part statement once, not per
-    // event (measured in bench/: Postgres CPU per recorded event, see docs/BENCHMARKS.md).
-    name: 'record-event',
-    text: `with ent as (
-       select 1 from entities where operator_id = $1 and external_id = $2 and deleted_at is null
+    // Named: each pooled connection parses and plans it once, whatever the group's size.
+    name: 'record-events',
+    text: `with i as (
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[],
+                            $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::text[], $13::text[])
+              with ordinality as t(operator_id, external_id, id, event_type, data, idem_key, request_hash,
+                                   workflow_id, internal_event, payload, search_attributes, always, if_subscribed, ord)
+     ), ent as (
+       select i.ord from i
+        where exists (select 1 from entities e
+                       where e.operator_id = i.operator_id and e.external_id = i.external_id and e.deleted_at is null)
      ), claim as (
        insert into idempotency_keys (operator_id, scope, idem_key, request_hash, resource_id, expires_at)
-       select $1, 'event', $6, $7, $3, now() + interval '24 hours' from ent where $6::text is not null
+       select i.operator_id, 'event', i.idem_key, i.request_hash, i.id, now() + interval '24 hours'
+         from i join ent using (ord) where i.idem_key is not null
        on conflict (operator_id, scope, idem_key) do update
           set request_hash = excluded.request_hash, resource_id = excluded.resource_id,
               created_at = now(), expires_at = excluded.expires_at
         where idempotency_keys.expires_at <= now()
-       returning 1
+       returning resource_id
      ), ev as (
        insert into events (id, operator_id, external_id, event_type, data)
-       select $3, $1, $2, $4, $5 from ent where $6::text is null or exists (select 1 from claim)
-       returning id, created_at, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as occurred_at
+       select i.id, i.operator_id, i.external_id, i.event_type, i.data
+         from i join ent using (ord)
+        where i.idem_key is null or i.id in (select resource_id from claim)
+        order by i.ord
+       returning id, created_at, to_char(created_at at time zone 'UTC', ${TS_MS}) as occurred_at
      ), ob as (
        insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions)
-       select $8, $1, $9, jsonb_set($10::jsonb, '{occurredAt}', to_jsonb(ev.occurred_at)), $11,
-              ${planSql('$1', '$9', '$12', '$13')}
-         from ev
-       returning definitions
+       select i.workflow_id, i.operator_id, i.internal_event,
+              jsonb_set(i.payload, '{occurredAt}', to_jsonb(ev.occurred_at)), i.search_attributes,
+              ${planSql('i.operator_id', 'i.internal_event', "string_to_array(i.always, ',')", "string_to_array(i.if_subscribed, ',')")}
+         from ev join i on i.id = ev.id
+       returning workflow_id, definitions
      )
-     select exists (select 1 from ent) as entity_found, ev.id, ev.created_at, ev.occurred_at,
-            (select definitions from ob) as definitions
-       from (select 1) one left join ev on true`,
+     select i.ord, ent.ord is not null as entity_found, ev.id, ev.created_at, ev.occurred_at, ob.definitions
+       from i left join ent using (ord) left join ev on ev.id = i.id left join ob on ob.workflow_id = i.workflow_id
+      order by i.ord`,
     values: [
-      e.operatorId,
-      e.externalId,
-      e.id,
-      e.eventType,
-      e.data,
-      e.idempotency?.key ?? null,
-      e.idempotency?.requestHash ?? null,
-      e.outbox.workflowId,
-      e.outbox.internalEvent,
-      storedPayload(e.outbox),
-      JSON.stringify(e.outbox.searchAttributes),
-      e.outbox.plan.always,
-      e.outbox.plan.ifSubscribed,
+      rows.map((e) => e.operatorId),
+      rows.map((e) => e.externalId),
+      rows.map((e) => e.id),
+      rows.map((e) => e.eventType),
+      rows.map((e) => JSON.stringify(e.data)),
+      rows.map((e) => e.idempotency?.key ?? null),
+      rows.map((e) => e.idempotency?.requestHash ?? null),
+      rows.map((e) => e.outbox.workflowId),
+      rows.map((e) => e.outbox.internalEvent),
+      rows.map((e) => storedPayload(e.outbox)),
+      rows.map((e) => JSON.stringify(e.outbox.searchAttributes)),
+      rows.map((e) => partCsv(e.outbox.plan.always)),
+      rows.map((e) => partCsv(e.outbox.plan.ifSubscribed)),
     ],
   });
-  const row = rows[0]!;
-  if (!row.entity_found) return { kind: 'entity_not_found' };
-  if (row.id && row.created_at && row.occurred_at) {
-    return {
-      kind: 'created',
-      id: row.id,
-      createdAt: row.created_at,
-      occurredAt: row.occurred_at,
-      definitions: row.definitions ?? [],
+  const results: RecordEventResult[] = new Array(items.length);
+  out.forEach((row, n) => {
+    results[leaders[n]!] = !row.entity_found
+      ? { kind: 'entity_not_found' }
+      : row.id && row.created_at && row.occurred_at
+        ? {
+            kind: 'created',
+            id: row.id,
+            createdAt: row.created_at,
+            occurredAt: row.occurred_at,
+            definitions: row.definitions ?? [],
+          }
+        : { kind: 'idempotency_hit' };
+  });
+  items.forEach((e, i) => {
+    if (results[i] || !e.idempotency) return;
+    const first = firstWithKey.get(JSON.stringify([e.operatorId, e.idempotency.key]))!;
+    results[i] = {
+      kind: 'same_key_in_group',
+      first: results[first]!,
+      sameRequest: items[first]!.idempotency!.requestHash === e.idempotency.requestHash,
     };
-  }
-  return { kind: 'idempotency_hit' };
+  });
+  return results;
 }
 
 export interface IdempotencyRecord {

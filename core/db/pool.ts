@@ -53,3 +53,28 @@ export const PgCode = {
   UNTRANSLATABLE_CHARACTER: '22P05',
   DUPLICATE_DATABASE: '42P04',
 } as const;
+
+/** Postgres unreachable or gone mid-request: we answer 503, never a stack trace. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (!e) return false;
+  if (
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      '57P01',
+      '57P02',
+      '57P03',
+      '08006',
+      '08001',
+      '08003',
+    ].includes(e.code ?? '')
+  ) {
+    return true;
+  }
+  return /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error/i.test(
+    e.message ?? '',
+  );
+}

@@ -1,7 +1,7 @@
-import { findIdempotencyKey, listEvents, recordEvent, type EventRow } from '../db/events';
+import { findIdempotencyKey, listEvents, type EventRow, type RecordEventResult } from '../db/events';
 import { entityExists } from '../db/entities';
 import { apiError } from '../errors';
-import { outboxEntry } from '../fanout/outbox-row';
+import { outboxEntry, type OutboxEntry } from '../fanout/outbox-row';
 import { eventWorkflowId, newEventId } from '../ids';
 import type { Template } from '../template/igaming';
 import { validateEventData } from '../template/validate';
@@ -66,7 +66,7 @@ export async function recordOneEvent(
     ? requestHash({ externalId: e.externalId, eventType: e.eventType, data: e.data })
     : '';
   const outbox = eventOutboxEntry(operatorId, id, e);
-  const result = await recordEvent(deps.pool, {
+  const result = await deps.events.record({
     id,
     operatorId,
     externalId: e.externalId,
@@ -75,32 +75,62 @@ export async function recordOneEvent(
     idempotency: idempotencyKey ? { key: idempotencyKey, requestHash: hash } : undefined,
     outbox,
   });
-  if (result.kind === 'entity_not_found') throw entityNotFound(e.externalId);
-  if (result.kind === 'created') {
-    // The row as the relay would read it, built here rather than sent back by Postgres.
-    deps.dispatcher.dispatch({
-      workflow_id: outbox.workflowId,
-      payload: { ...outbox.payload, occurredAt: result.occurredAt },
-      search_attributes: outbox.searchAttributes,
-      definitions: result.definitions,
-      attempts: 0,
-    });
-    return { action: 'created', id: result.id };
+  return settle(deps, operatorId, e.externalId, outbox, result, idempotencyKey, hash);
+}
+
+const KEY_REUSED = () =>
+  apiError({
+    code: 'IDEMPOTENCY_KEY_REUSED',
+    message: 'This Idempotency-Key was already used with a different request',
+  });
+const KEY_IN_FLIGHT = () =>
+  apiError({
+    code: 'IDEMPOTENCY_CONFLICT',
+    message: 'A request with this Idempotency-Key is in flight; retry',
+  });
+
+/** Turns what the statement did with this request into its answer, and hands off its fan-out. */
+async function settle(
+  deps: DomainDeps,
+  operatorId: string,
+  externalId: string,
+  outbox: OutboxEntry,
+  result: RecordEventResult,
+  idempotencyKey: string | undefined,
+  hash: string,
+): Promise<RecordOutcome> {
+  switch (result.kind) {
+    case 'entity_not_found':
+      throw entityNotFound(externalId);
+    case 'created':
+      // The row as the relay would read it, built here rather than sent back by Postgres.
+      deps.dispatcher.dispatch({
+        workflow_id: outbox.workflowId,
+        payload: { ...outbox.payload, occurredAt: result.occurredAt },
+        search_attributes: outbox.searchAttributes,
+        definitions: result.definitions,
+        attempts: 0,
+      });
+      return { action: 'created', id: result.id };
+    case 'same_key_in_group':
+      // Another request with this key was written in the same statement, just before this one.
+      if (result.first.kind === 'created') {
+        if (!result.sameRequest) throw KEY_REUSED();
+        return { action: 'duplicate', id: result.first.id };
+      }
+      if (result.first.kind === 'entity_not_found') {
+        if (result.sameRequest) throw entityNotFound(externalId);
+        // Nobody holds the key now, but this request was not written: the client retries it.
+        throw KEY_IN_FLIGHT();
+      }
+      break; // the first one found the key held before: look it up, as below
+    case 'idempotency_hit':
+      break;
   }
   const previous = await findIdempotencyKey(deps.pool, operatorId, 'event', idempotencyKey!);
-  if (!previous) {
-    // The holder expired between our two statements: vanishingly rare; the caller may retry.
-    throw apiError({
-      code: 'IDEMPOTENCY_CONFLICT',
-      message: 'A request with this Idempotency-Key is in flight; retry',
-    });
-  }
-  if (previous.request_hash !== hash) {
-    throw apiError({
-      code: 'IDEMPOTENCY_KEY_REUSED',
-      message: 'This Idempotency-Key was already used with a different request',
-    });
-  }
+  // The holder expired between our two statements: vanishingly rare; the caller may retry.
+  if (!previous) throw KEY_IN_FLIGHT();
+  if (previous.request_hash !== hash) throw KEY_REUSED();
   return { action: 'duplicate', id: previous.resource_id };
 }
 

@@ -7,6 +7,7 @@ import { startStack, type TestStack } from '../support/stack';
 import { newOperator, newPlayer } from '../support/operators';
 import { P, api, type Res } from '../support/http';
 import { documentedRoutes, mountedRoutes, responseErrors, type OpenApiDocument } from '../support/openapi';
+import { EventWriter, eventGroups } from '../../core/domain/event-writer';
 
 describe('the published OpenAPI document', () => {
   let stack: TestStack;
@@ -28,6 +29,7 @@ describe('the published OpenAPI document', () => {
       log: pino({ level: 'silent' }),
       metrics: createApiMetrics(),
       dispatcher: stack.dispatcher,
+      events: new EventWriter(stack.db.pool, eventGroups(stack.config)),
       rateLimiter: stack.rateLimiter,
       pii: new PiiCipher(stack.config.PII_MASTER_KEY),
     });

@@ -9,6 +9,7 @@ import { createPool } from '../../core/db/pool';
 import { PiiCipher } from '../../core/security/pii';
 import { freePort } from '../../scripts/lib/ports';
 import { startStack, type TestStack } from '../support/stack';
+import { EventWriter, eventGroups } from '../../core/domain/event-writer';
 
 /** /readyz answers 200 only while both Postgres and Temporal answer, and says which is down. */
 describe('readiness', () => {
@@ -39,6 +40,7 @@ describe('readiness', () => {
       log,
       metrics: createApiMetrics(),
       dispatcher: { dispatch: () => undefined, nudge: () => undefined },
+      events: new EventWriter(pool, eventGroups(stack.config)),
       rateLimiter: new RateLimiter(pool, 0, log),
       pii: new PiiCipher(stack.config.PII_MASTER_KEY),
     });

@@ -11,6 +11,7 @@ import { answerClientError } from '../../api/http/client-error';
 import { createApiMetrics } from '../../api/metrics';
 import { RateLimiter } from '../../api/middleware/rate-limit';
 import { parseConfig, type Config } from '../../core/config';
+import { EventWriter, eventGroups } from '../../core/domain/event-writer';
 import { FanoutDispatcher } from '../../core/fanout/dispatcher';
 import type { Logger } from '../../core/logger';
 import { PiiCipher } from '../../core/security/pii';
@@ -96,6 +97,10 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     metrics,
     dispatcher:
       opts.immediateStarts === false ? { dispatch: () => undefined, nudge: () => undefined } : dispatcher,
+    events: new EventWriter(
+      db.pool,
+      eventGroups(config, (size) => metrics.eventGroupSize.observe(size)),
+    ),
     rateLimiter,
     pii: new PiiCipher(config.PII_MASTER_KEY),
     authCacheTtlMs: 0,
