@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { FanoutDispatcher } from '../../core/fanout/dispatcher';
+import { startFanout } from '../../core/fanout/temporal-start';
+import type { PendingStart } from '../../core/db/outbox';
 import { freePort, startTemporal, type TemporalHandle } from '../../scripts/lib/services';
 import { P } from '../support/http';
 import { newOperator, newPlayer } from '../support/operators';
@@ -64,6 +66,77 @@ describe('fan-out guarantee: every committed event gets exactly one workflow', (
         eventType: 'transaction',
         data: deposit(0).data,
       });
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('keeps exactly one run per event after its workflow completed: a second relay and the immediate path starting it again are answered "already started"', async () => {
+    const stack = await startStack({ worker: true });
+    try {
+      const op = await newOperator(stack.db.pool, stack.baseUrl);
+      await newPlayer(op.client, 'done-player');
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await op.client.post(`${P}/entities/done-player/events`, {
+          eventType: 'session',
+          data: { action: 'login' },
+        });
+        expect(res.status).toBe(201);
+        ids.push(res.body.data.id as string);
+      }
+      const workflowIds = ids.map((id) => `entity_event.session:${id}`);
+      for (const id of workflowIds)
+        await eventually(() =>
+          stack.temporal.workflow
+            .getHandle(id)
+            .result()
+            .then(
+              () => true,
+              () => undefined,
+            ),
+        );
+      await eventually(async () => ((await pendingCount(stack)) === 0 ? true : undefined));
+      // What a relay that died after starting them would leave behind: the same rows, due again.
+      const { rows } = await stack.db.pool.query<PendingStart>(
+        `insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions, next_attempt_at)
+         select 'entity_event.session:' || e.id, e.operator_id, 'entity_event.session',
+                jsonb_build_object('internalEvent', 'entity_event.session', 'operatorId', e.operator_id,
+                                   'externalId', e.external_id, 'eventId', e.id, 'eventType', 'session',
+                                   'occurredAt', to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+                '{}'::jsonb, '{}'::text[], clock_timestamp()
+           from events e where e.id = any($1::text[])
+         returning workflow_id, payload, search_attributes, definitions, attempts`,
+        [ids],
+      );
+      expect(rows).toHaveLength(5);
+      // The immediate path, again: Temporal refuses a second run of a closed ID.
+      for (const row of rows) {
+        await expect(startFanout(stack.temporal, stack.taskQueue, row)).resolves.toBe('already_started');
+      }
+      // A second relay sweeping them: "already started" is success, the rows are cleared.
+      const second = new FanoutDispatcher({
+        pool: stack.db.pool,
+        client: stack.temporal,
+        taskQueue: stack.taskQueue,
+        log: pino({ level: 'silent' }),
+      });
+      try {
+        expect(await second.sweep(100)).toBe(5);
+      } finally {
+        await second.stop();
+      }
+      expect(await pendingCount(stack)).toBe(0);
+      // Every run of each ID, closed ones included, once visibility shows them completed.
+      for (const id of workflowIds) {
+        const runs = await eventually(async () => {
+          const statuses: string[] = [];
+          for await (const wf of stack.temporal.workflow.list({ query: `WorkflowId = '${id}'` }))
+            statuses.push(wf.status.name);
+          return statuses.length > 0 && statuses.every((st) => st === 'COMPLETED') ? statuses : undefined;
+        }, 30_000);
+        expect(runs).toEqual(['COMPLETED']);
+      }
     } finally {
       await stack.close();
     }
