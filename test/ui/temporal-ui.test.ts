@@ -33,7 +33,7 @@ describe('Temporal Web UI, as ops staff use it', () => {
     await stack?.close();
   });
 
-  it("lists a player's workflows, and only theirs, when searched by EntityExternalId", async () => {
+  it("lists a player's workflows, and only theirs, when searched by EntityExternalId, and one definition's runs by Definitions", async () => {
     const { uiUrl } = browserTestEnv();
     const { namespace } = testEnv();
     const op = await newOperator(stack.db.pool, stack.baseUrl);
@@ -65,6 +65,17 @@ describe('Temporal Web UI, as ops staff use it', () => {
       expect(await page.getByText(other.fanoutId).count()).toBe(0);
       await mkdir(path.dirname(SCREENSHOT), { recursive: true });
       await page.screenshot({ path: SCREENSHOT });
+
+      // Every run of one definition for this operator: both deposits planned kyc-on-deposit.
+      const byDefinition = `Definitions = 'kyc-on-deposit' AND OperatorId = '${op.operatorId}'`;
+      await eventually(() => listed(byDefinition, other.fanoutId));
+      await page.goto(`${uiUrl}/namespaces/${namespace}/workflows?query=${encodeURIComponent(byDefinition)}`);
+      for (const id of [ev.fanoutId, other.fanoutId]) {
+        await page
+          .getByRole('link', { name: id, exact: true })
+          .waitFor({ state: 'visible', timeout: 20_000 });
+      }
+      await page.screenshot({ path: SCREENSHOT.replace('search', 'definitions') });
     } finally {
       await page.close();
     }
