@@ -1,5 +1,5 @@
 import { storedPayload, type OutboxEntry } from '../fanout/outbox-row';
-import { partCsv, planOf, planSql } from '../fanout/plan';
+import { partCsv, planOf, planSql, planWithSubscription, SUBSCRIPTIONS_SQL } from '../fanout/plan';
 import type { EntityWrite } from './entities';
 import type { Queryable } from './pool';
 
@@ -43,22 +43,25 @@ export async function insertEvents(
   // neither sent nor stored twice. occurredAt is the event's created_at, as for single events.
   const { rows } = await db.query<{ id: string }>(
     `with i as (
-       select * from unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], $8::jsonb[],
-                            $9::text[], $10::text[])
+       select t.*, $1::text as operator_id, 'entity_event.' || t.event_type as internal_event
+         from unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::jsonb[], $8::jsonb[],
+                     $9::text[], $10::text[])
               with ordinality as t(id, external_id, event_type, data, workflow_id, payload, search_attributes,
                                    always, if_subscribed, ord)
      ), ev as (
        insert into events (id, operator_id, external_id, event_type, data)
        select i.id, $1, i.external_id, i.event_type, i.data from i where ${LIVE_ENTITY} order by i.ord
        returning id, created_at
+     ), sub as (
+       ${SUBSCRIPTIONS_SQL}
      ), ob as (
        insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at, definitions)
-       select i.workflow_id, $1, i.payload->>'internalEvent',
+       select i.workflow_id, $1, i.internal_event,
               i.payload || jsonb_build_object(
                 'occurredAt', to_char(ev.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
               i.search_attributes, ${DUE_NOW},
-              ${planSql('$1', `i.payload->>'internalEvent'`, PART('i.always'), PART('i.if_subscribed'))}
-         from ev join i on i.id = ev.id
+              ${planWithSubscription('coalesce(sub.subscribed, false)', PART('i.always'), PART('i.if_subscribed'))}
+         from ev join i on i.id = ev.id left join sub on sub.internal_event = i.internal_event
      )
      select id from ev`,
     [

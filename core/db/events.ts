@@ -1,5 +1,5 @@
 import { storedPayload, type OutboxEntry } from '../fanout/outbox-row';
-import { partCsv, planSql } from '../fanout/plan';
+import { partCsv, planWithSubscription, SUBSCRIPTIONS_SQL } from '../fanout/plan';
 import type { Queryable } from './pool';
 
 export interface EventRow {
@@ -90,12 +90,15 @@ export async function recordEvents(db: Queryable, items: EventWrite[]): Promise<
         where i.idem_key is null or i.id in (select resource_id from claim)
         order by i.ord
        returning id, created_at, to_char(created_at at time zone 'UTC', ${TS_MS}) as occurred_at
+     ), sub as (
+       ${SUBSCRIPTIONS_SQL}
      ), ob as (
        insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions)
        select i.workflow_id, i.operator_id, i.internal_event,
               jsonb_set(i.payload, '{occurredAt}', to_jsonb(ev.occurred_at)), i.search_attributes,
-              ${planSql('i.operator_id', 'i.internal_event', "string_to_array(i.always, ',')", "string_to_array(i.if_subscribed, ',')")}
+              ${planWithSubscription('coalesce(sub.subscribed, false)', "string_to_array(i.always, ',')", "string_to_array(i.if_subscribed, ',')")}
          from ev join i on i.id = ev.id
+              left join sub on sub.operator_id = i.operator_id and sub.internal_event = i.internal_event
        returning workflow_id, definitions
      )
      select i.ord, ent.ord is not null as entity_found, ev.id, ev.created_at, ev.occurred_at, ob.definitions

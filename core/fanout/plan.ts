@@ -32,9 +32,28 @@ export function planSql(
   always: string,
   ifSubscribed: string,
 ): string {
-  return `(${always}::text[] || case when cardinality(${ifSubscribed}::text[]) > 0
-            and fanout_subscribed(${operatorId}, ${internalEvent}) then ${ifSubscribed}::text[] else '{}'::text[] end)`;
+  return planWithSubscription(
+    `(cardinality(${ifSubscribed}::text[]) > 0 and fanout_subscribed(${operatorId}, ${internalEvent}))`,
+    always,
+    ifSubscribed,
+  );
 }
+
+/**
+ * The same, given the subscription as a boolean expression: set-based writes look it up once
+ * per distinct (operator, internal event) rather than once per row (SUBSCRIPTIONS_SQL).
+ */
+export function planWithSubscription(subscribed: string, always: string, ifSubscribed: string): string {
+  return `(${always}::text[] || case when ${subscribed} then ${ifSubscribed}::text[] else '{}'::text[] end)`;
+}
+
+/**
+ * A CTE body over a relation `i` with columns operator_id, internal_event and if_subscribed (a
+ * comma-joined part): whether each distinct operator's endpoint subscribes to each event.
+ */
+export const SUBSCRIPTIONS_SQL = `select d.operator_id, d.internal_event,
+            fanout_subscribed(d.operator_id, d.internal_event) as subscribed
+       from (select distinct operator_id, internal_event from i where i.if_subscribed <> '') d`;
 
 /** The parts of an internal event's plan that SQL needs, from the fields the writer knows. */
 export function planOf(
