@@ -1,8 +1,21 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+
+/**
+ * Random bytes drawn from a pool refilled 4 KB at a time: one call into the CSPRNG per 512 ids
+ * instead of one per id (measured in bench/: a 5,000-event batch spent more time in
+ * randomFillSync than in its SQL parameters).
+ */
+const pool = Buffer.alloc(4096);
+let offset = pool.length;
 
 /** `<prefix>` + 16 lowercase hex characters (8 random bytes). */
 function hexId(prefix: string): string {
-  return prefix + randomBytes(8).toString('hex');
+  if (offset + 8 > pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  offset += 8;
+  return prefix + pool.toString('hex', offset - 8, offset);
 }
 
 export const newEventId = (): string => hexId('eev_');

@@ -12,7 +12,8 @@ import { newEntityId, newEventId, newJobId } from '../ids';
 import type { Template } from '../template/igaming';
 import type { DomainDeps } from './deps';
 import { checkEntity, newFanoutId, splitPii, type EntityInput } from './entities';
-import { checkEvent, entityNotFound, eventOutboxEntry, type NewEvent } from './events';
+import { planParts } from '../fanout/plan';
+import { checkEvent, entityNotFound, type NewEvent } from './events';
 import { checkStateKey, checkStateValue } from './states';
 
 /** Items per request; past this the whole request is refused (nothing is written). */
@@ -187,7 +188,15 @@ export async function recordEventBatch(
         externalId: e.externalId,
         eventType: e.eventType,
         data: e.data,
-        outbox: eventOutboxEntry(operatorId, id, e),
+        plan: planParts({
+          internalEvent: `entity_event.${e.eventType}`,
+          operatorId,
+          externalId: e.externalId,
+          eventId: id,
+          eventType: e.eventType,
+          data: e.data,
+          occurredAt: '',
+        }),
       })),
     );
     const ids = new Set(inserted.map((r) => r.id));
