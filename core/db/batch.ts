@@ -7,6 +7,7 @@ import {
   type PlanParts,
 } from '../fanout/plan';
 import type { EntityWrite } from './entities';
+import { EVENT_OUTBOX_PAYLOAD_SQL, EVENT_SEARCH_ATTRIBUTES_SQL } from './events';
 import type { Queryable } from './pool';
 
 /**
@@ -41,8 +42,7 @@ export interface BatchEventRow {
 /**
  * Inserts the events of live entities and their outbox rows; returns the ids written.
  *
- * The outbox row is built here in SQL, to the shape a single event's has (outboxEntry,
- * storedPayload: no `data`, occurredAt = the event's created_at; a test compares them), and the
+ * The outbox row is built in SQL as a single event's is (EVENT_OUTBOX_PAYLOAD_SQL), and the
  * events' data goes as one JSON array rather than a text[] of JSON documents: node-postgres
  * escapes every quote of every element of an array parameter, which was the batch path's
  * largest cost after parsing (measured in bench/, "Batch").
@@ -69,11 +69,8 @@ export async function insertEvents(
      ), ob as (
        insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at, definitions)
        select i.internal_event || ':' || i.id, $1, i.internal_event,
-              jsonb_build_object('internalEvent', i.internal_event, 'operatorId', $1::text, 'externalId', i.external_id,
-                                 'eventId', i.id, 'eventType', i.event_type,
-                                 'occurredAt', to_char(ev.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
-              jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array(i.external_id),
-                                 'InternalEvent', jsonb_build_array(i.internal_event), 'EventType', jsonb_build_array(i.event_type)),
+              ${EVENT_OUTBOX_PAYLOAD_SQL},
+              ${EVENT_SEARCH_ATTRIBUTES_SQL},
               ${DUE_NOW},
               ${planWithSubscription('coalesce(sub.subscribed, false)', PART('i.always'), PART('i.if_subscribed'))}
          from ev join i on i.id = ev.id left join sub on sub.internal_event = i.internal_event

@@ -73,7 +73,7 @@ export async function recordOneEvent(
     eventType: e.eventType,
     data: e.data,
     idempotency: idempotencyKey ? { key: idempotencyKey, requestHash: hash } : undefined,
-    outbox,
+    plan: outbox.plan,
   });
   return settle(deps, operatorId, e.externalId, outbox, result, idempotencyKey, hash);
 }

@@ -1,7 +1,11 @@
 import type { FanoutInput } from '../../workflows/types';
 import { planParts, type PlanParts } from './plan';
 
-/** What the outbox stores for one workflow to start; built in one place for all writers. */
+/**
+ * One workflow to start, as the immediate path hands it to the dispatcher: its input and its
+ * search attributes. The outbox row the recording statement writes holds the same, built in SQL
+ * (EVENT_OUTBOX_PAYLOAD_SQL in core/db/events.ts, without the event's data; a test compares).
+ */
 export interface OutboxEntry {
   workflowId: string;
   operatorId: string;
@@ -10,15 +14,6 @@ export interface OutboxEntry {
   searchAttributes: Record<string, string[]>;
   /** The plan as code decides it; the recording statement adds what needs a subscription. */
   plan: PlanParts;
-}
-
-/**
- * The payload as the outbox stores it: an event's `data` is left out (it is the event's own
- * column, up to 32 KB; the relay reads it back, see leaseDueStarts in core/db/outbox.ts), so
- * it is neither sent nor written twice. Other rows keep their data.
- */
-export function storedPayload(entry: OutboxEntry): string {
-  return JSON.stringify(entry.payload.eventId ? { ...entry.payload, data: undefined } : entry.payload);
 }
 
 export function outboxEntry(workflowId: string, payload: FanoutInput): OutboxEntry {

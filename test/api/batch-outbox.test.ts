@@ -1,4 +1,5 @@
 import { leaseDueStarts } from '../../core/db/outbox';
+import { eventOutboxEntry } from '../../core/domain/events';
 import { startStack, type TestStack } from '../support/stack';
 import { newOperator, newPlayer } from '../support/operators';
 import { P } from '../support/http';
@@ -69,6 +70,15 @@ describe('batch writes queue the same fan-out as single writes', () => {
     expect(s!.workflow_id).toBe(`entity_event.transaction:${single.body.data.id}`);
     expect(b!.workflow_id).toMatch(/^entity_event\.transaction:eev_[0-9a-f]{16}$/);
     expect(shape(b!, 'batched')).toEqual(shape(s!, 'single'));
+    // What the immediate path starts (built in TS) is what the row holds (built in SQL), plus data.
+    const entry = eventOutboxEntry(op.operatorId, single.body.data.id, {
+      externalId: 'single',
+      eventType: 'transaction',
+      data,
+    });
+    const { data: _data, ...withoutData } = entry.payload;
+    expect(s!.payload).toEqual({ ...withoutData, occurredAt: expect.any(String) });
+    expect(s!.search_attributes).toEqual(entry.searchAttributes);
     // The plan: what code matched, without forwarding (entity_event.* is not subscribed).
     expect(b!.definitions).toEqual(['kyc-on-deposit', 'aml-threshold', 'affordability-check']);
     // occurredAt is the event's own created_at, as for single events.

@@ -96,7 +96,7 @@ describe('recording concurrent events as one group', () => {
     const item = (data: Record<string, unknown>) => {
       const id = `eev_${Math.random().toString(16).slice(2, 18).padEnd(16, '0')}`;
       const e = { externalId: 'p1', eventType: 'session', data };
-      return { id, operatorId: op.operatorId, ...e, outbox: eventOutboxEntry(op.operatorId, id, e) };
+      return { id, operatorId: op.operatorId, ...e, plan: eventOutboxEntry(op.operatorId, id, e).plan };
     };
     // A NUL character passes JSON but not Postgres' jsonb (the template check refuses it first
     // in the API; here it stands for any item-specific failure validation did not foresee).

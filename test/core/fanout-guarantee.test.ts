@@ -72,7 +72,8 @@ describe('fan-out guarantee: every committed event gets exactly one workflow', (
   });
 
   it('keeps exactly one run per event after its workflow completed: a second relay and the immediate path starting it again are answered "already started"', async () => {
-    const stack = await startStack({ worker: true });
+    // No relay in the stack: the second relay below is the only one sweeping.
+    const stack = await startStack({ worker: true, relay: false });
     try {
       const op = await newOperator(stack.db.pool, stack.baseUrl);
       await newPlayer(op.client, 'done-player');
