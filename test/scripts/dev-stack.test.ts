@@ -38,7 +38,8 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | string> {
 describe('npm start (scripts/dev-stack.ts)', () => {
   it('comes up with every service, then on Ctrl-C exits 0 leaving no process or stack.json behind', async () => {
     const localDir = await mkdtemp(path.join(os.tmpdir(), 'dev-stack-test-'));
-    // mkdtemp makes it 0700; Postgres runs as its own user (we are root in CI) and must get in.
+    // mkdtemp makes it 0700; Postgres runs as its own user (we are root in CI), and its cluster
+    // is to stay in here (a private directory moves it out: private-directory.test.ts).
     await chmod(localDir, 0o755);
     const ports = {
       PORT: await freePort(),
