@@ -87,6 +87,25 @@ describe('npm start (scripts/dev-stack.ts)', () => {
       expect((await fetch(`http://127.0.0.1:${ports.PORT}/readyz`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`)).status).toBe(200);
 
+      // The terminal: no access lines, a status line read from both /metrics; each process's
+      // full output in .local/logs/<process>.log, the worker's (Temporal SDK included) as JSON lines.
+      await fetch(`http://127.0.0.1:${ports.PORT}/operator-data-api/templates`);
+      await waitFor(
+        () => /events \d+\/s {2}backlog \d+ .* workflows completed \d/.test(output),
+        exited,
+        () => output,
+        20_000,
+      );
+      expect(output).not.toContain('"msg":"request"');
+      const logs = path.join(localDir, 'logs');
+      for (const name of ['api', 'worker', 'postgres', 'temporal', 'kyc']) {
+        expect(existsSync(path.join(logs, `${name}.log`))).toBe(true);
+      }
+      expect(await readFile(path.join(logs, 'api.log'), 'utf8')).toContain('"msg":"request"');
+      const workerLines = (await readFile(path.join(logs, 'worker.log'), 'utf8')).split('\n').filter(Boolean);
+      const entries = workerLines.map((line) => JSON.parse(line) as { component?: string; msg: string });
+      expect(entries).toContainEqual(expect.objectContaining({ component: 'temporal-sdk' }));
+
       process.kill(-stack.pid, 'SIGINT');
       expect(await within(exited, 60_000)).toEqual({ code: 0, signal: null });
 
