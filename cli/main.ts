@@ -5,16 +5,21 @@ import {
   activateOperator,
   createKey,
   createOperator,
+  describeOperator,
   listApiKeys,
   listOperators,
+  parseRateLimit,
+  rateLimitView,
   revokeKey,
+  setRateLimit,
   suspendOperator,
 } from '../core/admin/operators';
-import { cliDatabaseUrl } from '../core/config';
+import { cliDatabaseUrl, cliDefaultRateLimit } from '../core/config';
 import { getOperator } from '../core/db/operators';
 import { createPool, type Db } from '../core/db/pool';
 import { upsertWebhookEndpoint } from '../core/db/webhooks';
 import { webhookUrlProblem } from '../core/security/webhook-destination';
+import { describeRateLimit, formatOperator } from './operator-view';
 
 const STACK_FILE = path.join(__dirname, '..', '.local', 'stack.json');
 
@@ -98,6 +103,38 @@ for (const [verb, fn] of [
     })(),
   );
 }
+
+operators
+  .command('show <operatorId>')
+  .description('Settings, rate limit, keys (never their secrets) and webhook endpoint of an operator')
+  .option('--json', 'print one JSON object')
+  .action((operatorId: string, opts: { json?: boolean }) =>
+    withDb(async (db) => {
+      const details = await describeOperator(db, operatorId, cliDefaultRateLimit());
+      if (!details) fail(`No operator ${operatorId}`);
+      print(Boolean(opts.json), details, formatOperator(details));
+    })(),
+  );
+operators
+  .command('set-rate-limit <operatorId> <limit>')
+  .description(
+    'Requests per minute for one operator: a number, "default" (RATE_LIMIT_PER_MINUTE) or "unlimited"',
+  )
+  .option('--json', 'print one JSON object')
+  .action((operatorId: string, limit: string, opts: { json?: boolean }) =>
+    withDb(async (db) => {
+      const parsed = parseRateLimit(limit);
+      if ('problem' in parsed) fail(parsed.problem);
+      if (!(await setRateLimit(db, operatorId, parsed.perMinute))) fail(`No operator ${operatorId}`);
+      const view = rateLimitView(parsed.perMinute, cliDefaultRateLimit());
+      print(
+        Boolean(opts.json),
+        { operatorId, rateLimit: view },
+        // The API caches each key's operator (with its limit) for 5 s: see api/middleware/auth.ts.
+        `Rate limit of ${operatorId}: ${describeRateLimit(view)}; API processes apply it within 5 s.`,
+      );
+    })(),
+  );
 
 const keys = program.command('keys').description('Manage API keys');
 keys

@@ -116,6 +116,15 @@ export function cliDatabaseUrl(readStackFile: () => string | undefined): string 
   return 'postgres://postgres:postgres@127.0.0.1:54329/igaming';
 }
 
+/**
+ * The default rate limit as the admin CLI reports it: RATE_LIMIT_PER_MINUTE of the CLI's own
+ * environment (the API's may differ), else the API's default.
+ */
+export function cliDefaultRateLimit(): number {
+  const parsed = schema.shape.RATE_LIMIT_PER_MINUTE.safeParse(process.env.RATE_LIMIT_PER_MINUTE);
+  return parsed.success ? parsed.data : schema.shape.RATE_LIMIT_PER_MINUTE.parse(undefined);
+}
+
 export function cliPiiMasterKey(): string {
   return process.env.PII_MASTER_KEY ?? DEV_DEFAULTS.PII_MASTER_KEY!;
 }

@@ -2,19 +2,39 @@
  * `npm start`: the whole stack in one foreground process — embedded Postgres, the Temporal
  * dev server (with UI), migrations, the sandbox KYC provider, the API and the worker.
  * Ctrl-C stops it in dependency order: API and worker drain first, then Temporal, then Postgres.
+ * Each process logs to .local/logs/<process>.log; the terminal shows the URLs, warnings and
+ * errors, and a status line (`--verbose` or LOG_LEVEL: every line instead).
  */
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { runMigrations } from '../core/db/migrate';
 import { killAllChildren, spawnProjectScript, stopAllChildren, type ExitStatus } from './lib/children';
 import { readDevStackSettings, type DevStackSettings } from './lib/dev-stack-settings';
 import { waitForHttpOk } from './lib/http';
-import { sleep } from './lib/ports';
+import { freePort, sleep } from './lib/ports';
 import { ensureDatabase, startPostgres, startTemporal } from './lib/services';
-import { readStackFile, removeStackFile, writeStackFile, type StackInfo } from './lib/stack-file';
+import { createStackOutput } from './lib/stack-output';
+import { formatStatus, takeSample, type Sample } from './lib/stack-status';
+import { localDir, readStackFile, removeStackFile, writeStackFile, type StackInfo } from './lib/stack-file';
 import { findTemporalCli } from './lib/temporal-cli';
 
-const say = (m: string) => console.log(`[dev-stack] ${m}`);
-const passThrough = (m: string) => console.log(m);
+const verbose = process.argv.includes('--verbose') || Boolean(process.env.LOG_LEVEL);
+const output = createStackOutput({
+  logDir: path.join(localDir(), 'logs'),
+  verbose,
+  tty: Boolean(process.stdout.isTTY),
+  write: (text) => process.stdout.write(text),
+  columns: () => process.stdout.columns,
+});
+const say = (m: string) => output.say(`[dev-stack] ${m}`);
+/** Postgres and Temporal prefix their server's lines with `[name] `; the rest is for the reader. */
+const serviceLog = (m: string) => {
+  const server = /^\[(postgres|temporal)\] /.exec(m);
+  if (server) output.line(server[1]!, m.slice(server[0].length));
+  else output.say(m);
+};
+const STATUS_INTERVAL_MS = 2000;
+let statusTimer: NodeJS.Timeout | undefined;
 
 /**
  * Stop order: everything in a tier stops together, tiers stop one after another. The KYC
@@ -40,6 +60,7 @@ class Interrupted extends Error {}
 function shutdown(code: number, reason: string): Promise<void> {
   shutdownStarted ??= (async () => {
     stopping = true;
+    clearInterval(statusTimer);
     say(reason);
     for (const tier of TIERS) {
       await Promise.all(
@@ -51,6 +72,7 @@ function shutdown(code: number, reason: string): Promise<void> {
     // Anything whose start was still under way when the signal came.
     await stopAllChildren();
     if (ownsStackFile && settings) removeStackFile(settings.localDir);
+    await output.close();
     say(code === 0 ? 'Stopped.' : 'Stopped after a failure.');
     process.exit(code);
   })();
@@ -86,7 +108,7 @@ function startApp(tier: Tier, name: string, script: string, env: NodeJS.ProcessE
     env,
     // API and worker stop first anyway, so a terminal's Ctrl-C may reach them directly.
     isolateFromTerminal: tier !== 'apps',
-    onLine: (line) => console.log(`[${name}] ${line}`),
+    onLine: (line) => output.line(name, line),
   });
   register(tier, name, child.pid, child.exited, () => child.stop(20_000));
 }
@@ -100,7 +122,7 @@ async function startDatabase(s: DevStackSettings): Promise<string> {
     dataDir: s.pgDataDir,
     port: s.pgPort,
     persistent: true,
-    log: passThrough,
+    log: serviceLog,
   });
   register('postgres', 'postgres', pg.pid, pg.exited, pg.stop);
   checkpoint();
@@ -117,7 +139,7 @@ async function startTemporalServer(s: DevStackSettings): Promise<{ address: stri
     uiPort: s.temporalUiPort,
     dbFile: s.temporalDbFile,
     namespace: s.namespace,
-    log: passThrough,
+    log: serviceLog,
   });
   register('temporal', 'temporal', temporal.pid, temporal.exited, temporal.stop);
   return temporal;
@@ -146,6 +168,7 @@ async function main(): Promise<void> {
   checkpoint();
 
   const kycProviderUrl = `http://127.0.0.1:${s.kycPort}`;
+  const workerMetricsPort = s.workerMetricsPort ?? (await freePort());
   startApp('providers', 'kyc', 'scripts/kyc-sandbox.ts', { ...process.env, PORT: String(s.kycPort) });
   const appEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -158,8 +181,9 @@ async function main(): Promise<void> {
     // A local stack's webhook receivers are local too; production keeps the default (refused).
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? 'true',
   };
+  const workerEnv = { ...appEnv, WORKER_METRICS_PORT: String(workerMetricsPort) };
   startApp('apps', 'api', 'api/main.ts', appEnv);
-  startApp('apps', 'worker', 'worker/main.ts', appEnv);
+  startApp('apps', 'worker', 'worker/main.ts', workerEnv);
 
   const apiUrl = `http://localhost:${s.apiPort}`;
   await waitForHttpOk(`http://127.0.0.1:${s.apiPort}/readyz`, {
@@ -183,10 +207,29 @@ async function main(): Promise<void> {
   };
   await writeStackFile(info, s.localDir);
   ownsStackFile = true;
-  printBanner(info);
+  printBanner(info, path.join(s.localDir, 'logs'));
+  if (!verbose) startStatusLine(s.apiPort, workerMetricsPort);
 }
 
-function printBanner(info: StackInfo): void {
+/** Refreshes the status line from the API's and the worker's /metrics. */
+function startStatusLine(apiPort: number, workerMetricsPort: number): void {
+  const sample = () =>
+    takeSample(`http://127.0.0.1:${apiPort}/metrics`, `http://127.0.0.1:${workerMetricsPort}/metrics`);
+  let previous: Sample | undefined;
+  let busy = false;
+  statusTimer = setInterval(() => {
+    if (busy || stopping) return;
+    busy = true;
+    void sample()
+      .then((current) => {
+        if (previous && !stopping) output.status(formatStatus(previous, current));
+        previous = current;
+      })
+      .finally(() => (busy = false));
+  }, STATUS_INTERVAL_MS);
+}
+
+function printBanner(info: StackInfo, logDir: string): void {
   const rows: Array<[string, string | undefined]> = [
     ['API', info.apiUrl],
     ['API docs', info.docsUrl],
@@ -198,11 +241,12 @@ function printBanner(info: StackInfo): void {
     'Stack is up.',
     ...rows.map(([label, value]) => `  ${label.padEnd(12)} ${value}`),
     '',
+    `Logs: ${path.relative(process.cwd(), logDir) || logDir}/<process>.log (npm start -- --verbose: all of it here)`,
     'Next: npm run cli -- operators create --name demo --json',
     'Ctrl-C stops everything.',
     '',
   ];
-  console.log(lines.join('\n'));
+  for (const line of lines) output.say(line);
 }
 
 // Covers exits that bypass shutdown(), such as an uncaught exception.

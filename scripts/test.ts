@@ -42,7 +42,9 @@ async function startServices(env: NodeJS.ProcessEnv): Promise<Array<() => Promis
   const [pg, temporal] = await Promise.allSettled([
     env.DATABASE_URL
       ? undefined
-      : freePort().then((port) => startPostgres({ dataDir: os.tmpdir(), port, persistent: false })),
+      : freePort().then((port) =>
+          startPostgres({ dataDir: os.tmpdir(), port, persistent: false, notice: (m) => say(m) }),
+        ),
     env.TEMPORAL_ADDRESS
       ? undefined
       : Promise.all([freePort(), freePort()]).then(([port, uiPort]) =>

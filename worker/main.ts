@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadConfig } from '../core/config';
 import { createPool } from '../core/db/pool';
@@ -8,16 +8,15 @@ import { activityInterceptor } from './activity-interceptor';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { describeWorkflowCode, workerOptions } from './options';
 import { ensureRetentionSchedule } from './retention-schedule';
+import { installSdkRuntime } from './sdk-telemetry';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL, 'worker');
-  Runtime.install({
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
-  });
+  const metrics = createWorkerMetrics();
+  const sdk = installSdkRuntime(log, metrics);
   const pool = createPool(config.DATABASE_URL, 10);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const metrics = createWorkerMetrics();
   const metricsServer =
     config.WORKER_METRICS_PORT === undefined
       ? undefined
@@ -49,6 +48,7 @@ async function main(): Promise<void> {
   );
   // Worker.run() handles SIGINT/SIGTERM itself: stops polling, finishes in-flight tasks, resolves.
   await worker.run();
+  sdk.stop();
   await metricsServer?.close();
   await pool.end();
   await connection.close();

@@ -18,7 +18,13 @@ export function createWorkerMetrics(opts: { defaultMetrics?: boolean } = {}) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  return { registry, activityOutcomes, activityDuration };
+  const workflowCompletions = new Counter({
+    name: 'workflow_completions_total',
+    help: 'Workflow runs this worker finished, by workflow type and outcome (completed, failed, cancelled, continued_as_new)',
+    labelNames: ['workflow_type', 'outcome'],
+    registers: [registry],
+  });
+  return { registry, activityOutcomes, activityDuration, workflowCompletions };
 }
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

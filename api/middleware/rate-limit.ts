@@ -8,6 +8,8 @@ const WINDOW_MS = 60_000;
 
 interface Budget {
   windowStart: number;
+  /** The limit this window's leases were asked under. */
+  limit: number;
   granted: number;
   used: number;
   exhausted: boolean;
@@ -39,9 +41,15 @@ export class RateLimiter {
     const windowStart = now - (now % WINDOW_MS);
     let b = this.budgets.get(operatorId);
     if (!b || b.windowStart !== windowStart) {
-      b = { windowStart, granted: 0, used: 0, exhausted: false };
+      b = { windowStart, limit, granted: 0, used: 0, exhausted: false };
       this.budgets.set(operatorId, b);
       if (++this.sweeps % 1000 === 0) this.forgetOldWindows(windowStart);
+    } else if (b.limit !== limit) {
+      // The operator's limit changed within the window (operators set-rate-limit): a raised
+      // limit may lease again at once rather than after the window; the shared counter keeps
+      // a lowered one honest.
+      b.limit = limit;
+      b.exhausted = false;
     }
     const chunk = Math.max(1, Math.floor(limit / 50));
     while (b.used >= b.granted && !b.exhausted) await this.lease(operatorId, b, chunk, limit);

@@ -61,6 +61,8 @@ export function eventRoutes(deps: DomainDeps, onRecorded: (eventType: string) =>
       path: '/entities/:externalId/events',
       tag: 'Events',
       summary: 'List events (newest first)',
+      description:
+        "Hot events first, then those the retention schedule archived (older than the operator's `hot_days`), as one list: `cursor`, `offset`, `type`, `since` and `until` apply across both.",
       needsTemplate: true,
       params: EntityParams,
       query: ListEventsQuery,

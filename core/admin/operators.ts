@@ -1,6 +1,14 @@
 import { insertApiKey, listApiKeys, revokeApiKey, type RevokeResult } from '../db/api-keys';
-import { insertOperator, listOperators, setOperatorStatus } from '../db/operators';
+import {
+  getOperator,
+  insertOperator,
+  listOperators,
+  setOperatorRateLimit,
+  setOperatorStatus,
+  type RetentionPolicy,
+} from '../db/operators';
 import { withTransaction, type Db } from '../db/pool';
+import { getWebhookEndpoint } from '../db/webhooks';
 import { newKeyId, newOperatorId } from '../ids';
 import { generateApiKey, type KeyMode } from '../security/api-keys';
 import { IGAMING_TEMPLATE } from '../template/igaming';
@@ -58,3 +66,82 @@ export const revokeKey = (db: Db, keyId: string): Promise<RevokeResult> =>
 export const suspendOperator = (db: Db, id: string) => setOperatorStatus(db, id, 'suspended');
 export const activateOperator = (db: Db, id: string) => setOperatorStatus(db, id, 'active');
 export { listApiKeys, listOperators };
+
+/** The stored value of a `set-rate-limit` argument: null = default, 0 = unlimited. */
+export function parseRateLimit(arg: string): { perMinute: number | null } | { problem: string } {
+  if (arg === 'default') return { perMinute: null };
+  if (arg === 'unlimited') return { perMinute: 0 };
+  // The column is a Postgres integer; 0 is spelt 'unlimited' so that a typo cannot lift the limit.
+  if (/^[1-9][0-9]{0,9}$/.test(arg) && Number(arg) <= 2_147_483_647) return { perMinute: Number(arg) };
+  return {
+    problem: `"${arg}" is not a rate limit: give requests per minute (a whole number from 1), "default" or "unlimited"`,
+  };
+}
+
+export const setRateLimit = (db: Db, operatorId: string, perMinute: number | null) =>
+  setOperatorRateLimit(db, operatorId, perMinute);
+
+export interface RateLimitView {
+  /** The stored override: null = the API's default, 0 = unlimited. */
+  perMinute: number | null;
+  /** What the API applies, given the default it runs with. null = unlimited. */
+  effectivePerMinute: number | null;
+  source: 'operator' | 'default';
+}
+
+export function rateLimitView(perMinute: number | null, defaultPerMinute: number): RateLimitView {
+  const effective = perMinute ?? defaultPerMinute;
+  return {
+    perMinute,
+    effectivePerMinute: effective === 0 ? null : effective,
+    source: perMinute === null ? 'default' : 'operator',
+  };
+}
+
+export interface OperatorDetails {
+  operatorId: string;
+  name: string;
+  mode: KeyMode;
+  status: 'active' | 'suspended';
+  createdAt: string;
+  templateId: string | null;
+  dataRetentionDays: number | null;
+  retentionPolicy: RetentionPolicy | null;
+  rateLimit: RateLimitView;
+  /** Key identities only: a key's secret is shown once at creation and never stored. */
+  keys: { keyId: string; prefix: string; createdAt: string; revokedAt: string | null }[];
+  /** The webhook endpoint without its signing secret. */
+  webhook: { url: string; eventFilter: string[] } | null;
+}
+
+/** Everything an operator is configured with, for `operators show`; no secrets. */
+export async function describeOperator(
+  db: Db,
+  operatorId: string,
+  defaultRateLimit: number,
+): Promise<OperatorDetails | undefined> {
+  const op = await getOperator(db, operatorId);
+  if (!op) return undefined;
+  const [keys, webhook] = await Promise.all([
+    listApiKeys(db, operatorId),
+    getWebhookEndpoint(db, operatorId),
+  ]);
+  return {
+    operatorId: op.id,
+    name: op.name,
+    mode: op.mode,
+    status: op.status,
+    createdAt: op.created_at.toISOString(),
+    templateId: op.template_id,
+    dataRetentionDays: op.data_retention_days,
+    retentionPolicy: op.retention_policy,
+    rateLimit: rateLimitView(op.rate_limit_per_minute, defaultRateLimit),
+    keys: keys.map((k) => ({
+      keyId: k.id,
+      prefix: k.display_prefix,
+      createdAt: k.created_at.toISOString(),
+      revokedAt: k.revoked_at?.toISOString() ?? null,
+    })),
+    webhook: webhook ? { url: webhook.url, eventFilter: webhook.eventFilter } : null,
+  };
+}

@@ -182,50 +182,8 @@ export async function findIdempotencyKey(
   return rows[0];
 }
 
-export interface ListEventsQuery {
-  operatorId: string;
-  externalId: string;
-  type?: string;
-  limit: number;
-  offset: number;
-  since?: Date;
-  until?: Date;
-  /** Keyset position: rows strictly older than this (created_at, id). */
-  before?: { createdAt: string; id: string };
-}
-
-/**
- * An entity's events, newest first, ties broken by id. Fetches limit + 1 rows so the caller
- * can tell whether another page exists without a count query.
- */
-export async function listEvents(db: Queryable, q: ListEventsQuery): Promise<EventRow[]> {
-  const { rows } = await db.query<EventRow>(
-    `select id, event_type, data, created_at,
-            to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_ts
-       from events
-      where operator_id = $1 and external_id = $2
-        -- A deleted entity lists nothing (an init-plan: evaluated once per query).
-        and exists (select 1 from entities en where en.operator_id = $1 and en.external_id = $2 and en.deleted_at is null)
-        and ($3::text is null or event_type = $3)
-        and ($4::timestamptz is null or created_at >= $4)
-        and ($5::timestamptz is null or created_at < $5)
-        and ($6::timestamptz is null or (created_at, id) < ($6, $7::text))
-      order by created_at desc, id desc
-      limit $8 offset $9`,
-    [
-      q.operatorId,
-      q.externalId,
-      q.type ?? null,
-      q.since ?? null,
-      q.until ?? null,
-      q.before?.createdAt ?? null,
-      q.before?.id ?? null,
-      q.limit + 1,
-      q.offset,
-    ],
-  );
-  return rows;
-}
+// Listing spans the hot table and the archive: core/db/event-listing.ts.
+export { listEvents, type ListEventsQuery } from './event-listing';
 
 export async function findEventForOperator(
   db: Queryable,

