@@ -217,7 +217,7 @@ export async function startApi(
   return { name, pid: child.pid, url, child };
 }
 
-/** BENCH_CPU_PROF=api writes a V8 CPU profile of the API into .local/bench/profiles on exit. */
+/** BENCH_CPU_PROF=api (or worker) writes a V8 CPU profile of that process into .local/bench/profiles on exit. */
 function nodeFlags(name: string): string[] {
   const want = process.env.BENCH_CPU_PROF;
   if (!want || !name.startsWith(want)) return [];
@@ -231,7 +231,12 @@ export async function startWorker(
 ): Promise<AppProcess> {
   await mkdir(LOGS, { recursive: true });
   const logFile = path.join(LOGS, `${name}-${Date.now()}.log`);
-  const child = spawnLogged(name, [path.join(DIST, 'worker', 'main.js')], appEnv(s, extra), logFile);
+  const child = spawnLogged(
+    name,
+    [...nodeFlags(name), path.join(DIST, 'worker', 'main.js')],
+    appEnv(s, extra),
+    logFile,
+  );
   // Bundling the workflows takes a while on a busy machine.
   const deadline = Date.now() + 180_000;
   for (;;) {
