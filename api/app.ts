@@ -18,7 +18,9 @@ import { entityRoutes } from './routes/entities';
 import { eventRoutes } from './routes/events';
 import { settingsRoutes } from './routes/settings';
 import { stateRoutes } from './routes/states';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints';
 import { webhookRoutes } from './routes/webhooks';
+import type { WebhookPolicy } from '../core/domain/webhooks';
 
 export interface AppDeps extends DomainDeps {
   pool: Pool;
@@ -29,7 +31,14 @@ export interface AppDeps extends DomainDeps {
   rateLimiter: RateLimiter;
   /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: the local stack and tests only. */
   allowPrivateWebhookUrls?: boolean;
+  /** WEBHOOK_SECRET_GRACE_MS: how long a rotated-out secret keeps signing (24 h unless set). */
+  webhookSecretGraceMs?: number;
 }
+
+const webhookPolicy = (deps: AppDeps): WebhookPolicy => ({
+  allowPrivateNetworks: deps.allowPrivateWebhookUrls ?? false,
+  secretGraceMs: deps.webhookSecretGraceMs ?? 86_400_000,
+});
 
 /** Every route of the Operator Data API, in one list: mounted and documented from here. */
 export function apiRoutes(deps: AppDeps, authenticator: Authenticator): AnyRoute[] {
@@ -39,7 +48,8 @@ export function apiRoutes(deps: AppDeps, authenticator: Authenticator): AnyRoute
     ...eventRoutes(deps, (type) => deps.metrics.eventsRecorded.inc({ event_type: type })),
     ...stateRoutes(deps),
     ...batchRoutes(deps, (type, n) => deps.metrics.eventsRecorded.inc({ event_type: type }, n)),
-    ...webhookRoutes(deps, deps.allowPrivateWebhookUrls ?? false),
+    ...webhookRoutes(deps, webhookPolicy(deps)),
+    ...webhookEndpointRoutes(deps, webhookPolicy(deps)),
   ];
 }
 

@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     rateLimiter,
     pii: new PiiCipher(config.PII_MASTER_KEY),
     allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    webhookSecretGraceMs: config.WEBHOOK_SECRET_GRACE_MS,
   });
   const server = http.createServer(app.callback());
   server.on('clientError', answerClientError);

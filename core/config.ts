@@ -69,6 +69,8 @@ const schema = z.object({
   WEBHOOK_RETRY_INITIAL_MS: z.coerce.number().int().min(10).default(10_000),
   WEBHOOK_RETRY_MAX_INTERVAL_MS: z.coerce.number().int().min(10).default(3_600_000),
   WEBHOOK_RETRY_WINDOW_MS: z.coerce.number().int().min(0).default(86_400_000),
+  /** After a secret rotation the old secret keeps signing (two signatures) for this long. */
+  WEBHOOK_SECRET_GRACE_MS: z.coerce.number().int().min(0).default(86_400_000),
   /**
    * Lets webhook URLs be plain http and point at private, loopback or link-local addresses:
    * for the local stack and tests only (see core/security/webhook-destination.ts).

@@ -21,9 +21,9 @@ export interface DefinitionContext {
   name: string;
   /** Activities with these options (DATABASE_ACTIVITY when none are given). */
   activities(options?: ActivityOptions): ActivityInterfaceFor<Activities>;
-  /** Raises an operator alert; answers the webhook's message id (its `webhook-id`). */
+  /** Raises an operator alert to every enabled endpoint; answers the message id (its `webhook-id` at each). */
   alert(alert: Alert): Promise<string>;
-  /** Forwards this internal event to the operator's endpoint; answers the message id. */
+  /** Forwards this internal event to each enabled endpoint that subscribes; answers the message id. */
   forward(): Promise<string>;
 }
 

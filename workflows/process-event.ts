@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   TemporalFailure,
   log,
+  patched,
   proxyActivities,
   upsertSearchAttributes,
   workflowInfo,
@@ -80,21 +81,47 @@ function contextFor(def: Definition, input: FanoutInput): DefinitionContext {
   // Labels every activity of this definition in the UI (the activity's summary).
   const activities = (options: ActivityOptions = DATABASE_ACTIVITY) =>
     proxyActivities<Activities>({ ...options, summary: def.name });
-  const deliver = async (suffix: string, message: WebhookMessage): Promise<string> => {
+  const deliver = async (kind: 'alert' | 'event', message: WebhookMessage): Promise<string> => {
     // Stable across attempts (the receiver's idempotency key) and unique per definition run.
-    const messageId = `${workflowId}/${def.name}/${suffix}`;
+    const messageId = `${workflowId}/${def.name}/${kind === 'alert' ? 'alert' : 'webhook'}`;
     const { deliverWebhookMessage } = proxyActivities<Activities>({
       ...WEBHOOK_DELIVERY,
       summary: `${def.name}: webhook ${message.type}`,
     });
-    await deliverWebhookMessage({ operatorId: input.operatorId, messageId, message });
+    // Histories from before several endpoints existed scheduled one delivery, to the
+    // operator's only endpoint: they replay that way.
+    if (!patched('webhook-endpoints')) {
+      await deliverWebhookMessage({ operatorId: input.operatorId, messageId, message });
+      return messageId;
+    }
+    const targets = await activities().webhookTargets({
+      operatorId: input.operatorId,
+      kind,
+      internalEvent: input.internalEvent,
+    });
+    // One activity per endpoint, so each retries (and gives up) on its own; all are awaited
+    // before a failure is reported, or ending the workflow would cancel the others' retries.
+    const sent = await Promise.allSettled(
+      targets.map((endpointId) =>
+        deliverWebhookMessage({
+          operatorId: input.operatorId,
+          endpointId,
+          // One message, one id at every endpoint (as Svix does): a receiver behind two
+          // endpoints can tell it is the same message.
+          messageId,
+          message,
+        }),
+      ),
+    );
+    const failure = sent.find((s) => s.status === 'rejected');
+    if (failure) throw failure.reason;
     return messageId;
   };
   return {
     name: def.name,
     activities,
     alert: (alert) => deliver('alert', alertMessage(input, alert, workflowId)),
-    forward: () => deliver('webhook', forwardedMessage(input)),
+    forward: () => deliver('event', forwardedMessage(input)),
   };
 }
 

@@ -1,8 +1,13 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { getWebhookEndpoint } from '../../core/db/webhooks';
+import {
+  anyEndpointSubscribes,
+  findWebhookEndpoint,
+  legacyDeliveryEndpoint,
+  webhookDeliveryTargets,
+  type WebhookEndpoint,
+} from '../../core/db/webhooks';
 import { assertPublicDestination } from '../../core/security/webhook-destination';
-import { triggerMatches } from '../../workflows/definition';
 import { postJson, HttpUnreachableError } from '../http';
 import type { ResolvedDeps } from '../index';
 import { webhookHeaders } from './signing';
@@ -50,7 +55,24 @@ export function nextWebhookDelay(
   return nowMs + delay > firstScheduledMs + schedule.windowMs ? undefined : delay;
 }
 
+/** The secret before a rotation, while its grace lasts. */
+export function previousSecretIn(endpoint: WebhookEndpoint, now: Date): string | undefined {
+  const expires = endpoint.previousSecretExpiresAt;
+  return endpoint.previousSecret && expires && expires.getTime() > now.getTime()
+    ? endpoint.previousSecret
+    : undefined;
+}
+
 export function webhookActivities(deps: ResolvedDeps) {
+  /**
+   * The endpoint named, if it still exists and is enabled; without a name (deliveries
+   * scheduled before several endpoints existed) the operator's shorthand or oldest one.
+   */
+  const endpointFor = async (a: { operatorId: string; endpointId?: string }) => {
+    if (a.endpointId === undefined) return legacyDeliveryEndpoint(deps.pool, a.operatorId);
+    const endpoint = await findWebhookEndpoint(deps.pool, a.operatorId, a.endpointId);
+    return endpoint?.enabled ? endpoint : undefined;
+  };
   const retrySchedule = (): WebhookRetrySchedule => ({
     initialIntervalMs: deps.config.WEBHOOK_RETRY_INITIAL_MS,
     maxIntervalMs: deps.config.WEBHOOK_RETRY_MAX_INTERVAL_MS,
@@ -63,11 +85,12 @@ export function webhookActivities(deps: ResolvedDeps) {
    */
   async function sendOnce(a: {
     operatorId: string;
+    endpointId?: string;
     messageId: string;
     message: WebhookMessage;
     attempt: number;
   }): Promise<WebhookAttempt> {
-    const endpoint = await getWebhookEndpoint(deps.pool, a.operatorId);
+    const endpoint = await endpointFor(a);
     if (!endpoint) return { outcome: 'no_endpoint' };
     try {
       await assertPublicDestination(endpoint.url, deps.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS);
@@ -85,7 +108,13 @@ export function webhookActivities(deps: ResolvedDeps) {
     try {
       ({ status } = await postJson(deps.fetch, endpoint.url, {
         body,
-        headers: webhookHeaders({ secret: endpoint.secret, id: a.messageId, timestamp, body }),
+        headers: webhookHeaders({
+          secret: endpoint.secret,
+          previousSecret: previousSecretIn(endpoint, deps.now()),
+          id: a.messageId,
+          timestamp,
+          body,
+        }),
         timeoutMs: deps.config.HTTP_TIMEOUT_MS,
       }));
     } catch (err) {
@@ -114,10 +143,13 @@ export function webhookActivities(deps: ResolvedDeps) {
      * capped), and once the next attempt would start after the retry window the attempt fails
      * non-retryably (WebhookDeliveryExhausted), which the event's workflow reports as the
      * definition's failure. Each attempt re-reads the endpoint, so a URL or secret the operator
-     * fixes meanwhile is used by the next attempt; an endpoint removed meanwhile ends it.
+     * fixes meanwhile is used by the next attempt; an endpoint removed or disabled meanwhile
+     * ends it. With `endpointId` it delivers to that endpoint; without (workflows scheduled
+     * before several endpoints existed) to the operator's shorthand or oldest enabled one.
      */
     async deliverWebhookMessage(d: {
       operatorId: string;
+      endpointId?: string;
       messageId: string;
       message: WebhookMessage;
     }): Promise<WebhookDelivery> {
@@ -152,19 +184,31 @@ export function webhookActivities(deps: ResolvedDeps) {
     },
 
     /**
-     * Retired shape (workflows/legacy): whether the operator forwards this internal event: its endpoint's event filter holds a
+     * The endpoints one message goes to, each then delivered (and retried) by its own
+     * deliverWebhookMessage: every enabled endpoint for an alert, those whose filter matches
+     * for a forwarded event.
+     */
+    async webhookTargets(t: {
+      operatorId: string;
+      kind: 'alert' | 'event';
+      internalEvent: string;
+    }): Promise<string[]> {
+      return webhookDeliveryTargets(deps.pool, t);
+    },
+
+    /**
+     * Retired shape (workflows/legacy): whether the operator forwards this internal event: an enabled endpoint's event filter holds a
      * matching pattern (a trailing `*` matches a prefix). Alerts do not ask: they always go.
      */
     async isSubscribed(s: { operatorId: string; internalEvent: string }): Promise<boolean> {
-      const endpoint = await getWebhookEndpoint(deps.pool, s.operatorId);
-      return endpoint !== undefined && triggerMatches(endpoint.eventFilter, s.internalEvent);
+      return anyEndpointSubscribes(deps.pool, s.operatorId, s.internalEvent);
     },
 
     /** Retired shape (workflows/legacy): whether there is an endpoint at all, and the retry schedule from config (workflows cannot read config). */
     async planWebhookDelivery(p: {
       operatorId: string;
     }): Promise<{ endpoint: boolean; retry: WebhookRetrySchedule }> {
-      const endpoint = await getWebhookEndpoint(deps.pool, p.operatorId);
+      const endpoint = await legacyDeliveryEndpoint(deps.pool, p.operatorId);
       return {
         endpoint: endpoint !== undefined,
         retry: retrySchedule(),

@@ -13,16 +13,23 @@ export function signWebhook(m: { secret: string; id: string; timestamp: number; 
   return `v1,${mac}`;
 }
 
-/** The three headers of one delivery attempt. The timestamp is the attempt's, in unix seconds. */
+/**
+ * The three headers of one delivery attempt. The timestamp is the attempt's, in unix seconds.
+ * During a rotation's grace both secrets sign: the signatures space-separated, the current
+ * one first, as Standard Webhooks allows (a receiver accepts any one that verifies).
+ */
 export function webhookHeaders(m: {
   secret: string;
+  previousSecret?: string;
   id: string;
   timestamp: number;
   body: string;
 }): Record<string, string> {
+  const signatures = [signWebhook(m)];
+  if (m.previousSecret) signatures.push(signWebhook({ ...m, secret: m.previousSecret }));
   return {
     'webhook-id': m.id,
     'webhook-timestamp': String(m.timestamp),
-    'webhook-signature': signWebhook(m),
+    'webhook-signature': signatures.join(' '),
   };
 }

@@ -6,7 +6,7 @@ import { apiError, type ErrorDetail } from '../../core/errors';
 import { requireTemplate, type AuthContext } from '../middleware/auth';
 import { readJsonBody } from './body';
 
-export type Method = 'get' | 'post' | 'put' | 'delete';
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export interface Reply {
   status: number;

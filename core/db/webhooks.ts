@@ -1,50 +1,269 @@
 import { randomBytes } from 'node:crypto';
-import type { Queryable } from './pool';
+import { withTransaction, type Db, type Queryable } from './pool';
+
+/** The most endpoints one operator may have (documented in the README and the API). */
+export const MAX_WEBHOOK_ENDPOINTS = 10;
 
 export interface WebhookEndpoint {
+  id: string;
   operatorId: string;
   url: string;
+  description: string;
   secret: string;
+  /** The secret before the last rotation, still signing until `previousSecretExpiresAt`. */
+  previousSecret: string | null;
+  previousSecretExpiresAt: Date | null;
   eventFilter: string[];
+  enabled: boolean;
+  /** The endpoint `PUT /webhooks` manages (at most one per operator). */
+  shorthand: boolean;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 /** Secrets follow the Standard Webhooks form: `whsec_` + base64 of the key bytes. */
 export const newWebhookSecret = (): string => 'whsec_' + randomBytes(24).toString('base64');
+export const newWebhookEndpointId = (): string => 'wep_' + randomBytes(8).toString('hex');
 
-export async function upsertWebhookEndpoint(
-  db: Queryable,
-  w: { operatorId: string; url: string; secret?: string; eventFilter: string[] },
-): Promise<WebhookEndpoint> {
-  const { rows } = await db.query<{
-    operator_id: string;
-    url: string;
-    secret: string;
-    event_filter: string[];
-  }>(
-    `insert into webhook_endpoints (operator_id, url, secret, event_filter) values ($1, $2, $3, $4)
-     on conflict (operator_id) do update
-        set url = excluded.url, secret = excluded.secret, event_filter = excluded.event_filter, updated_at = now()
-     returning operator_id, url, secret, event_filter`,
-    [w.operatorId, w.url, w.secret ?? newWebhookSecret(), w.eventFilter],
-  );
-  const r = rows[0]!;
-  return { operatorId: r.operator_id, url: r.url, secret: r.secret, eventFilter: r.event_filter };
+const COLUMNS = `id, operator_id, url, description, secret, previous_secret, previous_secret_expires_at,
+  event_filter, enabled, shorthand, created_at, updated_at`;
+
+interface Row {
+  id: string;
+  operator_id: string;
+  url: string;
+  description: string;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+  event_filter: string[];
+  enabled: boolean;
+  shorthand: boolean;
+  created_at: Date;
+  updated_at: Date;
 }
 
+const fromRow = (r: Row): WebhookEndpoint => ({
+  id: r.id,
+  operatorId: r.operator_id,
+  url: r.url,
+  description: r.description,
+  secret: r.secret,
+  previousSecret: r.previous_secret,
+  previousSecretExpiresAt: r.previous_secret_expires_at,
+  eventFilter: r.event_filter,
+  enabled: r.enabled,
+  shorthand: r.shorthand,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export interface NewWebhookEndpoint {
+  operatorId: string;
+  url: string;
+  description?: string;
+  secret?: string;
+  eventFilter: string[];
+  enabled?: boolean;
+}
+
+export class TooManyWebhookEndpointsError extends Error {
+  override name = 'TooManyWebhookEndpointsError';
+}
+
+/**
+ * Locks the operator's row so two concurrent creations cannot both pass the count; throws
+ * TooManyWebhookEndpointsError at the maximum.
+ */
+async function assertRoomForOne(db: Queryable, operatorId: string): Promise<void> {
+  await db.query('select 1 from operators where id = $1 for update', [operatorId]);
+  const { rows } = await db.query<{ n: number }>(
+    'select count(*)::int as n from webhook_endpoints where operator_id = $1',
+    [operatorId],
+  );
+  if ((rows[0]?.n ?? 0) >= MAX_WEBHOOK_ENDPOINTS) {
+    throw new TooManyWebhookEndpointsError(`at most ${MAX_WEBHOOK_ENDPOINTS} endpoints per operator`);
+  }
+}
+
+async function insertEndpoint(db: Queryable, e: NewWebhookEndpoint, shorthand: boolean) {
+  const { rows } = await db.query<Row>(
+    `insert into webhook_endpoints (id, operator_id, url, description, secret, event_filter, enabled, shorthand)
+     values ($1, $2, $3, $4, $5, $6, $7, $8) returning ${COLUMNS}`,
+    [
+      newWebhookEndpointId(),
+      e.operatorId,
+      e.url,
+      e.description ?? '',
+      e.secret ?? newWebhookSecret(),
+      e.eventFilter,
+      e.enabled ?? true,
+      shorthand,
+    ],
+  );
+  return fromRow(rows[0]!);
+}
+
+export async function createWebhookEndpoint(pool: Db, e: NewWebhookEndpoint): Promise<WebhookEndpoint> {
+  return withTransaction(pool, async (tx) => {
+    await assertRoomForOne(tx, e.operatorId);
+    return insertEndpoint(tx, e, false);
+  });
+}
+
+/**
+ * `PUT /webhooks`: replaces the shorthand endpoint's URL, filter and secret (a new one when
+ * none is given: replaced at once, unlike a rotation), or creates it.
+ */
+export async function upsertWebhookEndpoint(
+  pool: Db,
+  w: { operatorId: string; url: string; secret?: string; eventFilter: string[] },
+): Promise<WebhookEndpoint> {
+  return withTransaction(pool, async (tx) => {
+    const { rows } = await tx.query<Row>(
+      `update webhook_endpoints
+          set url = $2, secret = $3, event_filter = $4, previous_secret = null,
+              previous_secret_expires_at = null, updated_at = now()
+        where operator_id = $1 and shorthand
+       returning ${COLUMNS}`,
+      [w.operatorId, w.url, w.secret ?? newWebhookSecret(), w.eventFilter],
+    );
+    if (rows[0]) return fromRow(rows[0]);
+    await assertRoomForOne(tx, w.operatorId);
+    return insertEndpoint(tx, w, true);
+  });
+}
+
+/** The endpoint `PUT /webhooks` manages, if any. */
 export async function getWebhookEndpoint(
   db: Queryable,
   operatorId: string,
 ): Promise<WebhookEndpoint | undefined> {
-  const { rows } = await db.query<{
-    operator_id: string;
-    url: string;
-    secret: string;
-    event_filter: string[];
-  }>('select operator_id, url, secret, event_filter from webhook_endpoints where operator_id = $1', [
+  const { rows } = await db.query<Row>(
+    `select ${COLUMNS} from webhook_endpoints where operator_id = $1 and shorthand`,
+    [operatorId],
+  );
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+export async function findWebhookEndpoint(
+  db: Queryable,
+  operatorId: string,
+  id: string,
+): Promise<WebhookEndpoint | undefined> {
+  const { rows } = await db.query<Row>(
+    `select ${COLUMNS} from webhook_endpoints where operator_id = $1 and id = $2`,
+    [operatorId, id],
+  );
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+export async function listWebhookEndpoints(db: Queryable, operatorId: string): Promise<WebhookEndpoint[]> {
+  const { rows } = await db.query<Row>(
+    `select ${COLUMNS} from webhook_endpoints where operator_id = $1 order by created_at, id`,
+    [operatorId],
+  );
+  return rows.map(fromRow);
+}
+
+export interface WebhookEndpointPatch {
+  url?: string;
+  description?: string;
+  eventFilter?: string[];
+  enabled?: boolean;
+}
+
+/** Changes only the fields given; undefined when the operator has no such endpoint. */
+export async function updateWebhookEndpoint(
+  db: Queryable,
+  operatorId: string,
+  id: string,
+  p: WebhookEndpointPatch,
+): Promise<WebhookEndpoint | undefined> {
+  const { rows } = await db.query<Row>(
+    `update webhook_endpoints
+        set url = coalesce($3, url), description = coalesce($4, description),
+            event_filter = coalesce($5, event_filter), enabled = coalesce($6, enabled), updated_at = now()
+      where operator_id = $1 and id = $2
+     returning ${COLUMNS}`,
+    [operatorId, id, p.url ?? null, p.description ?? null, p.eventFilter ?? null, p.enabled ?? null],
+  );
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+export async function deleteWebhookEndpoint(db: Queryable, operatorId: string, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('delete from webhook_endpoints where operator_id = $1 and id = $2', [
     operatorId,
+    id,
   ]);
-  const r = rows[0];
-  return r
-    ? { operatorId: r.operator_id, url: r.url, secret: r.secret, eventFilter: r.event_filter }
-    : undefined;
+  return (rowCount ?? 0) > 0;
+}
+
+/**
+ * A new secret; the current one keeps signing for `graceMs` (deliveries carry both
+ * signatures meanwhile). Only enabled endpoints rotate: undefined when there is no such
+ * endpoint, 'disabled' when it is disabled.
+ */
+export async function rotateWebhookSecret(
+  db: Queryable,
+  operatorId: string,
+  id: string,
+  graceMs: number,
+): Promise<WebhookEndpoint | 'disabled' | undefined> {
+  const { rows } = await db.query<Row>(
+    `update webhook_endpoints
+        set previous_secret = secret, secret = $3,
+            previous_secret_expires_at = now() + make_interval(secs => $4::double precision / 1000), updated_at = now()
+      where operator_id = $1 and id = $2 and enabled
+     returning ${COLUMNS}`,
+    [operatorId, id, newWebhookSecret(), graceMs],
+  );
+  if (rows[0]) return fromRow(rows[0]);
+  return (await findWebhookEndpoint(db, operatorId, id)) ? 'disabled' : undefined;
+}
+
+/**
+ * The enabled endpoints a message goes to: every one for alerts, those whose filter matches
+ * the internal event for forwarded events (the same test as fanout_subscribed in SQL).
+ */
+export async function webhookDeliveryTargets(
+  db: Queryable,
+  t: { operatorId: string; kind: 'alert' | 'event'; internalEvent: string },
+): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `select id from webhook_endpoints
+      where operator_id = $1 and enabled and ($2 = 'alert' or webhook_filter_matches(event_filter, $3))
+      order by created_at, id`,
+    [t.operatorId, t.kind, t.internalEvent],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Where a delivery scheduled before several endpoints existed (no endpoint id) goes: the
+ * shorthand endpoint when enabled, else the operator's oldest enabled endpoint.
+ */
+export async function legacyDeliveryEndpoint(
+  db: Queryable,
+  operatorId: string,
+): Promise<WebhookEndpoint | undefined> {
+  const { rows } = await db.query<Row>(
+    `select ${COLUMNS} from webhook_endpoints where operator_id = $1 and enabled
+      order by shorthand desc, created_at, id limit 1`,
+    [operatorId],
+  );
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+/** Whether any enabled endpoint of the operator subscribes to the internal event. */
+export async function anyEndpointSubscribes(
+  db: Queryable,
+  operatorId: string,
+  internalEvent: string,
+): Promise<boolean> {
+  const { rows } = await db.query<{ yes: boolean }>('select fanout_subscribed($1, $2) as yes', [
+    operatorId,
+    internalEvent,
+  ]);
+  return rows[0]?.yes === true;
 }

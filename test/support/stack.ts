@@ -105,6 +105,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     pii: new PiiCipher(config.PII_MASTER_KEY),
     authCacheTtlMs: 0,
     allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    webhookSecretGraceMs: config.WEBHOOK_SECRET_GRACE_MS,
   });
   const server = http.createServer(app.callback());
   server.on('clientError', answerClientError);

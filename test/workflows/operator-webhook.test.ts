@@ -46,6 +46,7 @@ describe('operator webhooks', () => {
       });
       expect(put.status).toBe(200);
       expect(put.body.data).toEqual({
+        id: expect.stringMatching(/^wep_[0-9a-f]{16}$/),
         url: 'https://example.com/hooks',
         secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{32}$/),
         events: ['entity_event.*'],
@@ -53,6 +54,7 @@ describe('operator webhooks', () => {
 
       const get = await op.client.get(`${P}/webhooks`);
       expect(get.body.data).toEqual({
+        id: put.body.data.id,
         url: 'https://example.com/hooks',
         secret: `whsec_…${put.body.data.secret.slice(-4)}`,
         events: ['entity_event.*'],
@@ -155,13 +157,26 @@ describe('operator webhooks', () => {
     expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(250);
     for (const a of attempts) expect(verifyStandardWebhook(op.webhookSecret, a)).toBe(true);
 
-    // The retry is Temporal's retry of one activity, inside the event's one workflow: one
-    // activity scheduled, started for the last time as attempt 2, no timer, no child.
+    // The retry is Temporal's retry of one activity, inside the event's one workflow: the
+    // endpoints looked up, one delivery scheduled (one endpoint), started for the last time as
+    // attempt 2, no timer, no child.
     const history = await h.stack.temporal.workflow.getHandle(ev.fanoutId).fetchHistory();
     const events = history.events ?? [];
-    const count = (type: number) => events.filter((e) => e.eventType === type).length;
-    expect([count(EventType.ACTIVITY_TASK_SCHEDULED), count(EventType.TIMER_STARTED)]).toEqual([1, 0]);
-    const started = events.find((e) => e.eventType === EventType.ACTIVITY_TASK_STARTED);
+    const scheduled = events
+      .filter((e) => e.eventType === EventType.ACTIVITY_TASK_SCHEDULED)
+      .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
+    expect(scheduled).toEqual(['webhookTargets', 'deliverWebhookMessage']);
+    expect(events.filter((e) => e.eventType === EventType.TIMER_STARTED)).toHaveLength(0);
+    const delivery = events.find(
+      (e) =>
+        e.eventType === EventType.ACTIVITY_TASK_SCHEDULED &&
+        e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverWebhookMessage',
+    );
+    const started = events.find(
+      (e) =>
+        e.eventType === EventType.ACTIVITY_TASK_STARTED &&
+        String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(delivery?.eventId),
+    );
     expect(started?.activityTaskStartedEventAttributes?.attempt).toBe(2);
   });
 });

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import type { DomainDeps } from '../../core/domain/deps';
+import { listWebhookEndpoints, MAX_WEBHOOK_ENDPOINTS } from '../../core/db/webhooks';
+import {
+  addEndpoint,
+  changeEndpoint,
+  removeEndpoint,
+  requireEndpoint,
+  rotateEndpointSecret,
+  type WebhookPolicy,
+} from '../../core/domain/webhooks';
+import { defineRoute } from '../http/route';
+import { ok } from '../schemas/common';
+import {
+  CreateEndpointBody,
+  Endpoint,
+  EndpointParams,
+  endpointView,
+  PatchEndpointBody,
+} from '../schemas/webhooks';
+
+const TAG = 'Webhook endpoints';
+
+/** Several endpoints per operator, each with its own URL, event filter and secret. */
+export function webhookEndpointRoutes(deps: DomainDeps, policy: WebhookPolicy) {
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/webhooks/endpoints',
+      tag: TAG,
+      summary: 'Add a webhook endpoint',
+      description: `At most ${MAX_WEBHOOK_ENDPOINTS} endpoints per operator (400 VALIDATION_FAILED beyond). Every enabled endpoint receives alerts (\`alert.*\`); forwarded internal events go to each enabled endpoint whose \`events\` match (\`*\` for all, \`prefix.*\` for a family). Each endpoint has its own \`whsec_\` secret, shown in full only in this answer; each delivery is retried on its own.`,
+      body: CreateEndpointBody,
+      responses: { 201: { description: 'The endpoint, with its secret in full', schema: ok(Endpoint) } },
+      handler: async (_ctx, { body, auth }) => {
+        const endpoint = await addEndpoint(deps, policy, {
+          operatorId: auth.operatorId,
+          url: body.url,
+          description: body.description,
+          eventFilter: body.events,
+          enabled: body.enabled,
+          secret: body.secret,
+        });
+        return { status: 201, body: { success: true, data: endpointView(endpoint, { revealSecret: true }) } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/webhooks/endpoints',
+      tag: TAG,
+      summary: 'List your webhook endpoints',
+      responses: {
+        200: { description: 'Oldest first, secrets masked', schema: ok(z.array(Endpoint)) },
+      },
+      handler: async (_ctx, { auth }) => {
+        const endpoints = await listWebhookEndpoints(deps.pool, auth.operatorId);
+        return {
+          status: 200,
+          body: { success: true, data: endpoints.map((e) => endpointView(e, { revealSecret: false })) },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/webhooks/endpoints/:id',
+      tag: TAG,
+      summary: 'Get one webhook endpoint',
+      params: EndpointParams,
+      responses: { 200: { description: 'The endpoint, secret masked', schema: ok(Endpoint) } },
+      handler: async (_ctx, { params, auth }) => {
+        const endpoint = await requireEndpoint(deps, auth.operatorId, params.id);
+        return { status: 200, body: { success: true, data: endpointView(endpoint, { revealSecret: false }) } };
+      },
+    }),
+    defineRoute({
+      method: 'patch',
+      path: '/webhooks/endpoints/:id',
+      tag: TAG,
+      summary: 'Change a webhook endpoint',
+      description:
+        'Changes only the fields given. A disabled endpoint receives nothing (deliveries still retrying to it stop at their next attempt).',
+      params: EndpointParams,
+      body: PatchEndpointBody,
+      responses: { 200: { description: 'The endpoint, secret masked', schema: ok(Endpoint) } },
+      handler: async (_ctx, { params, body, auth }) => {
+        const endpoint = await changeEndpoint(deps, policy, auth.operatorId, params.id, {
+          url: body.url,
+          description: body.description,
+          eventFilter: body.events,
+          enabled: body.enabled,
+        });
+        return { status: 200, body: { success: true, data: endpointView(endpoint, { revealSecret: false }) } };
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/webhooks/endpoints/:id',
+      tag: TAG,
+      summary: 'Delete a webhook endpoint',
+      params: EndpointParams,
+      responses: {
+        200: {
+          description: 'Deleted',
+          schema: ok(z.object({ id: z.string(), deleted: z.literal(true) })),
+        },
+      },
+      handler: async (_ctx, { params, auth }) => {
+        await removeEndpoint(deps, auth.operatorId, params.id);
+        return { status: 200, body: { success: true, data: { id: params.id, deleted: true } } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/webhooks/endpoints/:id/rotate-secret',
+      tag: TAG,
+      summary: "Rotate an endpoint's signing secret",
+      description:
+        'Answers the new secret in full. For the grace period (24 hours) deliveries carry two signatures in `webhook-signature`, space-separated: one under the new secret, one under the old, so a receiver can switch secrets at its own pace. A disabled endpoint is refused (400 VALIDATION_FAILED).',
+      params: EndpointParams,
+      responses: { 200: { description: 'The endpoint, with its new secret in full', schema: ok(Endpoint) } },
+      handler: async (_ctx, { params, auth }) => {
+        const endpoint = await rotateEndpointSecret(deps, policy, auth.operatorId, params.id);
+        return { status: 200, body: { success: true, data: endpointView(endpoint, { revealSecret: true }) } };
+      },
+    }),
+  ];
+}
