@@ -69,7 +69,10 @@ export function webhookEndpointRoutes(deps: DomainDeps, policy: WebhookPolicy) {
       responses: { 200: { description: 'The endpoint, secret masked', schema: ok(Endpoint) } },
       handler: async (_ctx, { params, auth }) => {
         const endpoint = await requireEndpoint(deps, auth.operatorId, params.id);
-        return { status: 200, body: { success: true, data: endpointView(endpoint, { revealSecret: false }) } };
+        return {
+          status: 200,
+          body: { success: true, data: endpointView(endpoint, { revealSecret: false }) },
+        };
       },
     }),
     defineRoute({
@@ -89,7 +92,10 @@ export function webhookEndpointRoutes(deps: DomainDeps, policy: WebhookPolicy) {
           eventFilter: body.events,
           enabled: body.enabled,
         });
-        return { status: 200, body: { success: true, data: endpointView(endpoint, { revealSecret: false }) } };
+        return {
+          status: 200,
+          body: { success: true, data: endpointView(endpoint, { revealSecret: false }) },
+        };
       },
     }),
     defineRoute({

@@ -13,7 +13,8 @@ const PutWebhookBody = z
   .object({
     url: WebhookUrl,
     secret: WebhookSecret.optional().meta({
-      description: 'Signing secret; generated when omitted (which replaces it at once: rotate-secret keeps the old one valid)',
+      description:
+        'Signing secret; generated when omitted (which replaces it at once: rotate-secret keeps the old one valid)',
     }),
     events: EventFilter.default([]),
   })
@@ -29,7 +30,12 @@ const Webhook = z
   })
   .meta({ id: 'WebhookEndpoint' });
 
-const view = (e: WebhookEndpoint, secret: string) => ({ id: e.id, url: e.url, secret, events: e.eventFilter });
+const view = (e: WebhookEndpoint, secret: string) => ({
+  id: e.id,
+  url: e.url,
+  secret,
+  events: e.eventFilter,
+});
 
 /**
  * The single-endpoint shorthand: PUT and GET /webhooks manage one endpoint per operator (the

@@ -37,8 +37,7 @@ const tooMany = (err: unknown): never => {
 };
 
 /** Another operator's endpoint reads as absent: 404, never its data. */
-const notFound = (id: string) =>
-  apiError({ code: 'NOT_FOUND', message: `No webhook endpoint ${id}` });
+const notFound = (id: string) => apiError({ code: 'NOT_FOUND', message: `No webhook endpoint ${id}` });
 
 export interface WebhookPolicy {
   allowPrivateNetworks: boolean;

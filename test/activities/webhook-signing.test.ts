@@ -28,3 +28,16 @@ describe('Standard Webhooks signing', () => {
     ).toBe(false);
   });
 });
+
+describe('signing during a secret rotation', () => {
+  it('carries two space-separated signatures, the new secret first, each verifying on its own', () => {
+    const previousSecret = 'whsec_c2VjcmV0LW9mLWFub3RoZXItZW5kcG9pbnQ=';
+    const headers = webhookHeaders({ ...VECTOR, previousSecret });
+    const [current, previous] = headers['webhook-signature']!.split(' ');
+    expect(current).toBe(signWebhook(VECTOR));
+    expect(previous).toBe(signWebhook({ ...VECTOR, secret: previousSecret }));
+    expect(verifyStandardWebhook(previousSecret, { headers, rawBody: VECTOR.body })).toBe(true);
+    expect(verifyStandardWebhook(VECTOR.secret, { headers, rawBody: VECTOR.body })).toBe(true);
+    expect(webhookHeaders({ ...VECTOR, previousSecret: undefined })['webhook-signature']).not.toContain(' ');
+  });
+});

@@ -104,5 +104,27 @@ describe('webhook destinations: no server-side request forgery', () => {
       expect(ok.status).toBe(200);
       expect(ok.body.data.url).toBe('https://hooks.example.com/x');
     });
+
+    it('refuses the same destinations for POST /webhooks/endpoints and PATCH /webhooks/endpoints/:id, changing nothing', async () => {
+      const op = await newOperator(stack.db.pool, stack.baseUrl);
+      const created = await op.client.post(`${P}/webhooks/endpoints`, { url: 'https://hooks.example.com/y' });
+      expect(created.status).toBe(201);
+      for (const url of [
+        'http://hooks.example.com/x',
+        'https://10.0.0.5/x',
+        'https://[::ffff:127.0.0.1]/x',
+      ]) {
+        const post = await op.client.post(`${P}/webhooks/endpoints`, { url });
+        expectError(post, 400, 'VALIDATION_FAILED');
+        expect(post.body.error.details).toEqual([{ field: 'url', reason: expect.any(String) }]);
+        expectError(
+          await op.client.patch(`${P}/webhooks/endpoints/${created.body.data.id}`, { url }),
+          400,
+          'VALIDATION_FAILED',
+        );
+      }
+      const list = await op.client.get(`${P}/webhooks/endpoints`);
+      expect(list.body.data.map((e: { url: string }) => e.url)).toEqual(['https://hooks.example.com/y']);
+    });
   });
 });
