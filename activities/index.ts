@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Config } from '../core/config';
 import type { Logger } from '../core/logger';
+import { systemResolver, type Resolver } from '../core/security/webhook-destination';
 import { kycActivities } from './kyc/activities';
 import { retentionActivities } from './retention';
 import { riskActivities } from './risk';
@@ -12,8 +13,10 @@ export interface ActivityDeps {
   pool: Pool;
   log: Logger;
   config: Config;
-  /** Outbound HTTP (KYC provider, operator webhooks); the global fetch unless a test injects one. */
+  /** Outbound HTTP to the KYC provider; the global fetch unless a test injects one. */
   fetch?: typeof fetch;
+  /** Resolves webhook hosts (once per delivery, then pinned); the system resolver unless a test injects one. */
+  resolveHost?: Resolver;
   /** The activities' clock (check and flag timestamps, Retry-After dates). */
   now?: () => Date;
   /**
@@ -32,6 +35,7 @@ export function createActivities(deps: ActivityDeps) {
     ...deps,
     fetch: deps.fetch ?? ((input, init) => fetch(input, init)),
     now: deps.now ?? (() => new Date()),
+    resolveHost: deps.resolveHost ?? systemResolver,
   };
   return {
     ...kycActivities(resolved),

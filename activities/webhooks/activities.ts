@@ -7,8 +7,9 @@ import {
   webhookDeliveryTargets,
   type WebhookEndpoint,
 } from '../../core/db/webhooks';
-import { assertPublicDestination } from '../../core/security/webhook-destination';
-import { postJson, HttpUnreachableError } from '../http';
+import { assertAddressesAllowed, DestinationRefusedError } from '../../core/security/webhook-destination';
+import { HttpUnreachableError } from '../http';
+import { postPinned } from './pinned-post';
 import type { ResolvedDeps } from '../index';
 import { webhookHeaders } from './signing';
 
@@ -92,21 +93,11 @@ export function webhookActivities(deps: ResolvedDeps) {
   }): Promise<WebhookAttempt> {
     const endpoint = await endpointFor(a);
     if (!endpoint) return { outcome: 'no_endpoint' };
-    try {
-      await assertPublicDestination(endpoint.url, deps.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS);
-    } catch (err) {
-      // Like an unreachable endpoint: retried on the workflow's timers, so a URL the
-      // operator fixes meanwhile is used by the next attempt.
-      throw ApplicationFailure.create({
-        type: WebhookFailure.DELIVERY_FAILED,
-        message: `attempt ${a.attempt}: destination refused: ${(err as Error).message}`,
-      });
-    }
     const body = JSON.stringify(a.message);
     const timestamp = Math.floor(deps.now().getTime() / 1000);
     let status: number;
     try {
-      ({ status } = await postJson(deps.fetch, endpoint.url, {
+      ({ status } = await postPinned(endpoint.url, {
         body,
         headers: webhookHeaders({
           secret: endpoint.secret,
@@ -116,12 +107,17 @@ export function webhookActivities(deps: ResolvedDeps) {
           body,
         }),
         timeoutMs: deps.config.HTTP_TIMEOUT_MS,
+        resolve: deps.resolveHost,
+        checkAddresses: (url, addresses) =>
+          assertAddressesAllowed(url, addresses, deps.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS),
       }));
     } catch (err) {
-      if (err instanceof HttpUnreachableError) {
+      // A refused destination is like an unreachable endpoint: retried on the activity's
+      // schedule, so a URL the operator fixes meanwhile is used by the next attempt.
+      if (err instanceof HttpUnreachableError || err instanceof DestinationRefusedError) {
         throw ApplicationFailure.create({
           type: WebhookFailure.DELIVERY_FAILED,
-          message: `attempt ${a.attempt}: ${err.message}`,
+          message: `attempt ${a.attempt}: ${err instanceof DestinationRefusedError ? 'destination refused: ' : ''}${err.message}`,
         });
       }
       throw err;

@@ -72,6 +72,31 @@ export function webhookUrlProblem(url: string, allowPrivateNetworks: boolean): s
   return undefined;
 }
 
+/** A host's addresses, as node:dns `lookup(host, { all: true })` answers them. */
+export type Resolver = (host: string) => Promise<Array<{ address: string; family: number }>>;
+
+export const systemResolver: Resolver = (host) => lookup(host, { all: true, verbatim: true });
+
+/**
+ * Throws DestinationRefusedError unless every address the URL's host resolved to may be
+ * called. The delivery then connects to one of exactly these addresses (pinned-post.ts), so
+ * what was checked is what is reached.
+ */
+export function assertAddressesAllowed(
+  url: string,
+  addresses: readonly string[],
+  allowPrivateNetworks: boolean,
+  isPublic: (address: string) => boolean = isPublicAddress,
+): void {
+  if (allowPrivateNetworks) return;
+  const problem = webhookUrlProblem(url, false);
+  if (problem) throw new DestinationRefusedError(problem);
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  if (addresses.some((a) => !isPublic(a))) {
+    throw new DestinationRefusedError(`${host} resolves to a non-public address`);
+  }
+}
+
 /**
  * Checked again at each delivery, on what the host resolves to now (a name can be pointed
  * at a private address after it was configured). Throws with the reason when refused.
@@ -79,8 +104,7 @@ export function webhookUrlProblem(url: string, allowPrivateNetworks: boolean): s
 export async function assertPublicDestination(
   url: string,
   allowPrivateNetworks: boolean,
-  resolve: (host: string) => Promise<Array<{ address: string }>> = (host) =>
-    lookup(host, { all: true, verbatim: true }),
+  resolve: (host: string) => Promise<Array<{ address: string }>> = systemResolver,
 ): Promise<void> {
   if (allowPrivateNetworks) return;
   const problem = webhookUrlProblem(url, false);
@@ -88,8 +112,11 @@ export async function assertPublicDestination(
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
   if (isIP(host) !== 0) return;
   const addresses = await resolve(host);
-  const refused = addresses.find((a) => !isPublicAddress(a.address));
-  if (refused) throw new DestinationRefusedError(`${host} resolves to a non-public address`);
+  assertAddressesAllowed(
+    url,
+    addresses.map((a) => a.address),
+    false,
+  );
 }
 
 export class DestinationRefusedError extends Error {
