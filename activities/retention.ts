@@ -5,6 +5,7 @@ import {
   purgeArchiveBatch,
   type RetentionTarget,
 } from '../core/db/retention';
+import { pruneWebhookLog } from '../core/db/webhook-log';
 import type { ResolvedDeps } from './index';
 
 const DAY_MS = 86_400_000;
@@ -23,6 +24,26 @@ export function retentionActivities(deps: ResolvedDeps) {
   return {
     async listRetentionTargets(): Promise<RetentionTarget[]> {
       return listEventRetentionTargets(deps.pool);
+    },
+
+    /**
+     * The webhook delivery log older than WEBHOOK_LOG_RETENTION_DAYS before `asOf`: bounded
+     * like the events (`maxBatches` statements of `batchSize`); answers how many messages went.
+     */
+    async pruneWebhookDeliveryLog(q: {
+      asOf: string;
+      batchSize: number;
+      maxBatches: number;
+    }): Promise<number> {
+      const before = new Date(Date.parse(q.asOf) - deps.config.WEBHOOK_LOG_RETENTION_DAYS * DAY_MS);
+      let deleted = 0;
+      for (let i = 0; i < q.maxBatches; i++) {
+        const n = await pruneWebhookLog(deps.pool, before, q.batchSize);
+        deleted += n;
+        Context.current().heartbeat(deleted);
+        if (n < q.batchSize) break;
+      }
+      return deleted;
     },
 
     /**

@@ -19,6 +19,7 @@ import { eventRoutes } from './routes/events';
 import { settingsRoutes } from './routes/settings';
 import { stateRoutes } from './routes/states';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints';
+import { webhookMessageRoutes } from './routes/webhook-messages';
 import { webhookRoutes } from './routes/webhooks';
 import type { WebhookPolicy } from '../core/domain/webhooks';
 
@@ -50,6 +51,7 @@ export function apiRoutes(deps: AppDeps, authenticator: Authenticator): AnyRoute
     ...batchRoutes(deps, (type, n) => deps.metrics.eventsRecorded.inc({ event_type: type }, n)),
     ...webhookRoutes(deps, webhookPolicy(deps)),
     ...webhookEndpointRoutes(deps, webhookPolicy(deps)),
+    ...webhookMessageRoutes(deps),
   ];
 }
 

@@ -71,6 +71,8 @@ const schema = z.object({
   WEBHOOK_RETRY_WINDOW_MS: z.coerce.number().int().min(0).default(86_400_000),
   /** After a secret rotation the old secret keeps signing (two signatures) for this long. */
   WEBHOOK_SECRET_GRACE_MS: z.coerce.number().int().min(0).default(86_400_000),
+  /** The webhook delivery log (GET /webhooks/messages) keeps messages this many days. */
+  WEBHOOK_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /**
    * Lets webhook URLs be plain http and point at private, loopback or link-local addresses:
    * for the local stack and tests only (see core/security/webhook-destination.ts).

@@ -1,4 +1,4 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { patched, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { OperatorRetentionResult } from '../activities/retention';
 
@@ -9,7 +9,8 @@ const DATABASE: ActivityOptions = {
   retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 10 },
 };
 
-const { listRetentionTargets, enforceEventRetention } = proxyActivities<Activities>(DATABASE);
+const { listRetentionTargets, enforceEventRetention, pruneWebhookDeliveryLog } =
+  proxyActivities<Activities>(DATABASE);
 
 export interface RetentionInput {
   /** Rows per statement. */
@@ -25,6 +26,8 @@ export interface RetentionResult {
   deleted: number;
   complete: boolean;
   perOperator: OperatorRetentionResult[];
+  /** Webhook delivery log messages removed (absent in runs from before the log existed). */
+  webhookMessagesDeleted?: number;
 }
 
 /**
@@ -47,8 +50,17 @@ export async function applyRetention(input: RetentionInput = {}): Promise<Retent
       }),
     );
   }
+  // Runs recorded before the delivery log existed replay without this step.
+  const webhookMessagesDeleted = patched('webhook-log-retention')
+    ? await pruneWebhookDeliveryLog({
+        asOf,
+        batchSize: input.batchSize ?? 1000,
+        maxBatches: input.maxBatches ?? 200,
+      })
+    : undefined;
   return {
     asOf,
+    ...(webhookMessagesDeleted === undefined ? {} : { webhookMessagesDeleted }),
     operators: perOperator.length,
     archived: perOperator.reduce((n, r) => n + r.archived, 0),
     deleted: perOperator.reduce((n, r) => n + r.deleted, 0),

@@ -7,6 +7,7 @@ import {
   webhookDeliveryTargets,
   type WebhookEndpoint,
 } from '../../core/db/webhooks';
+import { recordWebhookAttempt, type WebhookMessageStatus } from '../../core/db/webhook-log';
 import { assertAddressesAllowed, DestinationRefusedError } from '../../core/security/webhook-destination';
 import { HttpUnreachableError } from '../http';
 import { postPinned } from './pinned-post';
@@ -26,6 +27,11 @@ export interface WebhookRetrySchedule {
   maxIntervalMs: number;
   /** Stop trying once the next attempt would start later than this after the first. */
   windowMs: number;
+}
+
+interface AttemptTrace {
+  statusCode?: number;
+  excerpt?: string;
 }
 
 export type WebhookAttempt = { outcome: 'delivered'; status: number } | { outcome: 'no_endpoint' };
@@ -74,6 +80,37 @@ export function webhookActivities(deps: ResolvedDeps) {
     const endpoint = await findWebhookEndpoint(deps.pool, a.operatorId, a.endpointId);
     return endpoint?.enabled ? endpoint : undefined;
   };
+  /**
+   * The delivery log (GET /webhooks/messages): best effort, so a log that cannot be written
+   * never turns a delivered message into a retried (duplicated) one. Deliveries scheduled
+   * without an endpoint id (before several endpoints existed) are not logged.
+   */
+  const logAttempt = async (
+    d: { operatorId: string; endpointId?: string; messageId: string; message: WebhookMessage },
+    a: {
+      attempt: number;
+      status: WebhookMessageStatus;
+      error: string | null;
+      nextAttemptAt: Date | null;
+      trace: AttemptTrace;
+      startedMs: number;
+    },
+  ): Promise<void> => {
+    if (d.endpointId === undefined) return;
+    await recordWebhookAttempt(deps.pool, {
+      operatorId: d.operatorId,
+      endpointId: d.endpointId,
+      messageId: d.messageId,
+      eventType: d.message.type,
+      attempt: a.attempt,
+      status: a.status,
+      statusCode: a.trace.statusCode ?? null,
+      durationMs: Date.now() - a.startedMs,
+      responseExcerpt: a.trace.excerpt ?? null,
+      error: a.error,
+      nextAttemptAt: a.nextAttemptAt,
+    }).catch((err: unknown) => deps.log.warn({ err, messageId: d.messageId }, 'webhook log not written'));
+  };
   const retrySchedule = (): WebhookRetrySchedule => ({
     initialIntervalMs: deps.config.WEBHOOK_RETRY_INITIAL_MS,
     maxIntervalMs: deps.config.WEBHOOK_RETRY_MAX_INTERVAL_MS,
@@ -90,6 +127,8 @@ export function webhookActivities(deps: ResolvedDeps) {
     messageId: string;
     message: WebhookMessage;
     attempt: number;
+    /** Filled with what the receiver answered, for the delivery log. */
+    trace?: AttemptTrace;
   }): Promise<WebhookAttempt> {
     const endpoint = await endpointFor(a);
     if (!endpoint) return { outcome: 'no_endpoint' };
@@ -97,7 +136,8 @@ export function webhookActivities(deps: ResolvedDeps) {
     const timestamp = Math.floor(deps.now().getTime() / 1000);
     let status: number;
     try {
-      ({ status } = await postPinned(endpoint.url, {
+      let excerpt: string;
+      ({ status, excerpt } = await postPinned(endpoint.url, {
         body,
         headers: webhookHeaders({
           secret: endpoint.secret,
@@ -111,6 +151,7 @@ export function webhookActivities(deps: ResolvedDeps) {
         checkAddresses: (url, addresses) =>
           assertAddressesAllowed(url, addresses, deps.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS),
       }));
+      if (a.trace) a.trace.excerpt = excerpt;
     } catch (err) {
       // A refused destination is like an unreachable endpoint: retried on the activity's
       // schedule, so a URL the operator fixes meanwhile is used by the next attempt.
@@ -122,6 +163,7 @@ export function webhookActivities(deps: ResolvedDeps) {
       }
       throw err;
     }
+    if (a.trace) a.trace.statusCode = status;
     if (status < 200 || status >= 300) {
       throw ApplicationFailure.create({
         type: WebhookFailure.DELIVERY_FAILED,
@@ -150,8 +192,13 @@ export function webhookActivities(deps: ResolvedDeps) {
       message: WebhookMessage;
     }): Promise<WebhookDelivery> {
       const info = Context.current().info;
+      const trace: AttemptTrace = {};
+      const startedMs = Date.now();
+      const log = (status: WebhookMessageStatus, error: string | null, nextAttemptAt: Date | null) =>
+        logAttempt(d, { attempt: info.attempt, status, error, nextAttemptAt, trace, startedMs });
       try {
-        const sent = await sendOnce({ ...d, attempt: info.attempt });
+        const sent = await sendOnce({ ...d, attempt: info.attempt, trace });
+        if (sent.outcome === 'delivered') await log('delivered', null, null);
         return { outcome: sent.outcome, messageId: d.messageId, attempts: info.attempt };
       } catch (err) {
         const failure = err as ApplicationFailure;
@@ -162,6 +209,11 @@ export function webhookActivities(deps: ResolvedDeps) {
           info.attempt,
           info.scheduledTimestampMs,
           deps.now().getTime(),
+        );
+        await log(
+          delay === undefined ? 'failed' : 'pending',
+          failure.message,
+          delay === undefined ? null : new Date(deps.now().getTime() + delay),
         );
         if (delay === undefined) {
           throw ApplicationFailure.create({

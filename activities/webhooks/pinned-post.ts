@@ -22,7 +22,13 @@ export interface PinnedPostOptions {
  * Resolving again at connect time, as a plain fetch does, would let a name that re-resolves
  * between check and connect (DNS rebinding) reach a private address.
  */
-export async function postPinned(url: string, o: PinnedPostOptions): Promise<{ status: number }> {
+/** How much of a receiver's answer is kept (for the delivery log). */
+export const EXCERPT_BYTES = 1024;
+
+export async function postPinned(
+  url: string,
+  o: PinnedPostOptions,
+): Promise<{ status: number; excerpt: string }> {
   const u = new URL(url);
   const host = u.hostname.replace(/^\[|\]$/g, '');
   const literal = isIP(host);
@@ -62,8 +68,15 @@ export async function postPinned(url: string, o: PinnedPostOptions): Promise<{ s
       ...(u.protocol === 'https:' ? { servername: literal ? undefined : host, ca: o.ca } : {}),
     };
     const req = (u.protocol === 'https:' ? https : http).request(u, options, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+      const kept: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (size < EXCERPT_BYTES) kept.push(chunk.subarray(0, EXCERPT_BYTES - size));
+        size += chunk.length;
+      });
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, excerpt: Buffer.concat(kept).toString('utf8') }),
+      );
       res.on('error', (err) => reject(unreachable(u, err, o.timeoutMs)));
     });
     req.on('error', (err) => reject(unreachable(u, err, o.timeoutMs)));

@@ -31,7 +31,7 @@ export const RecordEventResponse = z
  * A query parameter holding an integer: validated as the string it arrives as, documented as
  * the integer it means (the OpenAPI document would otherwise say "string with a pattern").
  */
-const int = (min: number, max: number) =>
+export const int = (min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, 'must be a non-negative integer')
@@ -39,7 +39,7 @@ const int = (min: number, max: number) =>
     .pipe(z.number().int().min(min).max(max))
     .meta({ type: 'integer', minimum: min, maximum: max, pattern: undefined });
 
-const timestamp = z
+export const timestamp = z
   .string()
   .refine(
     (v) => !Number.isNaN(Date.parse(v)) && /^\d{4}-\d{2}-\d{2}/.test(v),

@@ -108,7 +108,7 @@ describe('webhook deliveries are pinned to the address that was checked', () => 
 
   it('resolves once and connects to the checked public address, with the name as Host and TLS server name, though a second lookup would answer a private one', async () => {
     const dns = resolverAnswering(['127.0.0.2'], ['127.0.0.1']);
-    await expect(post(dns.resolve)).resolves.toEqual({ status: 200 });
+    await expect(post(dns.resolve)).resolves.toEqual({ status: 200, excerpt: '' });
     expect(dns.calls).toEqual([NAME]);
     expect(good.hits).toEqual([{ host: `${NAME}:${good.port}`, servername: NAME }]);
     expect(evil.hits).toEqual([]);

@@ -121,6 +121,125 @@ describe('deliveries to several webhook endpoints', () => {
     expect(r.requests.map((x) => x.body.data.eventId)).toEqual([heard.id]);
   });
 
+  describe('delivery log', () => {
+    it("lists each endpoint's message with its attempts: status codes, the next retry time, duration", async () => {
+      const op = await newOperator(h.stack.db.pool, h.stack.baseUrl);
+      const [flaky, healthy] = [await receiver(), await receiver()];
+      flaky.answer = (n) => (n === 1 ? 503 : 200);
+      const f = await addEndpoint(op, { url: flaky.url, events: ['entity_event.*'] });
+      const g = await addEndpoint(op, { url: healthy.url, events: ['entity_event.*'] });
+      await newPlayer(op.client, 'log_1');
+      const ev = await recordEvent(op.client, 'log_1', 'session', { action: 'login' });
+      const { messageId } = await definitionResult(h.stack, ev.fanoutId, 'operator-webhook');
+
+      const listed = await op.client.get(`${P}/webhooks/messages?endpoint=${f.id}`);
+      expect(listed.status).toBe(200);
+      expect(listed.body).toMatchObject({ success: true, count: 1, has_more: false, next_cursor: null });
+      const [message] = listed.body.data;
+      expect(message).toEqual({
+        id: expect.stringMatching(/^wmsg_[0-9a-f]{16}$/),
+        endpointId: f.id,
+        webhookId: messageId,
+        type: 'entity_event.session',
+        status: 'delivered',
+        attempts: 2,
+        lastStatusCode: 200,
+        nextAttemptAt: null,
+        createdAt: expect.any(String),
+        updatedAt: expect.any(String),
+      });
+      const attempts = await op.client.get(`${P}/webhooks/messages/${message.id}/attempts`);
+      expect(attempts.body.data).toEqual([
+        {
+          attempt: 1,
+          statusCode: 503,
+          durationMs: expect.any(Number),
+          responseExcerpt: '',
+          error: expect.stringContaining('503'),
+          nextAttemptAt: expect.any(String),
+          attemptedAt: expect.any(String),
+        },
+        {
+          attempt: 2,
+          statusCode: 200,
+          durationMs: expect.any(Number),
+          responseExcerpt: '',
+          error: null,
+          nextAttemptAt: null,
+          attemptedAt: expect.any(String),
+        },
+      ]);
+      const [first, second] = attempts.body.data;
+      expect(Date.parse(first.nextAttemptAt)).toBeGreaterThan(Date.parse(first.attemptedAt));
+      expect(Date.parse(second.attemptedAt)).toBeGreaterThanOrEqual(Date.parse(first.attemptedAt));
+
+      const mine = await op.client.get(`${P}/webhooks/messages`);
+      expect(mine.body.data.map((m: { endpointId: string }) => m.endpointId).sort()).toEqual(
+        [f.id, g.id].sort(),
+      );
+      expect((await op.client.get(`${P}/webhooks/messages?status=pending`)).body.data).toEqual([]);
+
+      const other = await newOperator(h.stack.db.pool, h.stack.baseUrl);
+      expect((await other.client.get(`${P}/webhooks/messages`)).body.data).toEqual([]);
+      const foreign = await other.client.get(`${P}/webhooks/messages/${message.id}/attempts`);
+      expect([foreign.status, foreign.body.error?.code]).toEqual([404, 'NOT_FOUND']);
+      expect(JSON.stringify(foreign.body)).not.toContain('503');
+    });
+
+    it('pages newest first by cursor, without overlap, and refuses a forged cursor', async () => {
+      const op = await newOperator(h.stack.db.pool, h.stack.baseUrl);
+      const r = await receiver();
+      await addEndpoint(op, { url: r.url, events: ['entity_event.*'] });
+      await newPlayer(op.client, 'log_2');
+      const ids: string[] = [];
+      for (const action of ['a', 'b', 'c']) {
+        const ev = await recordEvent(op.client, 'log_2', 'session', { action });
+        ids.push((await definitionResult(h.stack, ev.fanoutId, 'operator-webhook')).messageId);
+      }
+      const page1 = await op.client.get(`${P}/webhooks/messages?limit=2`);
+      expect(page1.body).toMatchObject({ count: 2, has_more: true, next_cursor: expect.any(String) });
+      const page2 = await op.client.get(`${P}/webhooks/messages?limit=2&cursor=${page1.body.next_cursor}`);
+      expect(page2.body).toMatchObject({ count: 1, has_more: false, next_cursor: null });
+      const seen = [...page1.body.data, ...page2.body.data].map((m: { webhookId: string }) => m.webhookId);
+      expect(seen).toEqual([...ids].reverse());
+      const future = new Date(Date.now() + 60_000).toISOString();
+      expect((await op.client.get(`${P}/webhooks/messages?since=${future}`)).body.data).toEqual([]);
+      const forged = await op.client.get(`${P}/webhooks/messages?cursor=bm9wZQ`);
+      expect([forged.status, forged.body.error?.code]).toEqual([400, 'VALIDATION_FAILED']);
+    });
+
+    it('is pruned by the retention workflow after WEBHOOK_LOG_RETENTION_DAYS (30)', async () => {
+      const op = await newOperator(h.stack.db.pool, h.stack.baseUrl);
+      const r = await receiver();
+      await addEndpoint(op, { url: r.url, events: ['entity_event.*'] });
+      await newPlayer(op.client, 'log_3');
+      for (const action of ['old', 'new']) {
+        const ev = await recordEvent(op.client, 'log_3', 'session', { action });
+        await definitionResult(h.stack, ev.fanoutId, 'operator-webhook');
+      }
+      const [newest, oldest] = (await op.client.get(`${P}/webhooks/messages`)).body.data;
+      await h.stack.db.pool.query(
+        `update webhook_messages set created_at = now() - interval '31 days' where id = $1`,
+        [oldest.id],
+      );
+      const result = (await h.stack.temporal.workflow.execute('applyRetention', {
+        taskQueue: h.stack.taskQueue,
+        workflowId: `retention-webhook-log-${op.operatorId}`,
+        args: [{}],
+      })) as { webhookMessagesDeleted?: number };
+      expect(result.webhookMessagesDeleted).toBe(1);
+      expect(
+        (await op.client.get(`${P}/webhooks/messages`)).body.data.map((m: { id: string }) => m.id),
+      ).toEqual([newest.id]);
+      const gone = await op.client.get(`${P}/webhooks/messages/${oldest.id}/attempts`);
+      expect(gone.status).toBe(404);
+      const { rows } = await h.stack.db.pool.query('select 1 from webhook_attempts where message_row = $1', [
+        oldest.id,
+      ]);
+      expect(rows).toEqual([]);
+    });
+  });
+
   describe('secret rotation', () => {
     it('signs with the new and the old secret during the grace, then with the new one only', async () => {
       const op = await newOperator(h.stack.db.pool, h.stack.baseUrl);

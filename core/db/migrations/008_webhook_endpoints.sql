@@ -31,3 +31,34 @@ create or replace function fanout_subscribed(op text, internal_event text) retur
     select 1 from webhook_endpoints w
      where w.operator_id = op and w.enabled and webhook_filter_matches(w.event_filter, internal_event))
 $$;
+
+-- The delivery log: one row per (endpoint, message), one per attempt. Endpoints are not
+-- referenced: the log of a deleted endpoint stays until retention prunes it.
+create table webhook_messages (
+  id text primary key,
+  operator_id text not null references operators (id),
+  endpoint_id text not null,
+  message_id text not null,
+  event_type text not null,
+  status text not null check (status in ('pending', 'delivered', 'failed')),
+  attempts integer not null default 0,
+  last_status_code integer,
+  next_attempt_at timestamptz,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (endpoint_id, message_id)
+);
+create index webhook_messages_operator_idx on webhook_messages (operator_id, created_at desc, id desc);
+create index webhook_messages_created_idx on webhook_messages (created_at);
+
+create table webhook_attempts (
+  message_row text not null references webhook_messages (id) on delete cascade,
+  attempt integer not null,
+  status_code integer,
+  duration_ms integer not null,
+  response_excerpt text,
+  error text,
+  next_attempt_at timestamptz,
+  attempted_at timestamptz not null default now(),
+  primary key (message_row, attempt)
+);

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import type { Queryable } from './pool';
+
+export type WebhookMessageStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookAttemptRecord {
+  operatorId: string;
+  endpointId: string;
+  messageId: string;
+  eventType: string;
+  attempt: number;
+  /** The message's status after this attempt: delivered, pending (retried later) or failed. */
+  status: WebhookMessageStatus;
+  statusCode: number | null;
+  durationMs: number;
+  responseExcerpt: string | null;
+  error: string | null;
+  nextAttemptAt: Date | null;
+}
+
+/**
+ * Logs one delivery attempt and the message's state after it, in one statement. Idempotent
+ * per attempt number (an activity attempt that logged and then crashed is a new attempt).
+ */
+export async function recordWebhookAttempt(db: Queryable, a: WebhookAttemptRecord): Promise<void> {
+  await db.query(
+    `with message as (
+       insert into webhook_messages
+              (id, operator_id, endpoint_id, message_id, event_type, status, attempts, last_status_code, next_attempt_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $12)
+       on conflict (endpoint_id, message_id) do update
+          set status = excluded.status, attempts = greatest(webhook_messages.attempts, excluded.attempts),
+              last_status_code = excluded.last_status_code, next_attempt_at = excluded.next_attempt_at,
+              updated_at = now()
+       returning id)
+     insert into webhook_attempts
+            (message_row, attempt, status_code, duration_ms, response_excerpt, error, next_attempt_at)
+     select id, $7, $8, $9, $10, $11, $12 from message
+     on conflict (message_row, attempt) do nothing`,
+    [
+      'wmsg_' + randomBytes(8).toString('hex'),
+      a.operatorId,
+      a.endpointId,
+      a.messageId,
+      a.eventType,
+      a.status,
+      a.attempt,
+      a.statusCode,
+      a.durationMs,
+      a.responseExcerpt,
+      a.error,
+      a.nextAttemptAt,
+    ],
+  );
+}
+
+export interface WebhookMessageRow {
+  id: string;
+  endpoint_id: string;
+  message_id: string;
+  event_type: string;
+  status: WebhookMessageStatus;
+  attempts: number;
+  last_status_code: number | null;
+  next_attempt_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  /** created_at to the microsecond, for the keyset cursor. */
+  cursor_ts: string;
+}
+
+/** Newest first; `before` is the last row of the previous page (keyset). */
+export async function listWebhookMessages(
+  db: Queryable,
+  q: {
+    operatorId: string;
+    endpointId?: string;
+    status?: WebhookMessageStatus;
+    since?: Date;
+    before?: { t: string; i: string };
+    limit: number;
+  },
+): Promise<WebhookMessageRow[]> {
+  const { rows } = await db.query<WebhookMessageRow>(
+    `select id, endpoint_id, message_id, event_type, status, attempts, last_status_code, next_attempt_at,
+            created_at, updated_at,
+            to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_ts
+       from webhook_messages
+      where operator_id = $1
+        and ($2::text is null or endpoint_id = $2)
+        and ($3::text is null or status = $3)
+        and ($4::timestamptz is null or created_at >= $4)
+        and ($5::timestamptz is null or (created_at, id) < ($5::timestamptz, $6::text))
+      order by created_at desc, id desc
+      limit $7`,
+    [
+      q.operatorId,
+      q.endpointId ?? null,
+      q.status ?? null,
+      q.since ?? null,
+      q.before?.t ?? null,
+      q.before?.i ?? null,
+      q.limit,
+    ],
+  );
+  return rows;
+}
+
+export interface WebhookAttemptRow {
+  attempt: number;
+  status_code: number | null;
+  duration_ms: number;
+  response_excerpt: string | null;
+  error: string | null;
+  next_attempt_at: Date | null;
+  attempted_at: Date;
+}
+
+/** The attempts of one of the operator's messages, oldest first; undefined for no such message. */
+export async function listWebhookAttempts(
+  db: Queryable,
+  operatorId: string,
+  messageRow: string,
+): Promise<WebhookAttemptRow[] | undefined> {
+  const { rows } = await db.query<WebhookAttemptRow & { found: boolean }>(
+    `select a.attempt, a.status_code, a.duration_ms, a.response_excerpt, a.error, a.next_attempt_at,
+            a.attempted_at, a.attempt is not null as found
+       from webhook_messages m left join webhook_attempts a on a.message_row = m.id
+      where m.operator_id = $1 and m.id = $2
+      order by a.attempt`,
+    [operatorId, messageRow],
+  );
+  if (rows.length === 0) return undefined;
+  return rows.filter((r) => r.found);
+}
+
+/** Deletes log rows (and their attempts) created before `before`, at most `limit`; answers how many. */
+export async function pruneWebhookLog(db: Queryable, before: Date, limit: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `delete from webhook_messages where id in (
+       select id from webhook_messages where created_at < $1 order by created_at limit $2)`,
+    [before, limit],
+  );
+  return rowCount ?? 0;
+}
