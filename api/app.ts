@@ -34,6 +34,8 @@ export interface AppDeps extends DomainDeps {
   allowPrivateWebhookUrls?: boolean;
   /** WEBHOOK_SECRET_GRACE_MS: how long a rotated-out secret keeps signing (24 h unless set). */
   webhookSecretGraceMs?: number;
+  /** Where workflows the API starts itself run (webhook resends). */
+  taskQueue?: string;
 }
 
 const webhookPolicy = (deps: AppDeps): WebhookPolicy => ({
@@ -51,7 +53,7 @@ export function apiRoutes(deps: AppDeps, authenticator: Authenticator): AnyRoute
     ...batchRoutes(deps, (type, n) => deps.metrics.eventsRecorded.inc({ event_type: type }, n)),
     ...webhookRoutes(deps, webhookPolicy(deps)),
     ...webhookEndpointRoutes(deps, webhookPolicy(deps)),
-    ...webhookMessageRoutes(deps),
+    ...webhookMessageRoutes({ ...deps, taskQueue: deps.taskQueue ?? 'entity-events' }),
   ];
 }
 

@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     pii: new PiiCipher(config.PII_MASTER_KEY),
     allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     webhookSecretGraceMs: config.WEBHOOK_SECRET_GRACE_MS,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
   });
   const server = http.createServer(app.callback());
   server.on('clientError', answerClientError);

@@ -9,3 +9,14 @@ export const DATABASE_ACTIVITY: ActivityOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '1m' },
 };
+
+/**
+ * A webhook is retried by Temporal, as an activity: the activity sets each retry's delay itself
+ * (`nextRetryDelay`, from the WEBHOOK_RETRY_* config the workflow cannot read) and gives up,
+ * non-retryably, once the next attempt would start after the retry window (a day by default).
+ * The policy here only says "no attempt limit"; its intervals are a floor the activity overrides.
+ */
+export const WEBHOOK_DELIVERY: ActivityOptions = {
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1h' },
+};

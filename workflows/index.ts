@@ -1,6 +1,7 @@
 // The worker's only workflowsPath: every workflow type the worker can run.
 export { processEvent } from './process-event';
 export { applyRetention } from './retention';
+export { resendWebhookMessage } from './resend-webhook';
 // The retired fan-out shape and its child types, until none of them runs (see that module).
 export {
   fanOut,

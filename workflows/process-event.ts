@@ -11,24 +11,13 @@ import {
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { WebhookMessage } from '../activities/webhooks/activities';
-import { DATABASE_ACTIVITY } from './activity-options';
+import { DATABASE_ACTIVITY, WEBHOOK_DELIVERY } from './activity-options';
 import { definitionNamed } from './catalog';
 import type { Alert, Definition, DefinitionContext } from './definition';
 import type { DefinitionRun, EventWorkflowInput, FanoutInput, FanoutResult } from './types';
 
 // Declared here rather than imported from core/: workflows see only workflow-safe modules.
 const FailedDefinitions = defineSearchAttributeKey('FailedDefinitions', SearchAttributeType.KEYWORD_LIST);
-
-/**
- * A webhook is retried by Temporal, as an activity: the activity sets each retry's delay itself
- * (`nextRetryDelay`, from the WEBHOOK_RETRY_* config the workflow cannot read) and gives up,
- * non-retryably, once the next attempt would start after the retry window (a day by default).
- * The policy here only says "no attempt limit"; its intervals are a floor the activity overrides.
- */
-const WEBHOOK_DELIVERY: ActivityOptions = {
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1h' },
-};
 
 /**
  * The workflow of one event (ID `entity_event.<type>:<eventId>` for recorded events): runs

@@ -102,6 +102,7 @@ export function webhookActivities(deps: ResolvedDeps) {
       endpointId: d.endpointId,
       messageId: d.messageId,
       eventType: d.message.type,
+      payload: d.message,
       attempt: a.attempt,
       status: a.status,
       statusCode: a.trace.statusCode ?? null,

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { WebhookAttemptRow, WebhookMessageRow } from '../../core/db/webhook-log';
+import type { Client } from '@temporalio/client';
 import type { DomainDeps } from '../../core/domain/deps';
-import { webhookAttempts, webhookMessagePage } from '../../core/domain/webhook-log';
+import { resendWebhookMessage, webhookAttempts, webhookMessagePage } from '../../core/domain/webhook-log';
 import { defineRoute } from '../http/route';
 import { iso, ok } from '../schemas/common';
 import { int, timestamp } from '../schemas/events';
@@ -68,6 +69,10 @@ const ListMessagesResponse = z
   })
   .meta({ id: 'ListWebhookMessagesResponse' });
 
+const MessageParams = z.object({
+  id: z.string().regex(/^wmsg_[0-9a-f]{16}$/, 'must be a webhook message id'),
+});
+
 const messageView = (m: WebhookMessageRow) => ({
   id: m.id,
   endpointId: m.endpoint_id,
@@ -92,7 +97,7 @@ const attemptView = (a: WebhookAttemptRow) => ({
 });
 
 /** The delivery log: one message per (endpoint, webhook), its attempts; pruned by retention. */
-export function webhookMessageRoutes(deps: DomainDeps) {
+export function webhookMessageRoutes(deps: DomainDeps & { temporal: Client; taskQueue: string }) {
   return [
     defineRoute({
       method: 'get',
@@ -134,13 +139,30 @@ export function webhookMessageRoutes(deps: DomainDeps) {
       path: '/webhooks/messages/:id/attempts',
       tag: TAG,
       summary: "A webhook message's delivery attempts",
-      params: z.object({
-        id: z.string().regex(/^wmsg_[0-9a-f]{16}$/, 'must be a webhook message id'),
-      }),
+      params: MessageParams,
       responses: { 200: { description: 'Oldest first', schema: ok(z.array(Attempt)) } },
       handler: async (_ctx, { params, auth }) => {
         const attempts = await webhookAttempts(deps, auth.operatorId, params.id);
         return { status: 200, body: { success: true, data: attempts.map(attemptView) } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/webhooks/messages/:id/resend',
+      tag: TAG,
+      summary: 'Resend a webhook message',
+      description:
+        'Delivers the logged message to its endpoint again, with the same `webhook-id` and body, signed now, retried like a first delivery; durable (a Temporal workflow). Asked again while a resend of it runs, it answers that run instead of sending twice. The endpoint must still exist and be enabled (400 VALIDATION_FAILED otherwise).',
+      params: MessageParams,
+      responses: {
+        202: {
+          description: 'The resend started (or was already running)',
+          schema: ok(z.object({ id: z.string(), workflowId: z.string(), runId: z.string() })),
+        },
+      },
+      handler: async (_ctx, { params, auth }) => {
+        const run = await resendWebhookMessage(deps, auth.operatorId, params.id);
+        return { status: 202, body: { success: true, data: { id: params.id, ...run } } };
       },
     }),
   ];

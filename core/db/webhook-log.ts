@@ -8,6 +8,7 @@ export interface WebhookAttemptRecord {
   endpointId: string;
   messageId: string;
   eventType: string;
+  payload: unknown;
   attempt: number;
   /** The message's status after this attempt: delivered, pending (retried later) or failed. */
   status: WebhookMessageStatus;
@@ -18,25 +19,21 @@ export interface WebhookAttemptRecord {
   nextAttemptAt: Date | null;
 }
 
-/**
- * Logs one delivery attempt and the message's state after it, in one statement. Idempotent
- * per attempt number (an activity attempt that logged and then crashed is a new attempt).
- */
+/** Logs one delivery attempt and the message's state after it, in one statement. */
 export async function recordWebhookAttempt(db: Queryable, a: WebhookAttemptRecord): Promise<void> {
   await db.query(
     `with message as (
        insert into webhook_messages
-              (id, operator_id, endpoint_id, message_id, event_type, status, attempts, last_status_code, next_attempt_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $12)
+              (id, operator_id, endpoint_id, message_id, event_type, payload, status, attempts, last_status_code, next_attempt_at)
+       values ($1, $2, $3, $4, $5, $13, $6, 1, $8, $12)
        on conflict (endpoint_id, message_id) do update
-          set status = excluded.status, attempts = greatest(webhook_messages.attempts, excluded.attempts),
+          set status = excluded.status, attempts = webhook_messages.attempts + 1,
               last_status_code = excluded.last_status_code, next_attempt_at = excluded.next_attempt_at,
               updated_at = now()
        returning id)
      insert into webhook_attempts
             (message_row, attempt, status_code, duration_ms, response_excerpt, error, next_attempt_at)
-     select id, $7, $8, $9, $10, $11, $12 from message
-     on conflict (message_row, attempt) do nothing`,
+     select id, $7, $8, $9, $10, $11, $12 from message`,
     [
       'wmsg_' + randomBytes(8).toString('hex'),
       a.operatorId,
@@ -50,8 +47,25 @@ export async function recordWebhookAttempt(db: Queryable, a: WebhookAttemptRecor
       a.responseExcerpt,
       a.error,
       a.nextAttemptAt,
+      JSON.stringify(a.payload),
     ],
   );
+}
+
+/** What a resend needs of one of the operator's messages. */
+export async function findWebhookMessage(
+  db: Queryable,
+  operatorId: string,
+  id: string,
+): Promise<{ endpointId: string; messageId: string; payload: unknown } | undefined> {
+  const { rows } = await db.query<{ endpoint_id: string; message_id: string; payload: string }>(
+    'select endpoint_id, message_id, payload from webhook_messages where operator_id = $1 and id = $2',
+    [operatorId, id],
+  );
+  const r = rows[0];
+  return r
+    ? { endpointId: r.endpoint_id, messageId: r.message_id, payload: JSON.parse(r.payload) as unknown }
+    : undefined;
 }
 
 export interface WebhookMessageRow {
@@ -127,7 +141,7 @@ export async function listWebhookAttempts(
             a.attempted_at, a.attempt is not null as found
        from webhook_messages m left join webhook_attempts a on a.message_row = m.id
       where m.operator_id = $1 and m.id = $2
-      order by a.attempt`,
+      order by a.id`,
     [operatorId, messageRow],
   );
   if (rows.length === 0) return undefined;

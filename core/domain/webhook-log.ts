@@ -1,4 +1,8 @@
+import type { Client } from '@temporalio/client';
+import type { WebhookMessage } from '../../activities/webhooks/activities';
+import { findWebhookEndpoint } from '../db/webhooks';
 import {
+  findWebhookMessage,
   listWebhookAttempts,
   listWebhookMessages,
   type WebhookAttemptRow,
@@ -69,4 +73,42 @@ export async function webhookAttempts(
   const attempts = await listWebhookAttempts(deps.pool, operatorId, id);
   if (!attempts) throw apiError({ code: 'NOT_FOUND', message: `No webhook message ${id}` });
   return attempts;
+}
+
+/**
+ * Delivers a logged message to its endpoint again, durably (workflow `resendWebhookMessage`,
+ * ID `webhook-resend:<id>`): asked again while that runs, it answers the same run rather than
+ * sending twice. The endpoint must still exist and be enabled.
+ */
+export async function resendWebhookMessage(
+  deps: DomainDeps & { temporal: Client; taskQueue: string },
+  operatorId: string,
+  id: string,
+): Promise<{ workflowId: string; runId: string }> {
+  const logged = await findWebhookMessage(deps.pool, operatorId, id);
+  if (!logged) throw apiError({ code: 'NOT_FOUND', message: `No webhook message ${id}` });
+  const endpoint = await findWebhookEndpoint(deps.pool, operatorId, logged.endpointId);
+  if (!endpoint?.enabled) {
+    throw apiError({
+      code: 'VALIDATION_FAILED',
+      message: `The endpoint of webhook message ${id} is ${endpoint ? 'disabled' : 'deleted'}; nothing was sent`,
+      details: [{ field: 'id', reason: `endpoint ${endpoint ? 'disabled' : 'deleted'}` }],
+    });
+  }
+  const workflowId = `webhook-resend:${id}`;
+  const handle = await deps.temporal.workflow.start('resendWebhookMessage', {
+    taskQueue: deps.taskQueue,
+    workflowId,
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    args: [
+      {
+        operatorId,
+        endpointId: logged.endpointId,
+        messageId: logged.messageId,
+        message: logged.payload as WebhookMessage,
+      },
+    ],
+  });
+  return { workflowId, runId: handle.firstExecutionRunId };
 }

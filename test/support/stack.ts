@@ -106,6 +106,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     authCacheTtlMs: 0,
     allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     webhookSecretGraceMs: config.WEBHOOK_SECRET_GRACE_MS,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
   });
   const server = http.createServer(app.callback());
   server.on('clientError', answerClientError);

@@ -240,6 +240,73 @@ describe('deliveries to several webhook endpoints', () => {
     });
   });
 
+  describe('resend', () => {
+    it('delivers a logged message again with the same webhook-id and body, durably, joining a resend that still runs', async () => {
+      const op = await newOperator(h.stack.db.pool, h.stack.baseUrl);
+      const r = await receiver();
+      const { id: endpointId, secret } = await addEndpoint(op, { url: r.url, events: ['entity_event.*'] });
+      await newPlayer(op.client, 'resend_1');
+      const ev = await recordEvent(op.client, 'resend_1', 'session', { action: 'login' });
+      await definitionResult(h.stack, ev.fanoutId, 'operator-webhook');
+      const [logged] = (await op.client.get(`${P}/webhooks/messages`)).body.data;
+      expect(r.requests).toHaveLength(1);
+
+      // The resend's first attempt fails, so it is still running when it is asked for again.
+      r.answer = (n) => (n === 2 ? 503 : 200);
+      const first = await op.client.post(`${P}/webhooks/messages/${logged.id}/resend`);
+      const again = await op.client.post(`${P}/webhooks/messages/${logged.id}/resend`);
+      expect(first.status).toBe(202);
+      expect(first.body.data).toEqual({
+        id: logged.id,
+        workflowId: `webhook-resend:${logged.id}`,
+        runId: expect.any(String),
+      });
+      expect(again.body.data.runId).toBe(first.body.data.runId);
+      await h.stack.temporal.workflow.getHandle(first.body.data.workflowId).result();
+
+      expect(r.requests.map((x) => x.answered)).toEqual([200, 503, 200]);
+      for (const x of r.requests) {
+        expect(x.headers['webhook-id']).toBe(logged.webhookId);
+        expect(x.rawBody).toBe(r.requests[0]!.rawBody);
+        expect(verifyStandardWebhook(secret, x)).toBe(true);
+      }
+      const attempts = (await op.client.get(`${P}/webhooks/messages/${logged.id}/attempts`)).body.data;
+      expect(attempts.map((a: { statusCode: number }) => a.statusCode)).toEqual([200, 503, 200]);
+      expect(
+        (await op.client.get(`${P}/webhooks/messages?endpoint=${endpointId}`)).body.data[0],
+      ).toMatchObject({
+        id: logged.id,
+        status: 'delivered',
+        attempts: 3,
+      });
+
+      // Once finished, asking again is a new resend.
+      const later = await op.client.post(`${P}/webhooks/messages/${logged.id}/resend`);
+      expect(later.body.data.runId).not.toBe(first.body.data.runId);
+      await h.stack.temporal.workflow.getHandle(later.body.data.workflowId).result();
+      expect(r.requests).toHaveLength(4);
+    });
+
+    it("answers 404 for another operator's message and 400 when the endpoint is disabled, sending nothing", async () => {
+      const op = await newOperator(h.stack.db.pool, h.stack.baseUrl);
+      const r = await receiver();
+      const { id: endpointId } = await addEndpoint(op, { url: r.url, events: ['entity_event.*'] });
+      await newPlayer(op.client, 'resend_2');
+      const ev = await recordEvent(op.client, 'resend_2', 'session', { action: 'login' });
+      await definitionResult(h.stack, ev.fanoutId, 'operator-webhook');
+      const [logged] = (await op.client.get(`${P}/webhooks/messages`)).body.data;
+
+      const other = await newOperator(h.stack.db.pool, h.stack.baseUrl);
+      const foreign = await other.client.post(`${P}/webhooks/messages/${logged.id}/resend`);
+      expect([foreign.status, foreign.body.error?.code]).toEqual([404, 'NOT_FOUND']);
+      await op.client.patch(`${P}/webhooks/endpoints/${endpointId}`, { enabled: false });
+      const disabled = await op.client.post(`${P}/webhooks/messages/${logged.id}/resend`);
+      expect([disabled.status, disabled.body.error?.code]).toEqual([400, 'VALIDATION_FAILED']);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(r.requests).toHaveLength(1);
+    });
+  });
+
   describe('secret rotation', () => {
     it('signs with the new and the old secret during the grace, then with the new one only', async () => {
       const op = await newOperator(h.stack.db.pool, h.stack.baseUrl);

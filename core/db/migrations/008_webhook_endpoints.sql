@@ -40,6 +40,9 @@ create table webhook_messages (
   endpoint_id text not null,
   message_id text not null,
   event_type text not null,
+  -- The body as first sent, as text so a resend sends the same bytes (forwarded payloads
+  -- carry no PII fields).
+  payload text not null,
   status text not null check (status in ('pending', 'delivered', 'failed')),
   attempts integer not null default 0,
   last_status_code integer,
@@ -51,7 +54,9 @@ create table webhook_messages (
 create index webhook_messages_operator_idx on webhook_messages (operator_id, created_at desc, id desc);
 create index webhook_messages_created_idx on webhook_messages (created_at);
 
+-- `attempt` counts per delivery run: a resend starts again at 1.
 create table webhook_attempts (
+  id bigint generated always as identity primary key,
   message_row text not null references webhook_messages (id) on delete cascade,
   attempt integer not null,
   status_code integer,
@@ -59,6 +64,6 @@ create table webhook_attempts (
   response_excerpt text,
   error text,
   next_attempt_at timestamptz,
-  attempted_at timestamptz not null default now(),
-  primary key (message_row, attempt)
+  attempted_at timestamptz not null default now()
 );
+create index webhook_attempts_message_idx on webhook_attempts (message_row, id);
