@@ -1,0 +1,114 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { P } from '../support/http';
+import { newOperator, newPlayer } from '../support/operators';
+import {
+  definitionRun,
+  recordEvent,
+  startWebhookReceiver,
+  startWorkflowHarness,
+  verifyStandardWebhook,
+  type WebhookReceiver,
+  type WorkflowHarness,
+} from '../support/workflow-harness';
+
+jest.setTimeout(60_000);
+
+const ACTIVITY_TASK_COMPLETED = 12;
+const ACTIVITY_TASK_FAILED = 13;
+
+/** A receiver that accepts every request only after `delayMs`: its delivery is still running. */
+async function slowReceiver(delayMs: number) {
+  const received: number[] = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received.push(Date.now());
+      setTimeout(() => res.writeHead(200).end(), delayMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('an endpoint down for longer than the retry window', () => {
+  let h: WorkflowHarness;
+  let down: WebhookReceiver;
+  let up: Awaited<ReturnType<typeof slowReceiver>>;
+  beforeAll(async () => {
+    h = await startWorkflowHarness({
+      config: {
+        WEBHOOK_RETRY_INITIAL_MS: '200',
+        WEBHOOK_RETRY_MAX_INTERVAL_MS: '400',
+        WEBHOOK_RETRY_WINDOW_MS: '300',
+        HTTP_TIMEOUT_MS: '5000',
+      },
+    });
+    [down, up] = [await startWebhookReceiver(), await slowReceiver(2_000)];
+  });
+  afterAll(async () => {
+    await Promise.all([down?.close(), up?.close()]);
+    await h?.close();
+  });
+
+  it("fails that endpoint's delivery alone (the other one is delivered), logs it as failed, and resend brings it back once the endpoint is up", async () => {
+    const op = await newOperator(h.stack.db.pool, h.stack.baseUrl);
+    down.answer = () => 500;
+    const dead = (
+      await op.client.post(`${P}/webhooks/endpoints`, { url: down.url, events: ['entity_event.*'] })
+    ).body.data;
+    const live = (
+      await op.client.post(`${P}/webhooks/endpoints`, { url: up.url, events: ['entity_event.*'] })
+    ).body.data;
+    await newPlayer(op.client, 'down_1');
+    // The healthy endpoint answers after 2 s, long after the dead endpoint's delivery gave up:
+    // that failure must not end the workflow (and abandon this delivery) before it is done.
+    const ev = await recordEvent(op.client, 'down_1', 'session', { action: 'login' });
+
+    const run = await definitionRun(h.stack, ev.fanoutId, 'operator-webhook');
+    expect(run).toMatchObject({ status: 'failed', errorType: 'WebhookDeliveryExhausted' });
+    expect(up.received).toHaveLength(1);
+    expect(down.requests.length).toBeGreaterThanOrEqual(2);
+    const history = await h.stack.temporal.workflow.getHandle(ev.fanoutId).fetchHistory();
+    const outcomes = (history.events ?? [])
+      .map((e) => e.eventType)
+      .filter((t) => t === ACTIVITY_TASK_COMPLETED || t === ACTIVITY_TASK_FAILED);
+    // webhookTargets completed, the dead endpoint failed, then the slow one completed.
+    expect(outcomes).toEqual([ACTIVITY_TASK_COMPLETED, ACTIVITY_TASK_FAILED, ACTIVITY_TASK_COMPLETED]);
+    expect(down.requests.every((r) => r.answered === 500)).toBe(true);
+
+    const log = async (endpoint: string) =>
+      (await op.client.get(`${P}/webhooks/messages?endpoint=${endpoint}`)).body.data[0];
+    const failed = await log(dead.id);
+    expect(failed).toMatchObject({
+      status: 'failed',
+      attempts: down.requests.length,
+      lastStatusCode: 500,
+      nextAttemptAt: null,
+    });
+    expect(await log(live.id)).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect(
+      (await op.client.get(`${P}/webhooks/messages?status=failed`)).body.data.map(
+        (m: { id: string }) => m.id,
+      ),
+    ).toEqual([failed.id]);
+
+    down.answer = () => 200;
+    const resend = await op.client.post(`${P}/webhooks/messages/${failed.id}/resend`);
+    expect(resend.status).toBe(202);
+    await h.stack.temporal.workflow.getHandle(resend.body.data.workflowId).result();
+    const last = down.requests[down.requests.length - 1]!;
+    expect(last.answered).toBe(200);
+    expect(last.body.data.eventId).toBe(ev.id);
+    expect(verifyStandardWebhook(dead.secret, last)).toBe(true);
+    expect(await log(dead.id)).toMatchObject({ status: 'delivered', lastStatusCode: 200 });
+  });
+});
