@@ -14,12 +14,13 @@ import {
   setRateLimit,
   suspendOperator,
 } from '../core/admin/operators';
-import { cliDatabaseUrl, cliDefaultRateLimit } from '../core/config';
+import { cliDatabaseUrl, cliDefaultRateLimit, cliWebhookSecretGraceMs } from '../core/config';
 import { getOperator } from '../core/db/operators';
 import { createPool, type Db } from '../core/db/pool';
 import { upsertWebhookEndpoint } from '../core/db/webhooks';
 import { webhookUrlProblem } from '../core/security/webhook-destination';
 import { describeRateLimit, formatOperator } from './operator-view';
+import { addWebhookEndpointCommands } from './webhook-endpoints';
 
 const STACK_FILE = path.join(__dirname, '..', '.local', 'stack.json');
 
@@ -178,10 +179,12 @@ keys.command('revoke <keyId>').action((keyId: string) =>
   })(),
 );
 
-program
-  .command('webhooks')
-  .description("Set an operator's webhook endpoint")
+const webhooks = program.command('webhooks').description("Manage an operator's webhook endpoints");
+addWebhookEndpointCommands(webhooks, { withDb, fail, print, secretGraceMs: cliWebhookSecretGraceMs() });
+
+webhooks
   .command('set <operatorId>')
+  .description('Set the shorthand endpoint (PUT /webhooks): created, or replaced in place')
   .requiredOption('--url <url>', 'HTTPS endpoint that receives signed alerts')
   .option('--secret <secret>', 'signing secret (whsec_…); generated when omitted')
   .option(

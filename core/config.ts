@@ -132,6 +132,12 @@ export function cliDefaultRateLimit(): number {
   return parsed.success ? parsed.data : schema.shape.RATE_LIMIT_PER_MINUTE.parse(undefined);
 }
 
+/** WEBHOOK_SECRET_GRACE_MS for the CLI's rotate-secret (the default when unset or invalid). */
+export function cliWebhookSecretGraceMs(): number {
+  const parsed = schema.shape.WEBHOOK_SECRET_GRACE_MS.safeParse(process.env.WEBHOOK_SECRET_GRACE_MS);
+  return parsed.success ? parsed.data : schema.shape.WEBHOOK_SECRET_GRACE_MS.parse(undefined);
+}
+
 export function cliPiiMasterKey(): string {
   return process.env.PII_MASTER_KEY ?? DEV_DEFAULTS.PII_MASTER_KEY!;
 }

@@ -130,6 +130,53 @@ describe('admin CLI (npm run cli)', () => {
     expect(hook.secret).toMatch(/^whsec_/);
   });
 
+  it('webhooks add, list, disable, rotate-secret and remove manage several endpoints; list never prints a secret', async () => {
+    const op = json<{ operatorId: string }>(
+      await cli('operators', 'create', '--name', 'Endpoints', '--json'),
+    );
+    const set = json<{ id: string; secret: string }>(
+      await cli('webhooks', 'set', op.operatorId, '--url', 'https://a.example.com/h', '--json'),
+    );
+    const added = json<{ id: string; secret: string; eventFilter: string[] }>(
+      await cli(
+        'webhooks',
+        'add',
+        op.operatorId,
+        '--url',
+        'https://b.example.com/h',
+        '--events',
+        'entity_event.*, entity.*',
+        '--description',
+        'Risk',
+        '--json',
+      ),
+    );
+    expect(added.eventFilter).toEqual(['entity_event.*', 'entity.*']);
+    expect(added.secret).toMatch(/^whsec_/);
+
+    const listed = await cli('webhooks', 'list', op.operatorId);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(set.id);
+    expect(listed.stdout).toContain(added.id);
+    expect(listed.stdout).not.toContain(added.secret);
+    expect(listed.stdout).not.toContain(set.secret);
+
+    expect((await cli('webhooks', 'disable', op.operatorId, added.id)).stdout).toContain('disabled');
+    expect((await cli('webhooks', 'rotate-secret', op.operatorId, added.id)).code).toBe(1);
+    await cli('webhooks', 'enable', op.operatorId, added.id);
+    const rotated = json<{ secret: string; previousSecretExpiresAt: string }>(
+      await cli('webhooks', 'rotate-secret', op.operatorId, added.id, '--json'),
+    );
+    expect(rotated.secret).not.toBe(added.secret);
+    expect(Date.parse(rotated.previousSecretExpiresAt) - Date.now()).toBeGreaterThan(23 * 3_600_000);
+
+    expect((await cli('webhooks', 'remove', op.operatorId, added.id)).code).toBe(0);
+    expect((await cli('webhooks', 'remove', op.operatorId, added.id)).code).toBe(1);
+    const after = json<Array<{ id: string }>>(await cli('webhooks', 'list', op.operatorId, '--json'));
+    expect(after.map((e) => e.id)).toEqual([set.id]);
+    expect(JSON.stringify(after)).not.toContain('whsec_');
+  });
+
   it('operators set-rate-limit: a number limits the operator, unlimited lifts it, default restores the default', async () => {
     const op = json<{ operatorId: string; apiKey: string }>(
       await cli('operators', 'create', '--name', 'Limited', '--json'),
