@@ -34,13 +34,16 @@ export interface AppDeps extends DomainDeps {
   allowPrivateWebhookUrls?: boolean;
   /** WEBHOOK_SECRET_GRACE_MS: how long a rotated-out secret keeps signing (24 h unless set). */
   webhookSecretGraceMs?: number;
-  /** Where workflows the API starts itself run (webhook resends). */
+  /** WEBHOOK_LOG_RETENTION_DAYS: how far back a webhook recovery may reach. */
+  webhookLogRetentionDays?: number;
+  /** Where workflows the API starts itself run (webhook resends and recoveries). */
   taskQueue?: string;
 }
 
 const webhookPolicy = (deps: AppDeps): WebhookPolicy => ({
   allowPrivateNetworks: deps.allowPrivateWebhookUrls ?? false,
   secretGraceMs: deps.webhookSecretGraceMs ?? 86_400_000,
+  logRetentionDays: deps.webhookLogRetentionDays ?? 30,
 });
 
 /** Every route of the Operator Data API, in one list: mounted and documented from here. */
@@ -52,7 +55,7 @@ export function apiRoutes(deps: AppDeps, authenticator: Authenticator): AnyRoute
     ...stateRoutes(deps),
     ...batchRoutes(deps, (type, n) => deps.metrics.eventsRecorded.inc({ event_type: type }, n)),
     ...webhookRoutes(deps, webhookPolicy(deps)),
-    ...webhookEndpointRoutes(deps, webhookPolicy(deps)),
+    ...webhookEndpointRoutes({ ...deps, taskQueue: deps.taskQueue ?? 'entity-events' }, webhookPolicy(deps)),
     ...webhookMessageRoutes({ ...deps, taskQueue: deps.taskQueue ?? 'entity-events' }),
   ];
 }

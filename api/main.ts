@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     allowPrivateWebhookUrls: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     webhookSecretGraceMs: config.WEBHOOK_SECRET_GRACE_MS,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
+    webhookLogRetentionDays: config.WEBHOOK_LOG_RETENTION_DAYS,
   });
   const server = http.createServer(app.callback());
   server.on('clientError', answerClientError);

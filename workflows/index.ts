@@ -2,6 +2,7 @@
 export { processEvent } from './process-event';
 export { applyRetention } from './retention';
 export { resendWebhookMessage } from './resend-webhook';
+export { recoverWebhookEndpoint } from './recover-webhooks';
 // The retired fan-out shape and its child types, until none of them runs (see that module).
 export {
   fanOut,

@@ -7,7 +7,11 @@ import {
   webhookDeliveryTargets,
   type WebhookEndpoint,
 } from '../../core/db/webhooks';
-import { recordWebhookAttempt, type WebhookMessageStatus } from '../../core/db/webhook-log';
+import {
+  listFailedWebhookMessages,
+  recordWebhookAttempt,
+  type WebhookMessageStatus,
+} from '../../core/db/webhook-log';
 import { assertAddressesAllowed, DestinationRefusedError } from '../../core/security/webhook-destination';
 import { HttpUnreachableError } from '../http';
 import { postPinned } from './pinned-post';
@@ -230,6 +234,25 @@ export function webhookActivities(deps: ResolvedDeps) {
           nextRetryDelay: delay,
         });
       }
+    },
+
+    /** A page of an endpoint's failed messages since a time, oldest first (for recover). */
+    async failedWebhookMessages(q: {
+      operatorId: string;
+      endpointId: string;
+      since: string;
+      after?: { t: string; i: string };
+      limit: number;
+    }): Promise<
+      Array<{ id: string; messageId: string; message: WebhookMessage; cursor: { t: string; i: string } }>
+    > {
+      const rows = await listFailedWebhookMessages(deps.pool, { ...q, since: new Date(q.since) });
+      return rows.map((r) => ({
+        id: r.id,
+        messageId: r.messageId,
+        message: r.payload as WebhookMessage,
+        cursor: r.cursor,
+      }));
     },
 
     /**

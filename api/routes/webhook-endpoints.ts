@@ -1,16 +1,19 @@
 import { z } from 'zod';
+import type { Client } from '@temporalio/client';
 import type { DomainDeps } from '../../core/domain/deps';
 import { listWebhookEndpoints, MAX_WEBHOOK_ENDPOINTS } from '../../core/db/webhooks';
 import {
   addEndpoint,
   changeEndpoint,
+  recoverEndpoint,
   removeEndpoint,
   requireEndpoint,
   rotateEndpointSecret,
   type WebhookPolicy,
 } from '../../core/domain/webhooks';
 import { defineRoute } from '../http/route';
-import { ok } from '../schemas/common';
+import { iso, ok } from '../schemas/common';
+import { timestamp } from '../schemas/events';
 import {
   CreateEndpointBody,
   Endpoint,
@@ -22,7 +25,24 @@ import {
 const TAG = 'Webhook endpoints';
 
 /** Several endpoints per operator, each with its own URL, event filter and secret. */
-export function webhookEndpointRoutes(deps: DomainDeps, policy: WebhookPolicy) {
+const RecoverBody = z
+  .object({
+    since: timestamp.meta({
+      description: 'Redeliver failed messages created at or after this time (within the log retention)',
+      example: '2026-11-30T00:00:00Z',
+    }),
+  })
+  .strict()
+  .meta({ id: 'RecoverWebhookEndpointRequest' });
+
+const RecoverAnswer = ok(
+  z.object({ id: z.string(), since: z.string(), workflowId: z.string(), runId: z.string() }),
+);
+
+export function webhookEndpointRoutes(
+  deps: DomainDeps & { temporal: Client; taskQueue: string },
+  policy: WebhookPolicy,
+) {
   return [
     defineRoute({
       method: 'post',
@@ -127,6 +147,31 @@ export function webhookEndpointRoutes(deps: DomainDeps, policy: WebhookPolicy) {
       handler: async (_ctx, { params, auth }) => {
         const endpoint = await rotateEndpointSecret(deps, policy, auth.operatorId, params.id);
         return { status: 200, body: { success: true, data: endpointView(endpoint, { revealSecret: true }) } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/webhooks/endpoints/:id/recover',
+      tag: TAG,
+      summary: "Redeliver an endpoint's failed messages since a time",
+      description:
+        "Every message to this endpoint whose delivery failed (gave up after the retry window) since `since` is delivered again, oldest first, one at a time, each with a first delivery's retries; a message failing again stops the recovery. Durable (a Temporal workflow); asked again while one runs, it answers that run. `since` in the future or beyond the delivery log's retention, or a disabled endpoint: 400 VALIDATION_FAILED, nothing started.",
+      params: EndpointParams,
+      body: RecoverBody,
+      responses: {
+        202: { description: 'The recovery started (or was already running)', schema: RecoverAnswer },
+      },
+      handler: async (_ctx, { params, body, auth }) => {
+        const run = await recoverEndpoint(deps, policy, {
+          operatorId: auth.operatorId,
+          id: params.id,
+          since: body.since,
+          now: new Date(),
+        });
+        return {
+          status: 202,
+          body: { success: true, data: { id: params.id, since: iso(body.since), ...run } },
+        };
       },
     }),
   ];

@@ -157,3 +157,34 @@ export async function pruneWebhookLog(db: Queryable, before: Date, limit: number
   );
   return rowCount ?? 0;
 }
+
+export interface FailedWebhookMessage {
+  id: string;
+  messageId: string;
+  payload: unknown;
+  /** Keyset position: (created_at to the microsecond, id). */
+  cursor: { t: string; i: string };
+}
+
+/** The endpoint's failed messages created at or after `since`, oldest first, after `after`. */
+export async function listFailedWebhookMessages(
+  db: Queryable,
+  q: { operatorId: string; endpointId: string; since: Date; after?: { t: string; i: string }; limit: number },
+): Promise<FailedWebhookMessage[]> {
+  const { rows } = await db.query<{ id: string; message_id: string; payload: string; cursor_ts: string }>(
+    `select id, message_id, payload,
+            to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_ts
+       from webhook_messages
+      where operator_id = $1 and endpoint_id = $2 and status = 'failed' and created_at >= $3
+        and ($4::timestamptz is null or (created_at, id) > ($4::timestamptz, $5::text))
+      order by created_at, id
+      limit $6`,
+    [q.operatorId, q.endpointId, q.since, q.after?.t ?? null, q.after?.i ?? null, q.limit],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    messageId: r.message_id,
+    payload: JSON.parse(r.payload) as unknown,
+    cursor: { t: r.cursor_ts, i: r.id },
+  }));
+}

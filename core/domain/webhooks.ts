@@ -13,6 +13,7 @@ import {
 } from '../db/webhooks';
 import { apiError } from '../errors';
 import { webhookUrlProblem } from '../security/webhook-destination';
+import type { Client } from '@temporalio/client';
 import type { DomainDeps } from './deps';
 
 /** Refuses a destination the worker would refuse (same rule as at delivery), as 400 VALIDATION_FAILED. */
@@ -43,6 +44,8 @@ export interface WebhookPolicy {
   allowPrivateNetworks: boolean;
   /** How long the secret before a rotation keeps signing. */
   secretGraceMs: number;
+  /** WEBHOOK_LOG_RETENTION_DAYS: how far back `recover` can reach. */
+  logRetentionDays: number;
 }
 
 export async function setShorthandEndpoint(
@@ -106,4 +109,47 @@ export async function rotateEndpointSecret(
     });
   }
   return rotated;
+}
+
+/**
+ * Redelivers the endpoint's failed messages since `since`, durably (workflow
+ * `recoverWebhookEndpoint`, ID `webhook-recover:<endpoint>`): asked again while one runs, it
+ * answers that run. `since` must be in the past and within the delivery log's retention.
+ */
+export async function recoverEndpoint(
+  deps: DomainDeps & { temporal: Client; taskQueue: string },
+  policy: WebhookPolicy,
+  r: { operatorId: string; id: string; since: Date; now: Date },
+): Promise<{ workflowId: string; runId: string }> {
+  const endpoint = await requireEndpoint(deps, r.operatorId, r.id);
+  const oldest = r.now.getTime() - policy.logRetentionDays * 86_400_000;
+  const problem =
+    r.since.getTime() > r.now.getTime()
+      ? 'is in the future'
+      : r.since.getTime() < oldest
+        ? `is beyond the delivery log's retention (${policy.logRetentionDays} days)`
+        : undefined;
+  if (problem) {
+    throw apiError({
+      code: 'VALIDATION_FAILED',
+      message: `since ${problem}`,
+      details: [{ field: 'since', reason: problem }],
+    });
+  }
+  if (!endpoint.enabled) {
+    throw apiError({
+      code: 'VALIDATION_FAILED',
+      message: `Webhook endpoint ${r.id} is disabled; enable it before recovering`,
+      details: [{ field: 'enabled', reason: 'endpoint is disabled' }],
+    });
+  }
+  const workflowId = `webhook-recover:${r.id}`;
+  const handle = await deps.temporal.workflow.start('recoverWebhookEndpoint', {
+    taskQueue: deps.taskQueue,
+    workflowId,
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    args: [{ operatorId: r.operatorId, endpointId: r.id, since: r.since.toISOString() }],
+  });
+  return { workflowId, runId: handle.firstExecutionRunId };
 }

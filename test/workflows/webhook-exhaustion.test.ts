@@ -111,4 +111,82 @@ describe('an endpoint down for longer than the retry window', () => {
     expect(verifyStandardWebhook(dead.secret, last)).toBe(true);
     expect(await log(dead.id)).toMatchObject({ status: 'delivered', lastStatusCode: 200 });
   });
+
+  it('recover redelivers every failed message since a time, oldest first, and stops at one that fails again', async () => {
+    const op = await newOperator(h.stack.db.pool, h.stack.baseUrl);
+    const r = await startWebhookReceiver();
+    try {
+      r.answer = () => 500;
+      const ep = (await op.client.post(`${P}/webhooks/endpoints`, { url: r.url, events: ['entity_event.*'] }))
+        .body.data;
+      await newPlayer(op.client, 'recover_1');
+      const since = new Date(Date.now() - 1000).toISOString();
+      const events = [];
+      for (const action of ['a', 'b', 'c']) {
+        const ev = await recordEvent(op.client, 'recover_1', 'session', { action });
+        await definitionRun(h.stack, ev.fanoutId, 'operator-webhook');
+        events.push(ev);
+      }
+      const failed = (await op.client.get(`${P}/webhooks/messages?status=failed&endpoint=${ep.id}`)).body
+        .data;
+      expect(failed).toHaveLength(3);
+
+      // Still down: the first redelivery fails and the recovery stops there.
+      const stuck = await op.client.post(`${P}/webhooks/endpoints/${ep.id}/recover`, { since });
+      expect(stuck.status).toBe(202);
+      expect(await h.stack.temporal.workflow.getHandle(stuck.body.data.workflowId).result()).toEqual({
+        recovered: 0,
+        stoppedAt: failed[failed.length - 1].id,
+      });
+
+      r.answer = () => 200;
+      const before = r.requests.length;
+      const run = await op.client.post(`${P}/webhooks/endpoints/${ep.id}/recover`, { since });
+      expect(run.body.data).toMatchObject({ id: ep.id, workflowId: `webhook-recover:${ep.id}` });
+      expect(await h.stack.temporal.workflow.getHandle(run.body.data.workflowId).result()).toEqual({
+        recovered: 3,
+      });
+      const redelivered = r.requests.slice(before);
+      expect(redelivered.map((x) => x.body.data.eventId)).toEqual(events.map((e) => e.id));
+      for (const x of redelivered) expect(verifyStandardWebhook(ep.secret, x)).toBe(true);
+      expect(
+        (await op.client.get(`${P}/webhooks/messages?status=failed&endpoint=${ep.id}`)).body.data,
+      ).toEqual([]);
+      expect(
+        (await op.client.get(`${P}/webhooks/messages?status=delivered&endpoint=${ep.id}`)).body.data,
+      ).toHaveLength(3);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('refuses recover with since in the future or beyond the log retention, for a disabled endpoint (400) and for another operator (404), starting nothing', async () => {
+    const op = await newOperator(h.stack.db.pool, h.stack.baseUrl);
+    const ep = (await op.client.post(`${P}/webhooks/endpoints`, { url: 'https://x.example.com/h' })).body
+      .data;
+    const recover = (o: typeof op, since: string) =>
+      o.client.post(`${P}/webhooks/endpoints/${ep.id}/recover`, { since });
+    const expectCode = (
+      res: { status: number; body: { error?: { code: string } } },
+      status: number,
+      code: string,
+    ) => expect([res.status, res.body.error?.code]).toEqual([status, code]);
+
+    expectCode(await recover(op, new Date(Date.now() + 3_600_000).toISOString()), 400, 'VALIDATION_FAILED');
+    expectCode(
+      await recover(op, new Date(Date.now() - 31 * 86_400_000).toISOString()),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expectCode(await recover(op, 'yesterday'), 400, 'VALIDATION_FAILED');
+    const other = await newOperator(h.stack.db.pool, h.stack.baseUrl);
+    expectCode(await recover(other, new Date().toISOString()), 404, 'NOT_FOUND');
+    await op.client.patch(`${P}/webhooks/endpoints/${ep.id}`, { enabled: false });
+    expectCode(await recover(op, new Date().toISOString()), 400, 'VALIDATION_FAILED');
+    await expect(
+      h.stack.temporal.workflow.getHandle(`webhook-recover:${ep.id}`).describe(),
+    ).rejects.toMatchObject({
+      name: 'WorkflowNotFoundError',
+    });
+  });
 });
