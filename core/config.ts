@@ -73,6 +73,8 @@ const schema = z.object({
   WEBHOOK_SECRET_GRACE_MS: z.coerce.number().int().min(0).default(86_400_000),
   /** The webhook delivery log (GET /webhooks/messages) keeps messages this many days. */
   WEBHOOK_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** An endpoint whose every delivery has failed for this long is disabled (5 days). */
+  WEBHOOK_AUTO_DISABLE_AFTER_MS: z.coerce.number().int().min(0).default(432_000_000),
   /**
    * Lets webhook URLs be plain http and point at private, loopback or link-local addresses:
    * for the local stack and tests only (see core/security/webhook-destination.ts).

@@ -14,6 +14,7 @@ import {
 } from '../../core/db/webhook-log';
 import { assertAddressesAllowed, DestinationRefusedError } from '../../core/security/webhook-destination';
 import { HttpUnreachableError } from '../http';
+import { endpointHealth } from './endpoint-health';
 import { postPinned } from './pinned-post';
 import type { ResolvedDeps } from '../index';
 import { webhookHeaders } from './signing';
@@ -75,6 +76,7 @@ export function previousSecretIn(endpoint: WebhookEndpoint, now: Date): string |
 }
 
 export function webhookActivities(deps: ResolvedDeps) {
+  const health = endpointHealth(deps);
   /**
    * The endpoint named, if it still exists and is enabled; without a name (deliveries
    * scheduled before several endpoints existed) the operator's shorthand or oldest one.
@@ -203,7 +205,10 @@ export function webhookActivities(deps: ResolvedDeps) {
         logAttempt(d, { attempt: info.attempt, status, error, nextAttemptAt, trace, startedMs });
       try {
         const sent = await sendOnce({ ...d, attempt: info.attempt, trace });
-        if (sent.outcome === 'delivered') await log('delivered', null, null);
+        if (sent.outcome === 'delivered') {
+          await log('delivered', null, null);
+          if (d.endpointId) await health.delivered(d.endpointId);
+        }
         return { outcome: sent.outcome, messageId: d.messageId, attempts: info.attempt };
       } catch (err) {
         const failure = err as ApplicationFailure;
@@ -221,6 +226,8 @@ export function webhookActivities(deps: ResolvedDeps) {
           delay === undefined ? null : new Date(deps.now().getTime() + delay),
         );
         if (delay === undefined) {
+          if (d.endpointId)
+            await health.gaveUp(d.operatorId, d.endpointId, new Date(info.scheduledTimestampMs));
           throw ApplicationFailure.create({
             type: WebhookFailure.EXHAUSTED,
             message: `gave up after ${info.attempt} attempts; last: ${failure.message}`,

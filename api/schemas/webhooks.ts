@@ -75,6 +75,10 @@ export const Endpoint = z
     description: z.string(),
     events: z.array(z.string()),
     enabled: z.boolean(),
+    disabledReason: z.enum(['failing']).nullable().meta({
+      description:
+        '`failing`: disabled automatically, every delivery having failed for 5 days (WEBHOOK_AUTO_DISABLE_AFTER_MS); enabling it again starts over',
+    }),
     secret: z.string().meta({
       description: 'In full only in the answer that creates it (or rotates it); masked otherwise',
     }),
@@ -98,6 +102,7 @@ export function endpointView(e: WebhookEndpoint, o: { revealSecret: boolean; now
     description: e.description,
     events: e.eventFilter,
     enabled: e.enabled,
+    disabledReason: e.disabledReason === 'failing' ? ('failing' as const) : null,
     secret: o.revealSecret ? e.secret : maskSecret(e.secret),
     previousSecretExpiresAt: graceLeft ? iso(expires) : null,
     createdAt: iso(e.createdAt),

@@ -17,6 +17,10 @@ export interface WebhookEndpoint {
   enabled: boolean;
   /** The endpoint `PUT /webhooks` manages (at most one per operator). */
   shorthand: boolean;
+  /** Since when every delivery has failed; null once one succeeds. */
+  failingSince: Date | null;
+  /** 'failing' when disabled automatically. */
+  disabledReason: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -26,7 +30,7 @@ export const newWebhookSecret = (): string => 'whsec_' + randomBytes(24).toStrin
 export const newWebhookEndpointId = (): string => 'wep_' + randomBytes(8).toString('hex');
 
 const COLUMNS = `id, operator_id, url, description, secret, previous_secret, previous_secret_expires_at,
-  event_filter, enabled, shorthand, created_at, updated_at`;
+  event_filter, enabled, shorthand, failing_since, disabled_reason, created_at, updated_at`;
 
 interface Row {
   id: string;
@@ -39,6 +43,8 @@ interface Row {
   event_filter: string[];
   enabled: boolean;
   shorthand: boolean;
+  failing_since: Date | null;
+  disabled_reason: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -54,6 +60,8 @@ const fromRow = (r: Row): WebhookEndpoint => ({
   eventFilter: r.event_filter,
   enabled: r.enabled,
   shorthand: r.shorthand,
+  failingSince: r.failing_since,
+  disabledReason: r.disabled_reason,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -183,7 +191,11 @@ export async function updateWebhookEndpoint(
   const { rows } = await db.query<Row>(
     `update webhook_endpoints
         set url = coalesce($3, url), description = coalesce($4, description),
-            event_filter = coalesce($5, event_filter), enabled = coalesce($6, enabled), updated_at = now()
+            event_filter = coalesce($5, event_filter), enabled = coalesce($6, enabled),
+            -- Enabling or disabling by hand starts over: no longer failing, no automatic reason.
+            failing_since = case when $6::boolean is null then failing_since end,
+            disabled_reason = case when $6::boolean is null then disabled_reason end,
+            updated_at = now()
       where operator_id = $1 and id = $2
      returning ${COLUMNS}`,
     [operatorId, id, p.url ?? null, p.description ?? null, p.eventFilter ?? null, p.enabled ?? null],
@@ -266,4 +278,45 @@ export async function anyEndpointSubscribes(
     internalEvent,
   ]);
   return rows[0]?.yes === true;
+}
+
+/** A delivery succeeded: the endpoint is not failing (any more). */
+export async function markEndpointDelivered(db: Queryable, id: string): Promise<void> {
+  await db.query('update webhook_endpoints set failing_since = null where id = $1 and failing_since is not null', [
+    id,
+  ]);
+}
+
+/**
+ * A delivery gave up: the endpoint has been failing since `since` at the latest. Once it has
+ * been failing for `disableAfterMs`, it is disabled (reason 'failing'); `disabled` says whether
+ * this call did it (so the operator is told once).
+ */
+export async function markEndpointFailing(
+  db: Queryable,
+  id: string,
+  since: Date,
+  disableAfterMs: number,
+): Promise<{ disabled: boolean; endpoint: WebhookEndpoint } | undefined> {
+  const { rows } = await db.query<Row & { was_enabled: boolean }>(
+    `with before as (select id, enabled from webhook_endpoints where id = $1 for update),
+          marked as (
+            select id, coalesce(w.failing_since, $2::timestamptz) as failing
+              from webhook_endpoints w where id = $1),
+          due as (
+            select id, failing, failing <= now() - make_interval(secs => $3::double precision / 1000) as off
+              from marked)
+     update webhook_endpoints w
+        set failing_since = due.failing,
+            enabled = w.enabled and not due.off,
+            disabled_reason = case when w.enabled and due.off then 'failing' else w.disabled_reason end,
+            updated_at = case when w.enabled and due.off then now() else w.updated_at end
+       from due, before
+      where w.id = due.id and before.id = w.id
+     returning ${COLUMNS.replace(/\b(\w+)\b/g, 'w.$1')}, before.enabled as was_enabled`,
+    [id, since, disableAfterMs],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  return { disabled: r.was_enabled && !r.enabled, endpoint: fromRow(r) };
 }

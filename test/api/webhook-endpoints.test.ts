@@ -32,6 +32,7 @@ describe('webhook endpoints', () => {
       description: 'Risk team',
       events: ['entity_event.*'],
       enabled: true,
+      disabledReason: null,
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{32}$/),
       previousSecretExpiresAt: null,
       createdAt: expect.stringMatching(ISO_MS),

@@ -189,4 +189,81 @@ describe('an endpoint down for longer than the retry window', () => {
       name: 'WorkflowNotFoundError',
     });
   });
+
+  describe('auto-disable', () => {
+    let ah: WorkflowHarness;
+    beforeAll(async () => {
+      ah = await startWorkflowHarness({
+        config: {
+          WEBHOOK_RETRY_INITIAL_MS: '100',
+          WEBHOOK_RETRY_MAX_INTERVAL_MS: '100',
+          WEBHOOK_RETRY_WINDOW_MS: '150',
+          WEBHOOK_AUTO_DISABLE_AFTER_MS: '1500',
+        },
+      });
+    });
+    afterAll(async () => {
+      await ah?.close();
+    });
+
+    it('disables an endpoint whose every delivery failed for the period, tells the other endpoints, and keeps one that succeeded in between', async () => {
+      const op = await newOperator(ah.stack.db.pool, ah.stack.baseUrl);
+      const [dead, flaky, other] = [
+        await startWebhookReceiver(),
+        await startWebhookReceiver(),
+        await startWebhookReceiver(),
+      ];
+      try {
+        dead.answer = () => 500;
+        const add = async (url: string) =>
+          (await op.client.post(`${P}/webhooks/endpoints`, { url, events: ['entity_event.*'] })).body.data;
+        const deadEp = await add(dead.url);
+        const flakyEp = await add(flaky.url);
+        const otherEp = await add(other.url);
+        await newPlayer(op.client, 'auto_1');
+        const send = async (action: string) => {
+          const ev = await recordEvent(op.client, 'auto_1', 'session', { action });
+          await definitionRun(ah.stack, ev.fanoutId, 'operator-webhook');
+        };
+        // flaky fails the first and the last message for good, and delivers the one between: it
+        // has not been failing for the whole period, so it stays enabled.
+        flaky.answer = (_n, body) =>
+          ['first', 'last'].includes(String((body.data.data as { action?: string } | undefined)?.action))
+            ? 500
+            : 200;
+        await send('first');
+        const endpoint = async (id: string) =>
+          (await op.client.get(`${P}/webhooks/endpoints/${id}`)).body.data;
+        expect(await endpoint(deadEp.id)).toMatchObject({ enabled: true, disabledReason: null });
+
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        await send('middle'); // flaky delivers: no longer failing
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        await send('last'); // dead has now failed for longer than the period
+
+        expect(await endpoint(deadEp.id)).toMatchObject({ enabled: false, disabledReason: 'failing' });
+        expect(await endpoint(flakyEp.id)).toMatchObject({ enabled: true, disabledReason: null });
+        const notice = await other.waitFor((r) => r.body.type === 'endpoint.disabled');
+        expect(notice[0]!.body.data).toMatchObject({
+          endpointId: deadEp.id,
+          url: dead.url,
+          reason: 'failing',
+        });
+        expect(verifyStandardWebhook(otherEp.secret, notice[0]!)).toBe(true);
+        await flaky.waitFor((r) => r.body.type === 'endpoint.disabled');
+        expect(dead.requests.some((r) => r.body.type === 'endpoint.disabled')).toBe(false);
+
+        // Disabled: the next event is not sent to it; enabling it again starts over.
+        const before = dead.requests.length;
+        await send('after');
+        expect(dead.requests.length).toBe(before);
+        const enabled = await op.client.patch(`${P}/webhooks/endpoints/${deadEp.id}`, { enabled: true });
+        expect(enabled.body.data).toMatchObject({ enabled: true, disabledReason: null });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(other.requests.filter((r) => r.body.type === 'endpoint.disabled')).toHaveLength(1);
+      } finally {
+        await Promise.all([dead.close(), flaky.close(), other.close()]);
+      }
+    });
+  });
 });

@@ -8,7 +8,11 @@ alter table webhook_endpoints
   add column shorthand boolean not null default false,
   -- After a rotation the old secret signs too, until it expires (two signatures meanwhile).
   add column previous_secret text,
-  add column previous_secret_expires_at timestamptz;
+  add column previous_secret_expires_at timestamptz,
+  -- Since when every delivery to the endpoint has failed (null once one succeeds); an
+  -- endpoint failing for WEBHOOK_AUTO_DISABLE_AFTER_MS is disabled with the reason 'failing'.
+  add column failing_since timestamptz,
+  add column disabled_reason text;
 update webhook_endpoints
    set id = 'wep_' || left(md5(operator_id || clock_timestamp()::text || random()::text), 16),
        shorthand = true;
