@@ -74,6 +74,13 @@ describe('redriveDefinition', () => {
       .getHandle(handle.workflowId, handle.firstExecutionRunId)
       .describe();
     expect(first.status.name).toBe('CONTINUED_AS_NEW');
+    // What the UI shows as the workflow's current details.
+    const metadata = await h.stack.temporal.workflow
+      .getHandle(handle.workflowId)
+      .query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    expect(metadata.currentDetails).toBe(
+      'redrive of aml-threshold: 5 of 5 run (5 completed, 0 failed), 5 events read, done',
+    );
 
     const children = await listWorkflowIds(h.stack, `WorkflowId STARTS_WITH 'redrive:cas:'`, 5);
     expect(children.sort()).toEqual(deposits.map((id) => `redrive:cas:${id}`).sort());
