@@ -1,4 +1,5 @@
 import {
+  ChildWorkflowFailure,
   ParentClosePolicy,
   continueAsNew,
   defineQuery,
@@ -111,8 +112,14 @@ async function rerun(input: RedriveInput, event: FanoutInput): Promise<'complete
     typedSearchAttributes: new TypedSearchAttributes(pairs),
     staticSummary: `${input.mode} ${input.redriveId}: ${input.definition} for event ${event.eventId ?? ''}`,
   });
-  const result: FanoutResult = await child.result();
-  return result.failed > 0 ? 'failed' : 'completed';
+  try {
+    const result: FanoutResult = await child.result();
+    return result.failed > 0 ? 'failed' : 'completed';
+  } catch (err) {
+    // A re-run terminated or cancelled by hand counts as failed; the re-drive goes on.
+    if (err instanceof ChildWorkflowFailure) return 'failed';
+    throw err;
+  }
 }
 
 function describeProgress(input: RedriveInput, p: RedriveProgress): string {

@@ -9,6 +9,7 @@ import type { FanoutResult } from '../../workflows/types';
 import { newPlayer } from '../support/operators';
 import {
   definitionRun,
+  eventually,
   listWorkflowIds,
   operatorWithWebhook,
   recordEvent,
@@ -26,7 +27,8 @@ describe('redriveDefinition', () => {
   const deposits: string[] = [];
 
   beforeAll(async () => {
-    h = await startWorkflowHarness();
+    // A slow… applicant's first KYC call with a key outlasts the client's 1 s timeout.
+    h = await startWorkflowHarness({ kyc: { slowMs: 5000 } });
     op = await operatorWithWebhook(h);
     since = new Date(Date.now() - 1000).toISOString();
     await newPlayer(op.client, 'cas_1');
@@ -90,6 +92,38 @@ describe('redriveDefinition', () => {
         expect.objectContaining({ definition: 'aml-threshold', status: 'completed' }),
       ]);
     }
+  });
+
+  it('counts a re-run terminated by hand as failed and goes on', async () => {
+    const from = new Date(Date.now() - 1000).toISOString();
+    await newPlayer(op.client, 'slow_1');
+    const ev = await recordEvent(op.client, 'slow_1', 'transaction', {
+      type: 'deposit',
+      amount: 50,
+      currency: 'EUR',
+    });
+    await definitionRun(h.stack, ev.fanoutId, 'kyc-on-deposit');
+    const handle = await h.stack.temporal.workflow.start(REDRIVE_WORKFLOW, {
+      taskQueue: h.stack.taskQueue,
+      workflowId: redriveWorkflowId('term'),
+      args: [
+        {
+          redriveId: 'term',
+          mode: 'redrive',
+          definition: 'kyc-on-deposit',
+          operatorId: op.operatorId,
+          since: from,
+          until: new Date().toISOString(),
+          pageSize: 10,
+          ratePerSecond: 100,
+          pagesPerRun: 10,
+        } satisfies RedriveInput,
+      ],
+    });
+    const child = h.stack.temporal.workflow.getHandle(`redrive:term:${ev.id}`);
+    await eventually(async () => ((await child.describe().catch(() => null)) ? true : undefined));
+    await child.terminate('test: a re-run stopped by hand');
+    expect(await handle.result()).toMatchObject({ selected: 1, completed: 0, failed: 1, done: true });
   });
 
   it('a re-drive id runs once: starting it again is refused by Temporal', async () => {
