@@ -21,6 +21,7 @@ import { upsertWebhookEndpoint } from '../core/db/webhooks';
 import { webhookUrlProblem } from '../core/security/webhook-destination';
 import { registerFanoutCommands } from './fanout';
 import { describeRateLimit, formatOperator } from './operator-view';
+import { registerWorkflowSettingsCommand } from './workflow-settings';
 
 const STACK_FILE = path.join(__dirname, '..', '.local', 'stack.json');
 
@@ -218,6 +219,7 @@ program
     })(),
   );
 
+registerWorkflowSettingsCommand(operators, { withDb, fail });
 registerFanoutCommands(program, {
   withDb,
   fail,
