@@ -9,6 +9,7 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Command } from 'commander';
 import { countRedrive, eventPatterns } from '../activities/redrive';
 import { getOperator } from '../core/db/operators';
+import { newestArchivedInRange } from '../core/db/redrive-events';
 import type { Db } from '../core/db/pool';
 import { definitions } from '../workflows/definitions';
 import {
@@ -182,6 +183,12 @@ async function runOrResume(mode: RedriveMode, o: RunOptions, deps: FanoutCliDeps
   const rate = positiveInt('--rate', o.rate, fail);
   const pagesPerRun = positiveInt('--pages-per-run', o.pagesPerRun, fail);
   if (c.operatorId && !(await getOperator(db, c.operatorId))) fail(`No operator ${c.operatorId}`);
+  const archived = await newestArchivedInRange(db, c);
+  if (archived)
+    fail(
+      `Events in this range up to ${archived.toISOString()} were moved to the archive by retention, ` +
+        `and a ${mode} covers recorded events still in the hot table: start --since after that time`,
+    );
   const client = await connect(target, fail);
   const other = await runningOverlap(client, c);
   if (other) fail(`A ${mode} of ${c.definition} over this range is already running: ${other}`);

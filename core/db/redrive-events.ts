@@ -53,3 +53,20 @@ export async function redriveEventsPage(
   );
   return rows;
 }
+
+/**
+ * The newest event in [since, until) that retention already moved to the archive, if any: a
+ * re-drive reads the hot table only, so its range must start after it.
+ */
+export async function newestArchivedInRange(
+  db: Queryable,
+  q: { operatorId?: string; since: string; until: string },
+): Promise<Date | null> {
+  const { rows } = await db.query<{ newest: Date | null }>(
+    `select max(created_at) as newest from events_archive
+      where ($1::text is null or operator_id = $1)
+        and created_at >= $2::timestamptz and created_at < $3::timestamptz`,
+    [q.operatorId ?? null, q.since, q.until],
+  );
+  return rows[0]?.newest ?? null;
+}

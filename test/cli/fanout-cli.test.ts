@@ -4,7 +4,7 @@ import { startFanout } from '../../core/fanout/temporal-start';
 import type { RedriveProgress } from '../../workflows/redrive-types';
 import type { FanoutResult } from '../../workflows/types';
 import { testEnv } from '../support/env';
-import { newPlayer } from '../support/operators';
+import { newOperator, newPlayer } from '../support/operators';
 import {
   definitionRun,
   operatorWithWebhook,
@@ -290,5 +290,20 @@ describe('fanout redrive and backfill (npm run cli -- fanout …)', () => {
     const run = await cli(['backfill', '--definition', 'operator-webhook', '--since', '1h', '--dry-run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/cannot be backfilled/);
+  });
+
+  it('refuses a range that reaches into events retention has archived, and starts nothing', async () => {
+    const other = await newOperator(h.stack.db.pool, h.stack.baseUrl);
+    await h.stack.db.pool.query(
+      `insert into events_archive (id, operator_id, external_id, event_type, data, created_at)
+       values ('eev_archived0001', $1, 'p1', 'transaction', '{"type":"deposit","amount":1,"currency":"EUR"}', now() - interval '40 days')`,
+      [other.operatorId],
+    );
+    const args = ['--definition', 'aml-threshold', '--operator', other.operatorId, '--dry-run'];
+    const run = await cli(['redrive', ...args, '--since', '60d']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/moved to the archive by retention.*start --since after that time/);
+    // A range after the archived events is accepted.
+    expect(await cli(['redrive', ...args, '--since', '30d'])).toMatchObject({ code: 0 });
   });
 });
