@@ -94,6 +94,35 @@ describe('redriveDefinition', () => {
     }
   });
 
+  it('paces re-runs to ratePerSecond with a timer between pages', async () => {
+    const handle = await h.stack.temporal.workflow.start(REDRIVE_WORKFLOW, {
+      taskQueue: h.stack.taskQueue,
+      workflowId: redriveWorkflowId('paced'),
+      args: [
+        {
+          redriveId: 'paced',
+          mode: 'redrive',
+          definition: 'aml-threshold',
+          operatorId: op.operatorId,
+          since,
+          until: new Date().toISOString(),
+          pageSize: 1,
+          ratePerSecond: 4,
+          pagesPerRun: 10,
+        } satisfies RedriveInput,
+      ],
+    });
+    await handle.result();
+    const starts = await Promise.all(
+      deposits.map(
+        async (id) => (await h.stack.temporal.workflow.getHandle(`redrive:paced:${id}`).describe()).startTime,
+      ),
+    );
+    const times = starts.map((t) => t.getTime()).sort((a, b) => a - b);
+    // One run per page, a page at most every 250 ms.
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(240);
+  });
+
   it('counts a re-run terminated by hand as failed and goes on', async () => {
     const from = new Date(Date.now() - 1000).toISOString();
     await newPlayer(op.client, 'slow_1');
