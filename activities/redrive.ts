@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Queryable } from '../core/db/pool';
 import { redriveEventsPage, type RedriveEventRow } from '../core/db/redrive-events';
+import { eventWorkflowId } from '../core/ids';
 import * as SA from '../core/temporal/search-attributes';
 import { definitionNamed } from '../workflows/catalog';
 import { definitionMatches, type Definition } from '../workflows/definition';
@@ -49,7 +50,7 @@ function inputOf(row: RedriveEventRow): FanoutInput {
  */
 async function outcomeOf(client: Client, input: FanoutInput): Promise<EventOutcome | null> {
   try {
-    const d = await client.workflow.getHandle(`${input.internalEvent}:${input.eventId}`).describe();
+    const d = await client.workflow.getHandle(eventWorkflowId(input.eventType!, input.eventId!)).describe();
     return {
       definitions: d.typedSearchAttributes.get(SA.Definitions) ?? [],
       failed: d.typedSearchAttributes.get(SA.FailedDefinitions) ?? [],
