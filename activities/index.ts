@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { Config } from '../core/config';
 import type { Logger } from '../core/logger';
 import { kycActivities } from './kyc/activities';
+import { redriveActivities } from './redrive';
 import { retentionActivities } from './retention';
 import { riskActivities } from './risk';
 import { webhookActivities } from './webhooks/activities';
@@ -38,6 +39,7 @@ export function createActivities(deps: ActivityDeps) {
     ...riskActivities(resolved),
     ...webhookActivities(resolved),
     ...retentionActivities(resolved),
+    ...redriveActivities(resolved),
   };
 }
 
