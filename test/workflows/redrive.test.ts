@@ -119,10 +119,11 @@ describe('redriveDefinition', () => {
       ),
     );
     const times = starts.map((t) => t.getTime()).sort((a, b) => a - b);
-    // Pages of 2, 2 and 1 event at 1 run per second: a page at most every 2 s (without the
-    // timer, measured: about 0.3 s apart).
-    expect(times[2]! - times[0]!).toBeGreaterThanOrEqual(1950);
-    expect(times[4]! - times[2]!).toBeGreaterThanOrEqual(1950);
+    // Pages of 2, 2 and 1 event at 1 run per second: a page every 2 s (without the timer,
+    // measured: about 0.3 s apart). The timer counts from the page's read, the children start
+    // after it, so a slower read of one page moves its children by that much (seen: 1.9 s in CI).
+    expect(times[2]! - times[0]!).toBeGreaterThanOrEqual(1500);
+    expect(times[4]! - times[2]!).toBeGreaterThanOrEqual(1500);
   });
 
   it('counts a re-run terminated by hand as failed and goes on', async () => {
