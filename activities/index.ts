@@ -4,6 +4,7 @@ import type { Config } from '../core/config';
 import type { Logger } from '../core/logger';
 import { systemResolver, type Resolver } from '../core/security/webhook-destination';
 import { kycActivities } from './kyc/activities';
+import { redriveActivities } from './redrive';
 import { retentionActivities } from './retention';
 import { riskActivities } from './risk';
 import { webhookActivities } from './webhooks/activities';
@@ -42,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     ...riskActivities(resolved),
     ...webhookActivities(resolved),
     ...retentionActivities(resolved),
+    ...redriveActivities(resolved),
   };
 }
 

@@ -1,4 +1,5 @@
 import { lockRiskScore, netDepositsInWindow } from '../core/db/risk';
+import { effectiveThresholds, workflowSettingsAt } from '../core/db/workflow-settings';
 import type { FanoutInput } from '../workflows/types';
 import type { ResolvedDeps } from './index';
 import { withRiskFlag, type RiskFlag, type RiskScoreValue } from './risk-score';
@@ -22,20 +23,30 @@ export interface AffordabilityAssessment {
 }
 
 export function riskActivities(deps: ResolvedDeps) {
+  /** The operator's parameters in force when the event was recorded, over the environment's. */
+  const thresholdsFor = async (input: FanoutInput) =>
+    effectiveThresholds(
+      await workflowSettingsAt(deps.pool, input.operatorId, input.occurredAt || deps.now()),
+      deps.config,
+    );
   return {
-    /** One transaction at or over the AML threshold of its currency (AML_THRESHOLDS, else AML_THRESHOLD). */
+    /**
+     * One transaction at or over the AML threshold of its currency: the operator's (per
+     * currency, then flat), else AML_THRESHOLDS, else AML_THRESHOLD.
+     */
     async assessAml(input: FanoutInput): Promise<AmlAssessment> {
       const currency = String(input.data.currency ?? '');
       const amount = Number(input.data.amount);
-      const threshold = deps.config.AML_THRESHOLDS[currency] ?? deps.config.AML_THRESHOLD;
+      const threshold = (await thresholdsFor(input)).amlThreshold(currency);
       return { flagged: Number.isFinite(amount) && amount >= threshold, amount, currency, threshold };
     },
 
     /** Net deposits (deposits minus withdrawals, in the deposit's currency) over the rolling window. */
     async assessAffordability(input: FanoutInput): Promise<AffordabilityAssessment> {
       const currency = String(input.data.currency ?? '');
-      const windowDays = deps.config.AFFORDABILITY_WINDOW_DAYS;
-      const threshold = deps.config.AFFORDABILITY_THRESHOLD;
+      const thresholds = await thresholdsFor(input);
+      const windowDays = thresholds.affordabilityWindowDays;
+      const threshold = thresholds.affordabilityThreshold;
       const sums = await netDepositsInWindow(deps.pool, {
         operatorId: input.operatorId,
         externalId: input.externalId,

@@ -19,8 +19,10 @@ import { getOperator } from '../core/db/operators';
 import { createPool, type Db } from '../core/db/pool';
 import { upsertWebhookEndpoint } from '../core/db/webhooks';
 import { webhookUrlProblem } from '../core/security/webhook-destination';
+import { registerFanoutCommands } from './fanout';
 import { describeRateLimit, formatOperator } from './operator-view';
 import { addWebhookEndpointCommands } from './webhook-endpoints';
+import { registerWorkflowSettingsCommand } from './workflow-settings';
 
 const STACK_FILE = path.join(__dirname, '..', '.local', 'stack.json');
 
@@ -219,6 +221,22 @@ webhooks
       );
     })(),
   );
+
+registerWorkflowSettingsCommand(operators, { withDb, fail });
+registerFanoutCommands(program, {
+  withDb,
+  fail,
+  temporalTarget: () => {
+    const stack = existsSync(STACK_FILE)
+      ? (JSON.parse(readFileSync(STACK_FILE, 'utf8')) as Record<string, string | undefined>)
+      : {};
+    return {
+      address: process.env.TEMPORAL_ADDRESS ?? stack.temporalAddress ?? 'localhost:7233',
+      namespace: process.env.TEMPORAL_NAMESPACE ?? stack.temporalNamespace ?? 'default',
+      taskQueue: process.env.TEMPORAL_TASK_QUEUE ?? stack.temporalTaskQueue ?? 'entity-events',
+    };
+  },
+});
 
 program
   .parseAsync(process.argv)

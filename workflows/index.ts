@@ -13,3 +13,5 @@ export {
   operatorWebhook,
   deliverWebhook,
 } from './legacy/fanout-v1';
+// Re-drives and backfills of one definition over past events (npm run cli -- fanout …).
+export { redriveDefinition } from './redrive';

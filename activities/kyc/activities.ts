@@ -1,4 +1,5 @@
 import { isFirstDeposit } from '../../core/db/risk';
+import { effectiveThresholds, workflowSettingsAt } from '../../core/db/workflow-settings';
 import type { FanoutInput } from '../../workflows/types';
 import { currentWorkflowId } from '../context';
 import type { ResolvedDeps } from '../index';
@@ -28,9 +29,13 @@ export function kycActivities(deps: ResolvedDeps) {
   });
 
   return {
-    /** A deposit needs a KYC check if it is the entity's first, or at least KYC_DEPOSIT_THRESHOLD. */
+    /**
+     * A deposit needs a KYC check if it is the entity's first, or at least the operator's
+     * threshold in force when it was recorded (else KYC_DEPOSIT_THRESHOLD).
+     */
     async decideKycCheck(input: FanoutInput): Promise<KycDecision> {
-      const threshold = deps.config.KYC_DEPOSIT_THRESHOLD;
+      const settings = await workflowSettingsAt(deps.pool, input.operatorId, input.occurredAt || deps.now());
+      const threshold = effectiveThresholds(settings, deps.config).kycDepositThreshold;
       const amount = Number(input.data.amount);
       if (amount >= threshold) return { required: true, reason: 'amount_at_or_over_threshold', threshold };
       const first = await isFirstDeposit(deps.pool, {

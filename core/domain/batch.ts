@@ -13,7 +13,7 @@ import type { Template } from '../template/igaming';
 import type { DomainDeps } from './deps';
 import { checkEntity, newFanoutId, splitPii, type EntityInput } from './entities';
 import { planParts } from '../fanout/plan';
-import { checkEvent, entityNotFound, type NewEvent } from './events';
+import { checkEvent, entityNotFound, eventInput, type NewEvent } from './events';
 import { checkStateKey, checkStateValue } from './states';
 
 /** Items per request; past this the whole request is refused (nothing is written). */
@@ -188,15 +188,7 @@ export async function recordEventBatch(
         externalId: e.externalId,
         eventType: e.eventType,
         data: e.data,
-        plan: planParts({
-          internalEvent: `entity_event.${e.eventType}`,
-          operatorId,
-          externalId: e.externalId,
-          eventId: id,
-          eventType: e.eventType,
-          data: e.data,
-          occurredAt: '',
-        }),
+        plan: planParts(eventInput(operatorId, id, e)),
       })),
     );
     const ids = new Set(inserted.map((r) => r.id));

@@ -2,6 +2,7 @@ import { findIdempotencyKey, listEvents, type EventRow, type RecordEventResult }
 import { entityExists } from '../db/entities';
 import { apiError } from '../errors';
 import { outboxEntry, type OutboxEntry } from '../fanout/outbox-row';
+import type { FanoutInput } from '../../workflows/types';
 import { eventWorkflowId, newEventId } from '../ids';
 import type { Template } from '../template/igaming';
 import { validateEventData } from '../template/validate';
@@ -36,7 +37,12 @@ export function checkEvent(template: Template, e: NewEvent): void {
  * `occurredAt` is filled in by the insert statement from the event's `created_at`.
  */
 export function eventOutboxEntry(operatorId: string, id: string, e: NewEvent) {
-  return outboxEntry(eventWorkflowId(e.eventType, id), {
+  return outboxEntry(eventWorkflowId(e.eventType, id), eventInput(operatorId, id, e));
+}
+
+/** A recorded event as its workflow (and a definition's condition) sees it. */
+export function eventInput(operatorId: string, id: string, e: NewEvent): FanoutInput {
+  return {
     internalEvent: `entity_event.${e.eventType}`,
     operatorId,
     externalId: e.externalId,
@@ -44,7 +50,7 @@ export function eventOutboxEntry(operatorId: string, id: string, e: NewEvent) {
     eventType: e.eventType,
     data: e.data,
     occurredAt: '',
-  });
+  };
 }
 
 export type RecordOutcome = { action: 'created'; id: string } | { action: 'duplicate'; id: string };

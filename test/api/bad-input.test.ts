@@ -184,6 +184,7 @@ describe('bad input: refused with a clear 4xx in the envelope, nothing stored', 
           'VALIDATION_FAILED',
         );
         expectError(await op.client.get(`${P}/entities/player%00_1`), 400, 'VALIDATION_FAILED');
+        expectError(await op.client.get(`${events}?type=%00`), 400, 'VALIDATION_FAILED');
       });
       // A batch lists the refused item, quoting its id; the job record keeps it with U+FFFD.
       const batch = await op.client.post(`${P}/batch/events`, [

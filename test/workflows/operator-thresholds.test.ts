@@ -1,0 +1,130 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { newPlayer } from '../support/operators';
+import {
+  definitionResult,
+  operatorWithWebhook,
+  recordEvent,
+  startWorkflowHarness,
+  type WorkflowHarness,
+} from '../support/workflow-harness';
+
+jest.setTimeout(120_000);
+
+const ROOT = path.join(__dirname, '..', '..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+
+/**
+ * Per-operator parameters of kyc-on-deposit, aml-threshold and affordability-check, set with
+ * `npm run cli -- operators workflow-settings` and read by the activities; the environment
+ * (here: AML_THRESHOLD 2000, AFFORDABILITY_THRESHOLD 150, KYC_DEPOSIT_THRESHOLD 1000) for
+ * an operator that set nothing.
+ */
+describe('per-operator workflow settings', () => {
+  let h: WorkflowHarness;
+  let strict: Awaited<ReturnType<typeof operatorWithWebhook>>;
+  let lenient: Awaited<ReturnType<typeof operatorWithWebhook>>;
+
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        TSX,
+        ['cli/main.ts', 'operators', 'workflow-settings', ...args],
+        { cwd: ROOT, env: { ...process.env, DATABASE_URL: h.stack.db.url } },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  const deposit = async (op: typeof strict, player: string, amount: number) => {
+    const ev = await recordEvent(op.client, player, 'transaction', {
+      type: 'deposit',
+      amount,
+      currency: 'GBP',
+    });
+    return ev;
+  };
+
+  beforeAll(async () => {
+    h = await startWorkflowHarness({
+      config: { AML_THRESHOLD: '2000', AFFORDABILITY_THRESHOLD: '150', KYC_DEPOSIT_THRESHOLD: '1000' },
+    });
+    strict = await operatorWithWebhook(h);
+    lenient = await operatorWithWebhook(h);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('sets and shows an operator’s settings through the CLI, refusing invalid ones', async () => {
+    const set = await cli(
+      strict.operatorId,
+      '--set',
+      '{"amlThresholds":{"GBP":1000},"kycDepositThreshold":100,"affordabilityThreshold":10000}',
+      '--json',
+    );
+    expect(set).toMatchObject({ code: 0 });
+    expect(JSON.parse(set.stdout)).toEqual({
+      operatorId: strict.operatorId,
+      settings: { amlThresholds: { GBP: 1000 }, kycDepositThreshold: 100, affordabilityThreshold: 10000 },
+    });
+
+    const bad = await cli(strict.operatorId, '--set', '{"amlThresholds":{"pounds":1},"unknown":1}');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/amlThresholds\.pounds/);
+    expect(bad.stderr).toMatch(/unknown/i);
+    const missing = await cli('op_missing', '--set', '{}');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/No operator op_missing/);
+    // The refused values changed nothing.
+    expect(JSON.parse((await cli(strict.operatorId, '--json')).stdout).settings).toMatchObject({
+      amlThresholds: { GBP: 1000 },
+    });
+  });
+
+  it('two operators with different thresholds get different outcomes for the same deposit', async () => {
+    for (const op of [strict, lenient]) await newPlayer(op.client, 'same_player');
+    const [s, l] = [await deposit(strict, 'same_player', 1500), await deposit(lenient, 'same_player', 1500)];
+
+    expect(await definitionResult(h.stack, s.fanoutId, 'aml-threshold')).toMatchObject({
+      flagged: true,
+      threshold: 1000,
+    });
+    expect(await definitionResult(h.stack, l.fanoutId, 'aml-threshold')).toMatchObject({
+      flagged: false,
+      threshold: 2000,
+    });
+    expect(await definitionResult(h.stack, s.fanoutId, 'affordability-check')).toMatchObject({
+      flagged: false,
+    });
+    expect(await definitionResult(h.stack, l.fanoutId, 'affordability-check')).toMatchObject({
+      flagged: true,
+    });
+
+    // A second, smaller deposit: at or over the strict operator's KYC threshold only.
+    const [s2, l2] = [await deposit(strict, 'same_player', 500), await deposit(lenient, 'same_player', 500)];
+    expect(await definitionResult(h.stack, s2.fanoutId, 'kyc-on-deposit')).toMatchObject({
+      reason: 'amount_at_or_over_threshold',
+    });
+    expect(await definitionResult(h.stack, l2.fanoutId, 'kyc-on-deposit')).toMatchObject({
+      reason: 'below_threshold',
+    });
+  });
+
+  it('judges an event by the settings in force when it was recorded, even if they change before its activity runs', async () => {
+    await newPlayer(strict.client, 'late_player');
+    await h.stack.stopWorker();
+    const ev = await deposit(strict, 'late_player', 1500);
+    expect((await cli(strict.operatorId, '--set', '{"amlThresholds":{"GBP":5000}}')).code).toBe(0);
+    await h.stack.startWorker();
+    expect(await definitionResult(h.stack, ev.fanoutId, 'aml-threshold')).toMatchObject({
+      flagged: true,
+      threshold: 1000,
+    });
+    // An event recorded after the change gets the new threshold.
+    const after = await deposit(strict, 'late_player', 1500);
+    expect(await definitionResult(h.stack, after.fanoutId, 'aml-threshold')).toMatchObject({
+      flagged: false,
+      threshold: 5000,
+    });
+  });
+});

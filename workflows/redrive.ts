@@ -1,0 +1,132 @@
+import {
+  ChildWorkflowFailure,
+  ParentClosePolicy,
+  continueAsNew,
+  defineQuery,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  startChild,
+} from '@temporalio/workflow';
+import {
+  defineSearchAttributeKey,
+  SearchAttributeType,
+  TypedSearchAttributes,
+  WorkflowIdReusePolicy,
+} from '@temporalio/common';
+import type { Activities } from '../activities';
+import { DATABASE_ACTIVITY } from './activity-options';
+import { processEvent } from './process-event';
+import {
+  REDRIVE_PROGRESS_QUERY,
+  redriveChildId,
+  type RedriveInput,
+  type RedriveProgress,
+} from './redrive-types';
+import type { FanoutInput, FanoutResult } from './types';
+
+// Declared here rather than imported from core/: workflows see only workflow-safe modules.
+const OperatorId = defineSearchAttributeKey('OperatorId', SearchAttributeType.KEYWORD);
+const EntityExternalId = defineSearchAttributeKey('EntityExternalId', SearchAttributeType.KEYWORD);
+const EventType = defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD);
+const InternalEvent = defineSearchAttributeKey('InternalEvent', SearchAttributeType.KEYWORD);
+const Definitions = defineSearchAttributeKey('Definitions', SearchAttributeType.KEYWORD_LIST);
+
+/** A page reads Postgres and describes up to a page of workflows: more than a single query. */
+const SELECT_PAGE = { ...DATABASE_ACTIVITY, startToCloseTimeout: '2m' } as const;
+
+export const progressQuery = defineQuery<RedriveProgress>(REDRIVE_PROGRESS_QUERY);
+
+const initialProgress = (total: number | null): RedriveProgress => ({
+  total,
+  scanned: 0,
+  selected: 0,
+  completed: 0,
+  failed: 0,
+  pages: 0,
+  cursor: null,
+  done: false,
+});
+
+/**
+ * A re-drive or backfill (ID `redrive:<redriveId>`): runs one definition again, or for the
+ * first time, over past events, page by page. An activity selects each page (keyset over
+ * events, filtered by what each event's own workflow planned or failed); each selected event
+ * gets a child `processEvent` whose plan is that one definition, with the ID
+ * `redrive:<redriveId>:<eventId>` and REJECT_DUPLICATE, so each event is run at most once per
+ * re-drive whatever is retried, and each re-run is its own visible workflow. A page's children
+ * finish before the next page is read, and a timer paces pages to `ratePerSecond`, so a large
+ * backfill never floods the task queue ahead of live events. Continue-as-new every
+ * `pagesPerRun` pages carries the cursor and the counts.
+ */
+export async function redriveDefinition(input: RedriveInput): Promise<RedriveProgress> {
+  const progress = input.progress ?? initialProgress(input.total ?? null);
+  setHandler(progressQuery, () => progress);
+  const { selectRedrivePage } = proxyActivities<Activities>({
+    ...SELECT_PAGE,
+    summary: `select events for ${input.definition}`,
+  });
+  const criteria = {
+    mode: input.mode,
+    definition: input.definition,
+    operatorId: input.operatorId,
+    since: input.since,
+    until: input.until,
+  };
+
+  for (let page = 0; page < input.pagesPerRun; page++) {
+    const startedAt = Date.now();
+    const selected = await selectRedrivePage(criteria, progress.cursor, input.pageSize);
+    const results = await Promise.all(selected.events.map((event) => rerun(input, event)));
+    progress.pages += 1;
+    progress.scanned += selected.scanned;
+    progress.selected += selected.events.length;
+    for (const status of results) progress[status] += 1;
+    progress.cursor = selected.next;
+    progress.done = selected.next === null;
+    setCurrentDetails(describeProgress(input, progress));
+    if (progress.done) return progress;
+    // Paces re-runs, not reads: a page that selected nothing goes on at once.
+    const pause = (selected.events.length * 1000) / input.ratePerSecond - (Date.now() - startedAt);
+    if (pause > 0) await sleep(pause);
+  }
+  return await continueAsNew<typeof redriveDefinition>({ ...input, progress });
+}
+
+/** Runs the definition for one event as a child workflow; answers how its run ended. */
+async function rerun(input: RedriveInput, event: FanoutInput): Promise<'completed' | 'failed'> {
+  const pairs = [
+    { key: OperatorId, value: event.operatorId },
+    { key: EntityExternalId, value: event.externalId },
+    { key: InternalEvent, value: event.internalEvent },
+    { key: Definitions, value: [input.definition] },
+    ...(event.eventType ? [{ key: EventType, value: event.eventType }] : []),
+  ];
+  const child = await startChild(processEvent, {
+    workflowId: redriveChildId(input.redriveId, event.eventId ?? ''),
+    args: [{ ...event, definitions: [input.definition] }],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    // A re-run that is under way finishes even if the re-drive is terminated.
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    typedSearchAttributes: new TypedSearchAttributes(pairs),
+    staticSummary: `${input.mode} ${input.redriveId}: ${input.definition} for event ${event.eventId ?? ''}`,
+  });
+  try {
+    const result: FanoutResult = await child.result();
+    return result.failed > 0 ? 'failed' : 'completed';
+  } catch (err) {
+    // A re-run terminated or cancelled by hand counts as failed; the re-drive goes on.
+    if (err instanceof ChildWorkflowFailure) return 'failed';
+    throw err;
+  }
+}
+
+function describeProgress(input: RedriveInput, p: RedriveProgress): string {
+  const of = p.total === null ? '' : ` of ${p.total}`;
+  return (
+    `${input.mode} of ${input.definition}: ${p.selected}${of} run ` +
+    `(${p.completed} completed, ${p.failed} failed), ${p.scanned} events read, ` +
+    (p.done ? 'done' : `page ${p.pages}`)
+  );
+}
