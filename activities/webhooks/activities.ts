@@ -14,6 +14,7 @@ import {
 } from '../../core/db/webhook-log';
 import { assertAddressesAllowed, DestinationRefusedError } from '../../core/security/webhook-destination';
 import { HttpUnreachableError } from '../http';
+import { takeDeliverySlot } from '../../core/db/webhook-throttle';
 import { endpointHealth } from './endpoint-health';
 import { postPinned } from './pinned-post';
 import type { ResolvedDeps } from '../index';
@@ -43,6 +44,8 @@ export type WebhookAttempt = { outcome: 'delivered'; status: number } | { outcom
 
 export const WebhookFailure = {
   DELIVERY_FAILED: 'WebhookDeliveryFailed',
+  /** The endpoint's rate limit is reached: tried again in the next window, nothing was sent. */
+  THROTTLED: 'WebhookDeliveryThrottled',
   EXHAUSTED: 'WebhookDeliveryExhausted',
 } as const;
 
@@ -139,6 +142,18 @@ export function webhookActivities(deps: ResolvedDeps) {
   }): Promise<WebhookAttempt> {
     const endpoint = await endpointFor(a);
     if (!endpoint) return { outcome: 'no_endpoint' };
+    if (endpoint.rateLimitPerSecond !== null) {
+      const waitMs = await takeDeliverySlot(deps.pool, endpoint.id, endpoint.rateLimitPerSecond);
+      if (waitMs !== undefined) {
+        // Returned at once, so a throttled endpoint holds no worker slot while it waits; the
+        // jitter spreads the waiting messages over the next window instead of its first instant.
+        throw ApplicationFailure.create({
+          type: WebhookFailure.THROTTLED,
+          message: `endpoint ${endpoint.id} is at its ${endpoint.rateLimitPerSecond}/s limit`,
+          nextRetryDelay: waitMs + Math.floor(Math.random() * 1000),
+        });
+      }
+    }
     const body = JSON.stringify(a.message);
     const timestamp = Math.floor(deps.now().getTime() / 1000);
     let status: number;

@@ -59,6 +59,7 @@ export function webhookEndpointRoutes(
           description: body.description,
           eventFilter: body.events,
           enabled: body.enabled,
+          rateLimitPerSecond: body.rateLimitPerSecond,
           secret: body.secret,
         });
         return { status: 201, body: { success: true, data: endpointView(endpoint, { revealSecret: true }) } };
@@ -111,6 +112,7 @@ export function webhookEndpointRoutes(
           description: body.description,
           eventFilter: body.events,
           enabled: body.enabled,
+          rateLimitPerSecond: body.rateLimitPerSecond,
         });
         return {
           status: 200,

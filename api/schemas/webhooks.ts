@@ -39,6 +39,12 @@ export const EventFilter = z.array(EventPattern).max(50).meta({
 
 export const Description = z.string().max(500).meta({ example: 'Risk team' });
 
+export const RateLimit = z.number().int().min(1).max(1000).nullable().meta({
+  description:
+    'Deliveries per second to this endpoint at most (null: no limit); the rest wait for the next second, holding no worker',
+  example: 10,
+});
+
 export const EndpointParams = z.object({
   id: z
     .string()
@@ -52,6 +58,7 @@ export const CreateEndpointBody = z
     description: Description.default(''),
     events: EventFilter.default([]),
     enabled: z.boolean().default(true),
+    rateLimitPerSecond: RateLimit.default(null),
     secret: WebhookSecret.optional(),
   })
   .strict()
@@ -63,6 +70,7 @@ export const PatchEndpointBody = z
     description: Description.optional(),
     events: EventFilter.optional(),
     enabled: z.boolean().optional(),
+    rateLimitPerSecond: RateLimit.optional(),
   })
   .strict()
   .refine((b) => Object.keys(b).length > 0, 'name at least one field to change')
@@ -75,6 +83,7 @@ export const Endpoint = z
     description: z.string(),
     events: z.array(z.string()),
     enabled: z.boolean(),
+    rateLimitPerSecond: z.number().int().nullable(),
     disabledReason: z.enum(['failing']).nullable().meta({
       description:
         '`failing`: disabled automatically, every delivery having failed for 5 days (WEBHOOK_AUTO_DISABLE_AFTER_MS); enabling it again starts over',
@@ -102,6 +111,7 @@ export function endpointView(e: WebhookEndpoint, o: { revealSecret: boolean; now
     description: e.description,
     events: e.eventFilter,
     enabled: e.enabled,
+    rateLimitPerSecond: e.rateLimitPerSecond,
     disabledReason: e.disabledReason === 'failing' ? ('failing' as const) : null,
     secret: o.revealSecret ? e.secret : maskSecret(e.secret),
     previousSecretExpiresAt: graceLeft ? iso(expires) : null,

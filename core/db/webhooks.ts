@@ -21,6 +21,8 @@ export interface WebhookEndpoint {
   failingSince: Date | null;
   /** 'failing' when disabled automatically. */
   disabledReason: string | null;
+  /** Deliveries per second at most; null: no limit. */
+  rateLimitPerSecond: number | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -30,7 +32,7 @@ export const newWebhookSecret = (): string => 'whsec_' + randomBytes(24).toStrin
 export const newWebhookEndpointId = (): string => 'wep_' + randomBytes(8).toString('hex');
 
 const COLUMNS = `id, operator_id, url, description, secret, previous_secret, previous_secret_expires_at,
-  event_filter, enabled, shorthand, failing_since, disabled_reason, created_at, updated_at`;
+  event_filter, enabled, shorthand, failing_since, disabled_reason, rate_limit_per_second, created_at, updated_at`;
 
 interface Row {
   id: string;
@@ -45,6 +47,7 @@ interface Row {
   shorthand: boolean;
   failing_since: Date | null;
   disabled_reason: string | null;
+  rate_limit_per_second: number | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -62,6 +65,7 @@ const fromRow = (r: Row): WebhookEndpoint => ({
   shorthand: r.shorthand,
   failingSince: r.failing_since,
   disabledReason: r.disabled_reason,
+  rateLimitPerSecond: r.rate_limit_per_second,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -73,6 +77,7 @@ export interface NewWebhookEndpoint {
   secret?: string;
   eventFilter: string[];
   enabled?: boolean;
+  rateLimitPerSecond?: number | null;
 }
 
 export class TooManyWebhookEndpointsError extends Error {
@@ -96,8 +101,9 @@ async function assertRoomForOne(db: Queryable, operatorId: string): Promise<void
 
 async function insertEndpoint(db: Queryable, e: NewWebhookEndpoint, shorthand: boolean) {
   const { rows } = await db.query<Row>(
-    `insert into webhook_endpoints (id, operator_id, url, description, secret, event_filter, enabled, shorthand)
-     values ($1, $2, $3, $4, $5, $6, $7, $8) returning ${COLUMNS}`,
+    `insert into webhook_endpoints
+            (id, operator_id, url, description, secret, event_filter, enabled, shorthand, rate_limit_per_second)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning ${COLUMNS}`,
     [
       newWebhookEndpointId(),
       e.operatorId,
@@ -107,6 +113,7 @@ async function insertEndpoint(db: Queryable, e: NewWebhookEndpoint, shorthand: b
       e.eventFilter,
       e.enabled ?? true,
       shorthand,
+      e.rateLimitPerSecond ?? null,
     ],
   );
   return fromRow(rows[0]!);
@@ -179,6 +186,8 @@ export interface WebhookEndpointPatch {
   description?: string;
   eventFilter?: string[];
   enabled?: boolean;
+  /** null lifts the limit; undefined leaves it. */
+  rateLimitPerSecond?: number | null;
 }
 
 /** Changes only the fields given; undefined when the operator has no such endpoint. */
@@ -195,10 +204,20 @@ export async function updateWebhookEndpoint(
             -- Enabling or disabling by hand starts over: no longer failing, no automatic reason.
             failing_since = case when $6::boolean is null then failing_since end,
             disabled_reason = case when $6::boolean is null then disabled_reason end,
+            rate_limit_per_second = case when $7 then $8 else rate_limit_per_second end,
             updated_at = now()
       where operator_id = $1 and id = $2
      returning ${COLUMNS}`,
-    [operatorId, id, p.url ?? null, p.description ?? null, p.eventFilter ?? null, p.enabled ?? null],
+    [
+      operatorId,
+      id,
+      p.url ?? null,
+      p.description ?? null,
+      p.eventFilter ?? null,
+      p.enabled ?? null,
+      p.rateLimitPerSecond !== undefined,
+      p.rateLimitPerSecond ?? null,
+    ],
   );
   return rows[0] ? fromRow(rows[0]) : undefined;
 }
@@ -282,9 +301,10 @@ export async function anyEndpointSubscribes(
 
 /** A delivery succeeded: the endpoint is not failing (any more). */
 export async function markEndpointDelivered(db: Queryable, id: string): Promise<void> {
-  await db.query('update webhook_endpoints set failing_since = null where id = $1 and failing_since is not null', [
-    id,
-  ]);
+  await db.query(
+    'update webhook_endpoints set failing_since = null where id = $1 and failing_since is not null',
+    [id],
+  );
 }
 
 /**

@@ -32,6 +32,7 @@ describe('webhook endpoints', () => {
       description: 'Risk team',
       events: ['entity_event.*'],
       enabled: true,
+      rateLimitPerSecond: null,
       disabledReason: null,
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{32}$/),
       previousSecretExpiresAt: null,
@@ -113,7 +114,23 @@ describe('webhook endpoints', () => {
     });
     expect(
       (await op.client.patch(`${P}/webhooks/endpoints/${id}`, { url: 'https://y.example.com/h' })).body.data,
-    ).toMatchObject({ url: 'https://y.example.com/h', enabled: false, events: ['*'] });
+    ).toMatchObject({
+      url: 'https://y.example.com/h',
+      enabled: false,
+      events: ['*'],
+      rateLimitPerSecond: null,
+    });
+    expect(
+      (await op.client.patch(`${P}/webhooks/endpoints/${id}`, { rateLimitPerSecond: 5 })).body.data,
+    ).toMatchObject({ rateLimitPerSecond: 5, url: 'https://y.example.com/h' });
+    expect(
+      (await op.client.patch(`${P}/webhooks/endpoints/${id}`, { description: 'x' })).body.data
+        .rateLimitPerSecond,
+    ).toBe(5);
+    expect(
+      (await op.client.patch(`${P}/webhooks/endpoints/${id}`, { rateLimitPerSecond: null })).body.data
+        .rateLimitPerSecond,
+    ).toBeNull();
 
     const deleted = await op.client.delete(`${P}/webhooks/endpoints/${id}`);
     expect(deleted.body).toEqual({ success: true, data: { id, deleted: true } });
@@ -169,6 +186,8 @@ describe('webhook endpoints', () => {
       { url: 'https://example.com/a', enabled: 'yes' },
       { url: 'https://example.com/a', unknown: 1 },
       { url: 'https://example.com/a', description: 'x'.repeat(501) },
+      { url: 'https://example.com/a', rateLimitPerSecond: 0 },
+      { url: 'https://example.com/a', rateLimitPerSecond: 1.5 },
     ]) {
       expectError(await op.client.post(`${P}/webhooks/endpoints`, bad), 400, 'VALIDATION_FAILED');
     }

@@ -121,6 +121,23 @@ describe('deliveries to several webhook endpoints', () => {
     expect(r.requests.map((x) => x.body.data.eventId)).toEqual([heard.id]);
   });
 
+  it('throttles an endpoint to its rateLimitPerSecond: messages wait for the next second, each delivered once', async () => {
+    const op = await newOperator(h.stack.db.pool, h.stack.baseUrl);
+    const r = await receiver();
+    const { id } = await addEndpoint(op, { url: r.url, events: ['entity_event.*'], rateLimitPerSecond: 1 });
+    await newPlayer(op.client, 'throttle_1');
+    const events = await Promise.all(
+      ['a', 'b', 'c'].map((action) => recordEvent(op.client, 'throttle_1', 'session', { action })),
+    );
+    for (const ev of events) await definitionResult(h.stack, ev.fanoutId, 'operator-webhook');
+    const at = r.requests.map((x) => x.at).sort((x, y) => x - y);
+    expect(r.requests.map((x) => x.answered)).toEqual([200, 200, 200]);
+    // Three one-second windows at one message each: the first and the last at least a window apart.
+    expect(at[2]! - at[0]!).toBeGreaterThan(900);
+    const logged = (await op.client.get(`${P}/webhooks/messages?endpoint=${id}`)).body.data;
+    expect(logged.map((m: { attempts: number }) => m.attempts)).toEqual([1, 1, 1]);
+  });
+
   describe('delivery log', () => {
     it("lists each endpoint's message with its attempts: status codes, the next retry time, duration", async () => {
       const op = await newOperator(h.stack.db.pool, h.stack.baseUrl);

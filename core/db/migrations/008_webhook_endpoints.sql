@@ -12,7 +12,9 @@ alter table webhook_endpoints
   -- Since when every delivery to the endpoint has failed (null once one succeeds); an
   -- endpoint failing for WEBHOOK_AUTO_DISABLE_AFTER_MS is disabled with the reason 'failing'.
   add column failing_since timestamptz,
-  add column disabled_reason text;
+  add column disabled_reason text,
+  -- At most this many deliveries per second to the endpoint (null: no limit).
+  add column rate_limit_per_second integer check (rate_limit_per_second between 1 and 1000);
 update webhook_endpoints
    set id = 'wep_' || left(md5(operator_id || clock_timestamp()::text || random()::text), 16),
        shorthand = true;
@@ -71,3 +73,10 @@ create table webhook_attempts (
   attempted_at timestamptz not null default now()
 );
 create index webhook_attempts_message_idx on webhook_attempts (message_row, id);
+
+-- The per-endpoint throttle's current one-second window (core/db/webhook-throttle.ts).
+create table webhook_endpoint_rate (
+  endpoint_id text primary key,
+  window_start timestamptz not null,
+  sent integer not null
+);
