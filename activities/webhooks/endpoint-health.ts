@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
-import { listWebhookEndpoints, markEndpointDelivered, markEndpointFailing } from '../../core/db/webhooks';
+import { markEndpointDelivered, markEndpointFailing } from '../../core/db/webhook-health';
+import { listWebhookEndpoints } from '../../core/db/webhooks';
 import type { ResolvedDeps } from '../index';
 import type { WebhookMessage } from './activities';
 
