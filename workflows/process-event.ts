@@ -83,11 +83,16 @@ function contextFor(def: Definition, input: FanoutInput): DefinitionContext {
       await deliverWebhookMessage({ operatorId: input.operatorId, messageId, message });
       return messageId;
     }
-    const targets = await activities().webhookTargets({
-      operatorId: input.operatorId,
-      kind,
-      internalEvent: input.internalEvent,
-    });
+    // Fixed when the event was recorded (no Action spent here); looked up only for workflows
+    // whose input does not carry them (older runs, re-drives, entity and state changes).
+    const planned = input.webhooks?.[kind === 'alert' ? 'alert' : 'forward'];
+    const targets =
+      planned ??
+      (await activities().webhookTargets({
+        operatorId: input.operatorId,
+        kind,
+        internalEvent: input.internalEvent,
+      }));
     // One activity per endpoint, so each retries (and gives up) on its own; all are awaited
     // before a failure is reported, or ending the workflow would cancel the others' retries.
     const sent = await Promise.allSettled(

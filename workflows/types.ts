@@ -16,6 +16,18 @@ export interface FanoutInput {
   /** Event payload, state value, or (for entity.*) the entity's non-PII fields. */
   data: Record<string, unknown>;
   occurredAt: string;
+  /**
+   * Where its webhooks go, fixed when the event was recorded (recorded events only; absent
+   * for workflows started before migration 009, re-drives and entity or state changes, whose
+   * webhooks look their endpoints up when they are sent).
+   */
+  webhooks?: PlannedWebhooks;
+}
+
+/** Endpoint ids: those whose filter matches the event (forwarded), and every enabled one (alerts). */
+export interface PlannedWebhooks {
+  forward: string[];
+  alert: string[];
 }
 
 /** The input of `processEvent`: the event and its plan, fixed when the event was recorded. */

@@ -4,6 +4,7 @@ import {
   planSql,
   planWithSubscription,
   SUBSCRIPTIONS_SQL,
+  PLANNED_WEBHOOKS_SQL,
   type PlanParts,
 } from '../fanout/plan';
 import type { EntityWrite } from './entities';
@@ -69,7 +70,7 @@ export async function insertEvents(
      ), ob as (
        insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at, definitions)
        select i.internal_event || ':' || i.id, $1, i.internal_event,
-              ${EVENT_OUTBOX_PAYLOAD_SQL},
+              ${EVENT_OUTBOX_PAYLOAD_SQL} || ${PLANNED_WEBHOOKS_SQL},
               ${EVENT_SEARCH_ATTRIBUTES_SQL},
               ${DUE_NOW},
               ${planWithSubscription('coalesce(sub.subscribed, false)', PART('i.always'), PART('i.if_subscribed'))}

@@ -1,4 +1,11 @@
-import { partCsv, planWithSubscription, SUBSCRIPTIONS_SQL, type PlanParts } from '../fanout/plan';
+import type { PlannedWebhooks } from '../../workflows/types';
+import {
+  partCsv,
+  planWithSubscription,
+  PLANNED_WEBHOOKS_SQL,
+  SUBSCRIPTIONS_SQL,
+  type PlanParts,
+} from '../fanout/plan';
 import type { Queryable } from './pool';
 
 export interface EventRow {
@@ -11,7 +18,14 @@ export interface EventRow {
 }
 
 export type RecordEventResult =
-  | { kind: 'created'; id: string; createdAt: Date; occurredAt: string; definitions: string[] }
+  | {
+      kind: 'created';
+      id: string;
+      createdAt: Date;
+      occurredAt: string;
+      definitions: string[];
+      webhooks?: PlannedWebhooks;
+    }
   | { kind: 'entity_not_found' }
   /** The key was held before this statement: the caller looks up what it answered then. */
   | { kind: 'idempotency_hit' }
@@ -77,6 +91,7 @@ export async function recordEvents(db: Queryable, items: EventWrite[]): Promise<
     created_at: Date | null;
     occurred_at: string | null;
     definitions: string[] | null;
+    webhooks: PlannedWebhooks | null;
   }>({
     // Named: each pooled connection parses and plans it once, whatever the group's size.
     name: 'record-events',
@@ -112,14 +127,15 @@ export async function recordEvents(db: Queryable, items: EventWrite[]): Promise<
      ), ob as (
        insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions)
        select i.workflow_id, i.operator_id, i.internal_event,
-              ${EVENT_OUTBOX_PAYLOAD_SQL},
+              ${EVENT_OUTBOX_PAYLOAD_SQL} || ${PLANNED_WEBHOOKS_SQL},
               ${EVENT_SEARCH_ATTRIBUTES_SQL},
               ${planWithSubscription('coalesce(sub.subscribed, false)', "string_to_array(i.always, ',')", "string_to_array(i.if_subscribed, ',')")}
          from ev join i on i.id = ev.id
               left join sub on sub.operator_id = i.operator_id and sub.internal_event = i.internal_event
-       returning workflow_id, definitions
+       returning workflow_id, definitions, payload->'webhooks' as webhooks
      )
-     select i.ord, ent.ord is not null as entity_found, ev.id, ev.created_at, ev.occurred_at, ob.definitions
+     select i.ord, ent.ord is not null as entity_found, ev.id, ev.created_at, ev.occurred_at, ob.definitions,
+            ob.webhooks
        from i left join ent using (ord) left join ev on ev.id = i.id left join ob on ob.workflow_id = i.workflow_id
       order by i.ord`,
     // The data goes as one JSON array, not a text[] of documents: node-postgres escapes every
@@ -147,6 +163,7 @@ export async function recordEvents(db: Queryable, items: EventWrite[]): Promise<
             createdAt: row.created_at,
             occurredAt: row.occurred_at,
             definitions: row.definitions ?? [],
+            ...(row.webhooks ? { webhooks: row.webhooks } : {}),
           }
         : { kind: 'idempotency_hit' };
   });

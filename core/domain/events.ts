@@ -112,7 +112,11 @@ async function settle(
       // The row as the relay would read it, built here rather than sent back by Postgres.
       deps.dispatcher.dispatch({
         workflow_id: outbox.workflowId,
-        payload: { ...outbox.payload, occurredAt: result.occurredAt },
+        payload: {
+          ...outbox.payload,
+          occurredAt: result.occurredAt,
+          ...(result.webhooks ? { webhooks: result.webhooks } : {}),
+        },
         search_attributes: outbox.searchAttributes,
         definitions: result.definitions,
         attempts: 0,

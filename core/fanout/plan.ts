@@ -49,11 +49,17 @@ export function planWithSubscription(subscribed: string, always: string, ifSubsc
 
 /**
  * A CTE body over a relation `i` with columns operator_id, internal_event and if_subscribed (a
- * comma-joined part): whether each distinct operator's endpoint subscribes to each event.
+ * comma-joined part): for each distinct operator and internal event, the webhook endpoints its
+ * messages go to (`targets`: {forward, alert}, migration 009) and whether any subscribes.
  */
-export const SUBSCRIPTIONS_SQL = `select d.operator_id, d.internal_event,
-            fanout_subscribed(d.operator_id, d.internal_event) as subscribed
-       from (select distinct operator_id, internal_event from i where i.if_subscribed <> '') d`;
+export const SUBSCRIPTIONS_SQL = `select t.operator_id, t.internal_event, t.targets,
+            jsonb_array_length(t.targets->'forward') > 0 as subscribed
+       from (select d.operator_id, d.internal_event, webhook_targets(d.operator_id, d.internal_event) as targets
+               from (select distinct operator_id, internal_event from i where i.if_subscribed <> '') d) t`;
+
+/** The webhook targets as the workflow input carries them, from SUBSCRIPTIONS_SQL's `sub`. */
+export const PLANNED_WEBHOOKS_SQL = `case when sub.targets is null then '{}'::jsonb
+            else jsonb_build_object('webhooks', sub.targets) end`;
 
 /** The parts of an internal event's plan that SQL needs, from the fields the writer knows. */
 export function planOf(

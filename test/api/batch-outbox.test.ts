@@ -11,6 +11,7 @@ import { P } from '../support/http';
 describe('batch writes queue the same fan-out as single writes', () => {
   let stack: TestStack;
   let op: Awaited<ReturnType<typeof newOperator>>;
+  let endpointId: string;
   beforeAll(async () => {
     stack = await startStack({ relay: false, immediateStarts: false });
     op = await newOperator(stack.db.pool, stack.baseUrl);
@@ -21,6 +22,7 @@ describe('batch writes queue the same fan-out as single writes', () => {
       events: ['entity.*', 'entity_state.*'],
     });
     expect(hook.status).toBe(200);
+    endpointId = hook.body.data.id as string;
   });
   afterAll(async () => {
     await stack?.close();
@@ -77,7 +79,13 @@ describe('batch writes queue the same fan-out as single writes', () => {
       data,
     });
     const { data: _data, ...withoutData } = entry.payload;
-    expect(s!.payload).toEqual({ ...withoutData, occurredAt: expect.any(String) });
+    // Plus where its webhooks go, fixed in the same statement: alerts to the enabled endpoint,
+    // nothing forwarded (the endpoint subscribes to entity.* and entity_state.* only).
+    expect(s!.payload).toEqual({
+      ...withoutData,
+      occurredAt: expect.any(String),
+      webhooks: { forward: [], alert: [endpointId] },
+    });
     expect(s!.search_attributes).toEqual(entry.searchAttributes);
     // The plan: what code matched, without forwarding (entity_event.* is not subscribed).
     expect(b!.definitions).toEqual(['kyc-on-deposit', 'aml-threshold', 'affordability-check']);
