@@ -179,6 +179,41 @@ describe('the published OpenAPI document', () => {
     ]);
     const job = await op.client.get(`${P}/batch/jobs/${batch.body.data.jobId}`);
     expect(responseErrors(doc, 'GET', `${API_PREFIX}/batch/jobs/{jobId}`, job.status, job.body)).toEqual([]);
+    const event = await op.client.post(`${P}/entities/player_1/events`, { eventType: 'session', data: {} });
+    const later: Array<[string, string, number, () => Promise<Res>]> = [
+      [
+        'GET',
+        '/events/{eventId}/fanout',
+        200,
+        () => op.client.get(`${P}/events/${event.body.data.id}/fanout`),
+      ],
+      [
+        'GET',
+        '/events/{eventId}/fanout',
+        404,
+        () => op.client.get(`${P}/events/eev_0000000000000000/fanout`),
+      ],
+      ['GET', '/webhooks', 404, () => op.client.get(`${P}/webhooks`)],
+      [
+        'PUT',
+        '/webhooks',
+        200,
+        () =>
+          op.client.put(`${P}/webhooks`, { url: 'https://example.com/hooks', events: ['entity_event.*'] }),
+      ],
+      ['GET', '/webhooks', 200, () => op.client.get(`${P}/webhooks`)],
+      ['PUT', '/webhooks', 400, () => op.client.put(`${P}/webhooks`, { url: 'ftp://example.com/hooks' })],
+    ];
+    for (const [method, path, status, call] of later) {
+      const res = await call();
+      expect({
+        call: `${method} ${path} → ${res.status}`,
+        errors: responseErrors(doc, method, API_PREFIX + path, res.status, res.body),
+      }).toEqual({
+        call: `${method} ${path} → ${status}`,
+        errors: [],
+      });
+    }
   });
 
   it('catches an undocumented response field (the check above can fail)', () => {
