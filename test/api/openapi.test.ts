@@ -180,13 +180,26 @@ describe('the published OpenAPI document', () => {
     const job = await op.client.get(`${P}/batch/jobs/${batch.body.data.jobId}`);
     expect(responseErrors(doc, 'GET', `${API_PREFIX}/batch/jobs/{jobId}`, job.status, job.body)).toEqual([]);
     const event = await op.client.post(`${P}/entities/player_1/events`, { eventType: 'session', data: {} });
+    const workflowId = `entity_event.session:${event.body.data.id}`;
+    const fanout = () => op.client.get(`${P}/events/${event.body.data.id}/fanout`);
+    // Both states: started (once the immediate start is through), and pending (its row put back).
+    for (let i = 0; (await fanout()).body.data?.state !== 'started'; i++) {
+      if (i > 100) throw new Error('the fan-out never started');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await stack.db.pool.query(
+      `insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at)
+       values ($1, $2, 'entity_event.session', '{}', '{}', now() + interval '1 hour')`,
+      [workflowId, op.operatorId],
+    );
+    const pending = await fanout();
+    await stack.db.pool.query('delete from fanout_outbox where workflow_id = $1', [workflowId]);
+    expect(pending.body.data.state).toBe('pending');
+    expect(responseErrors(doc, 'GET', `${API_PREFIX}/events/{eventId}/fanout`, 200, pending.body)).toEqual(
+      [],
+    );
     const later: Array<[string, string, number, () => Promise<Res>]> = [
-      [
-        'GET',
-        '/events/{eventId}/fanout',
-        200,
-        () => op.client.get(`${P}/events/${event.body.data.id}/fanout`),
-      ],
+      ['GET', '/events/{eventId}/fanout', 200, fanout],
       [
         'GET',
         '/events/{eventId}/fanout',
