@@ -170,10 +170,17 @@ describe('fan-out recovery', () => {
       taskQueue: stack.taskQueue,
       log: pino({ level: 'warn' }, sink),
     });
+    let timer: NodeJS.Timeout | undefined;
     try {
-      // The sweep's start waits for an answer that never comes, until the start's deadline.
-      expect(await hung.sweep()).toBe(1);
+      // The sweep's start waits for an answer that never comes, until the start's deadline;
+      // bounded here, so that a start without a deadline fails this test rather than hanging it.
+      const outcome = await Promise.race([
+        hung.sweep(),
+        new Promise<string>((resolve) => (timer = setTimeout(() => resolve('no answer after 30 s'), 30_000))),
+      ]);
+      expect(outcome).toBe(1);
     } finally {
+      clearTimeout(timer);
       await hung.stop();
       await connection.close();
       await silent.close();
