@@ -43,7 +43,13 @@ async function startServices(env: NodeJS.ProcessEnv): Promise<Array<() => Promis
     env.DATABASE_URL
       ? undefined
       : freePort().then((port) =>
-          startPostgres({ dataDir: os.tmpdir(), port, persistent: false, notice: (m) => say(m) }),
+          startPostgres({
+            dataDir: os.tmpdir(),
+            port,
+            persistent: false,
+            statementStats: true,
+            notice: (m) => say(m),
+          }),
         ),
     env.TEMPORAL_ADDRESS
       ? undefined

@@ -26,7 +26,7 @@ const START_TIMEOUT_MS = 10_000;
  */
 const RELAY_SHARE = 0.5;
 
-/** How long a relay holds rows it is starting before another relay may take them. */
+/** How long a relay holds rows it is starting before another relay may take them (default). */
 const RELAY_LEASE_SECONDS = 60;
 
 /**
@@ -55,6 +55,11 @@ export interface DispatcherOptions {
   /** Starts in flight at most (immediate and relay together); beyond that rows wait in the outbox. */
   maxInFlight?: number;
   relayIntervalMs?: number;
+  /**
+   * How long a relay holds the rows it leased (default 60 s): if it dies holding them, another
+   * relay takes them once this has passed. Tests shorten it to see that happen.
+   */
+  relayLeaseSeconds?: number;
 }
 
 /**
@@ -85,6 +90,7 @@ export class FanoutDispatcher {
   private readonly waiters: Array<() => void> = [];
   private readonly queued: PendingStart[] = [];
   private readonly max: number;
+  private readonly leaseSeconds: number;
   /** Cancels every start still in flight when stop() gives up waiting. */
   /**
    * One controller per start in flight, rather than one signal shared by all: every start
@@ -95,6 +101,7 @@ export class FanoutDispatcher {
 
   constructor(private readonly o: DispatcherOptions) {
     this.max = o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.leaseSeconds = o.relayLeaseSeconds ?? RELAY_LEASE_SECONDS;
     this.relayMax = Math.max(1, Math.floor(this.max * RELAY_SHARE));
   }
 
@@ -188,7 +195,7 @@ export class FanoutDispatcher {
 
   /** One sweep of up to `limit` due rows, awaited; returns how many it handled. For tests and the CLI. */
   async sweep(limit = this.max): Promise<number> {
-    const rows = await leaseDueStarts(this.o.pool, limit, RELAY_LEASE_SECONDS);
+    const rows = await leaseDueStarts(this.o.pool, limit, this.leaseSeconds);
     await Promise.all(rows.map((r) => this.relayOne(r)));
     await this.flush();
     return rows.length;
@@ -222,7 +229,7 @@ export class FanoutDispatcher {
         await this.slotFreed();
         continue;
       }
-      const rows = await leaseDueStarts(this.o.pool, free, RELAY_LEASE_SECONDS);
+      const rows = await leaseDueStarts(this.o.pool, free, this.leaseSeconds);
       for (const row of rows) this.track(this.relayOne(row), true);
       if (rows.length < free) return;
     }

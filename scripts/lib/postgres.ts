@@ -26,6 +26,11 @@ export interface PostgresOptions {
   log?: (m: string) => void;
   /** One-line notices meant for the person at the terminal (default: log). */
   notice?: (m: string) => void;
+  /**
+   * Load pg_stat_statements: the tests read from it which statements reached the server
+   * (test/api/bad-input.test.ts: injected SQL never does). Off elsewhere: it costs CPU per statement.
+   */
+  statementStats?: boolean;
 }
 
 export interface PostgresHandle {
@@ -67,7 +72,13 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresHand
   const child = spawnManaged({
     name: 'postgres',
     command: path.join(native, 'bin', 'postgres'),
-    args: ['-D', dataDir, '-p', String(opts.port), ...serverSettings(opts.persistent)],
+    args: [
+      '-D',
+      dataDir,
+      '-p',
+      String(opts.port),
+      ...serverSettings(opts.persistent, opts.statementStats ?? false),
+    ],
     env: { ...process.env, LC_MESSAGES: 'C' },
     ...user,
     // The postgres user may not be able to enter our working directory (a mode-700 project).
@@ -168,12 +179,16 @@ export async function ensureDatabase(adminUrl: string, name: string): Promise<st
 }
 
 /** Durability settings are relaxed only for throwaway clusters, where a crash loses nothing. */
-function serverSettings(persistent: boolean): string[] {
+function serverSettings(persistent: boolean, statementStats: boolean): string[] {
   const settings = [
     'listen_addresses=127.0.0.1',
     'unix_socket_directories=',
     'max_connections=300',
     ...(persistent ? [] : ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off']),
+    // Room for every test database's statements (each database has its own entries).
+    ...(statementStats
+      ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.max=20000']
+      : []),
   ];
   return settings.flatMap((s) => ['-c', s]);
 }

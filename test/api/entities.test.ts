@@ -183,4 +183,23 @@ describe('entities', () => {
     expectError(other, 422, 'IDEMPOTENCY_KEY_REUSED');
     expect((await op.client.get(`${P}/entities/p-idem`)).body.data.data.email).toBe('idem@example.com');
   });
+  it('20 parallel creates with one Idempotency-Key: one writes (201), the rest replay its answer, one entity stored', async () => {
+    const body = { entityType: 'player', externalId: 'p-parallel', data: { email: 'parallel@example.com' } };
+    const key = { 'Idempotency-Key': 'entity-parallel-1' };
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => op.client.post(`${P}/entities`, body, key)),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array.from({ length: 20 }, () => 201));
+    const original = results.filter((r) => r.headers.get('idempotent-replayed') === null);
+    expect(original).toHaveLength(1);
+    expect(original[0]!.body.data).toMatchObject({ externalId: 'p-parallel', action: 'created' });
+    const replays = results.filter((r) => r.headers.get('idempotent-replayed') === 'true');
+    expect(replays).toHaveLength(19);
+    for (const r of replays) expect(r.body).toEqual(original[0]!.body);
+    const { rows } = await stack.db.pool.query(
+      'select id from entities where operator_id = $1 and external_id = $2',
+      [op.operatorId, 'p-parallel'],
+    );
+    expect(rows).toEqual([{ id: original[0]!.body.data.id }]);
+  });
 });

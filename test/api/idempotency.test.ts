@@ -148,6 +148,76 @@ describe('Idempotency-Key on events', () => {
   });
 });
 
+/**
+ * A key is "in flight" when a request holding it was written in the same statement as the
+ * caller's but recorded nothing: the caller's request was not written either, and nobody
+ * holds the key, so the answer is 409 and a retry succeeds. One statement at a time
+ * (RECORD_GROUP_CONCURRENCY=1) and a first statement held on another key's lock make the next
+ * two requests share one statement, in the order they were sent.
+ */
+describe('409 IDEMPOTENCY_CONFLICT for a key in flight', () => {
+  let stack: TestStack;
+  let op: Awaited<ReturnType<typeof newOperator>>;
+  beforeAll(async () => {
+    stack = await startStack({ relay: false, configOverrides: { RECORD_GROUP_CONCURRENCY: '1' } });
+    op = await newOperator(stack.db.pool, stack.baseUrl);
+    await newPlayer(op.client, 'player_1');
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('answers 409 to the request that shared its statement with a twin key that recorded nothing; the retry records it', async () => {
+    const events = (externalId: string) => `${P}/entities/${externalId}/events`;
+    const session = (action: string) => ({ eventType: 'session', data: { action } });
+    const blocker = await stack.db.pool.connect();
+    try {
+      // Another transaction holds the key "held" (uncommitted): the first statement waits on it.
+      await blocker.query('begin');
+      await blocker.query(
+        `insert into idempotency_keys (operator_id, scope, idem_key, request_hash, resource_id, expires_at)
+         values ($1, 'event', 'held', 'x', 'eev_0000000000000000', now() + interval '1 hour')`,
+        [op.operatorId],
+      );
+      const first = op.client.post(events('player_1'), session('login'), { 'Idempotency-Key': 'held' });
+      await waitForLockWait(stack);
+      const ghost = op.client.post(events('nobody'), session('login'), { 'Idempotency-Key': 'twin' });
+      await new Promise((r) => setTimeout(r, 300));
+      const real = op.client.post(events('player_1'), session('logout'), { 'Idempotency-Key': 'twin' });
+      await new Promise((r) => setTimeout(r, 300));
+      await blocker.query('rollback');
+      expect((await first).status).toBe(201);
+      expectError(await ghost, 404, 'ENTITY_NOT_FOUND');
+      expectError(await real, 409, 'IDEMPOTENCY_CONFLICT');
+    } finally {
+      blocker.release();
+    }
+    const { rows } = await stack.db.pool.query(
+      "select count(*)::int as n from idempotency_keys where operator_id = $1 and idem_key = 'twin'",
+      [op.operatorId],
+    );
+    expect(rows[0].n).toBe(0);
+    const retry = await op.client.post(events('player_1'), session('logout'), { 'Idempotency-Key': 'twin' });
+    expect(retry.status).toBe(201);
+    const again = await op.client.post(events('player_1'), session('logout'), { 'Idempotency-Key': 'twin' });
+    expect(again.body.data).toEqual({ id: retry.body.data.id, action: 'duplicate' });
+  });
+});
+
+/** Until a statement of this stack's database waits on a lock (the first request's insert). */
+async function waitForLockWait(stack: TestStack, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await stack.db.pool.query(
+      `select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock'`,
+    );
+    if (rows[0].n > 0) return;
+    if (Date.now() > deadline) throw new Error('no statement waited on the held key');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Workflow starts and visibility are asynchronous to the API's answer. */
 async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -119,4 +119,35 @@ describe('tenant isolation', () => {
       (await b.client.get(`${P}/entities/same_everything/events`)).body.data.map((e: { id: string }) => e.id),
     ).toEqual([rb.body.data.id]);
   });
+  it("B can neither read nor replace A's webhook endpoint: B's GET and PUT touch only B's own", async () => {
+    const secretA = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    const setA = await a.client.put(`${P}/webhooks`, {
+      url: 'https://a.example.com/hooks',
+      secret: secretA,
+      events: ['entity_event.*'],
+    });
+    expect(setA.status).toBe(200);
+    expectError(await b.client.get(`${P}/webhooks`), 404, 'NOT_FOUND');
+    const setB = await b.client.put(`${P}/webhooks`, { url: 'https://b.example.com/hooks' });
+    expect(setB.status).toBe(200);
+    expect(setB.body.data.secret).not.toBe(secretA);
+    expect((await b.client.get(`${P}/webhooks`)).body.data).toEqual({
+      url: 'https://b.example.com/hooks',
+      secret: `whsec_…${setB.body.data.secret.slice(-4)}`,
+      events: [],
+    });
+    expect((await a.client.get(`${P}/webhooks`)).body.data).toEqual({
+      url: 'https://a.example.com/hooks',
+      secret: `whsec_…${secretA.slice(-4)}`,
+      events: ['entity_event.*'],
+    });
+    const { rows } = await stack.db.pool.query(
+      'select operator_id, url, secret from webhook_endpoints where operator_id = any($1) order by url',
+      [[a.operatorId, b.operatorId]],
+    );
+    expect(rows).toEqual([
+      { operator_id: a.operatorId, url: 'https://a.example.com/hooks', secret: secretA },
+      { operator_id: b.operatorId, url: 'https://b.example.com/hooks', secret: setB.body.data.secret },
+    ]);
+  });
 });

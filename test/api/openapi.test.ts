@@ -179,6 +179,54 @@ describe('the published OpenAPI document', () => {
     ]);
     const job = await op.client.get(`${P}/batch/jobs/${batch.body.data.jobId}`);
     expect(responseErrors(doc, 'GET', `${API_PREFIX}/batch/jobs/{jobId}`, job.status, job.body)).toEqual([]);
+    const event = await op.client.post(`${P}/entities/player_1/events`, { eventType: 'session', data: {} });
+    const workflowId = `entity_event.session:${event.body.data.id}`;
+    const fanout = () => op.client.get(`${P}/events/${event.body.data.id}/fanout`);
+    // Both states: started (once the immediate start is through), and pending (its row put back).
+    for (let i = 0; (await fanout()).body.data?.state !== 'started'; i++) {
+      if (i > 100) throw new Error('the fan-out never started');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await stack.db.pool.query(
+      `insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at)
+       values ($1, $2, 'entity_event.session', '{}', '{}', now() + interval '1 hour')`,
+      [workflowId, op.operatorId],
+    );
+    const pending = await fanout();
+    await stack.db.pool.query('delete from fanout_outbox where workflow_id = $1', [workflowId]);
+    expect(pending.body.data.state).toBe('pending');
+    expect(responseErrors(doc, 'GET', `${API_PREFIX}/events/{eventId}/fanout`, 200, pending.body)).toEqual(
+      [],
+    );
+    const later: Array<[string, string, number, () => Promise<Res>]> = [
+      ['GET', '/events/{eventId}/fanout', 200, fanout],
+      [
+        'GET',
+        '/events/{eventId}/fanout',
+        404,
+        () => op.client.get(`${P}/events/eev_0000000000000000/fanout`),
+      ],
+      ['GET', '/webhooks', 404, () => op.client.get(`${P}/webhooks`)],
+      [
+        'PUT',
+        '/webhooks',
+        200,
+        () =>
+          op.client.put(`${P}/webhooks`, { url: 'https://example.com/hooks', events: ['entity_event.*'] }),
+      ],
+      ['GET', '/webhooks', 200, () => op.client.get(`${P}/webhooks`)],
+      ['PUT', '/webhooks', 400, () => op.client.put(`${P}/webhooks`, { url: 'ftp://example.com/hooks' })],
+    ];
+    for (const [method, path, status, call] of later) {
+      const res = await call();
+      expect({
+        call: `${method} ${path} → ${res.status}`,
+        errors: responseErrors(doc, method, API_PREFIX + path, res.status, res.body),
+      }).toEqual({
+        call: `${method} ${path} → ${status}`,
+        errors: [],
+      });
+    }
   });
 
   it('catches an undocumented response field (the check above can fail)', () => {

@@ -22,7 +22,9 @@ const PII2 = { email: 'zl.batch.bob@example.org', first_name: 'Zlogbobfirst', ph
 
 /**
  * A realistic run with the API and the worker logging at debug level into one captured
- * stream; then every line is searched for credentials and PII.
+ * stream (the worker's Temporal SDK lines included: workflow code's `log`, the SDK's own
+ * workflow and activity lines, as worker/sdk-telemetry.ts routes them in production); then
+ * every line is searched for credentials and PII.
  */
 describe('logs of a full run', () => {
   const lines: string[] = [];
@@ -106,6 +108,15 @@ describe('logs of a full run', () => {
     }, 60_000);
     ok(await c.delete(`${P}/entities/p_log`), 200);
     await stack.dispatcher.sweep();
+    // The SDK's lines reach the logger after the fact (sinks run after the workflow's
+    // activation completes): wait for the deposit workflow's last one.
+    await eventually(
+      async () =>
+        lines.some((l) => l.includes('"msg":"Workflow completed"') && l.includes(workflowIds[0]!))
+          ? true
+          : undefined,
+      10_000,
+    );
   });
   afterAll(async () => {
     await stack?.close();
@@ -116,6 +127,18 @@ describe('logs of a full run', () => {
   it('captured the run: access lines of the API and lines of the worker', () => {
     expect(lines.filter((l) => l.includes('"msg":"request"')).length).toBeGreaterThanOrEqual(12);
     expect(lines.some((l) => l.includes('"msg":"activity completed"'))).toBe(true);
+  });
+
+  it("captured the worker's Temporal SDK lines too: workflow code's own log, and the SDK's workflow and activity lines", () => {
+    const sdk = lines.map((l) => JSON.parse(l)).filter((l) => l.component === 'temporal-sdk');
+    // workflows/process-event.ts logs 'event processed' from inside the workflow sandbox.
+    expect(sdk.filter((l) => l.msg === 'event processed').map((l) => l.workflowId)).toContain(workflowIds[0]);
+    expect(sdk.filter((l) => l.msg === 'Workflow completed').map((l) => l.workflowId)).toContain(
+      workflowIds[0],
+    );
+    expect(
+      sdk.filter((l) => l.msg === 'Activity completed').map((l) => `${l.workflowId} ${l.activityType}`),
+    ).toContain(`${workflowIds[0]} requestKycCheck`);
   });
 
   it('never contains the API key, a fragment of its secret part, or its hash', () => {

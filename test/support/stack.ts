@@ -2,7 +2,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Runtime,
+  Worker,
+  makeTelemetryFilterString,
+  type Logger as SdkLogger,
+} from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { startKycSandbox, type KycSandbox } from '../../activities/kyc/sandbox-server';
@@ -16,11 +22,28 @@ import { FanoutDispatcher } from '../../core/fanout/dispatcher';
 import type { Logger } from '../../core/logger';
 import { PiiCipher } from '../../core/security/pii';
 import { activityInterceptor } from '../../worker/activity-interceptor';
+import { PinoSdkLogger } from '../../worker/sdk-telemetry';
 import { createWorkerMetrics, type WorkerMetrics } from '../../worker/metrics';
 import { createTestDatabase, type TestDatabase } from './db';
 import { WORKFLOW_BUNDLE, testEnv } from './env';
 
 let runtimeInstalled = false;
+
+/**
+ * The Temporal SDK's logger (its own lines, workflow code's `log`, activities' context log and
+ * core's warnings) as production has it (worker/sdk-telemetry.ts: pino, component
+ * temporal-sdk), written to the logger of the stack whose worker started last: the runtime is
+ * installed once per test file, a stack's logger is its own.
+ */
+let sdkLog: SdkLogger = new PinoSdkLogger(pino({ level: 'silent' }));
+const forwardingSdkLogger: SdkLogger = {
+  log: (level, message, meta) => sdkLog.log(level, message, meta),
+  trace: (message, meta) => sdkLog.trace(message, meta),
+  debug: (message, meta) => sdkLog.debug(message, meta),
+  info: (message, meta) => sdkLog.info(message, meta),
+  warn: (message, meta) => sdkLog.warn(message, meta),
+  error: (message, meta) => sdkLog.error(message, meta),
+};
 
 export interface TestStack {
   baseUrl: string;
@@ -129,10 +152,13 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     kyc,
     workerMetrics,
     async startWorker(overrides = {}) {
+      sdkLog = new PinoSdkLogger(log.child({ component: 'temporal-sdk' }));
       if (!runtimeInstalled) {
         Runtime.install({
-          telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
-          logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+          telemetryOptions: {
+            logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+          },
+          logger: forwardingSdkLogger,
         });
         runtimeInstalled = true;
       }
