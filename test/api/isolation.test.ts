@@ -131,12 +131,15 @@ describe('tenant isolation', () => {
     const setB = await b.client.put(`${P}/webhooks`, { url: 'https://b.example.com/hooks' });
     expect(setB.status).toBe(200);
     expect(setB.body.data.secret).not.toBe(secretA);
+    expect(setB.body.data.id).not.toBe(setA.body.data.id);
     expect((await b.client.get(`${P}/webhooks`)).body.data).toEqual({
+      id: setB.body.data.id,
       url: 'https://b.example.com/hooks',
       secret: `whsec_…${setB.body.data.secret.slice(-4)}`,
       events: [],
     });
     expect((await a.client.get(`${P}/webhooks`)).body.data).toEqual({
+      id: setA.body.data.id,
       url: 'https://a.example.com/hooks',
       secret: `whsec_…${secretA.slice(-4)}`,
       events: ['entity_event.*'],
