@@ -2,7 +2,6 @@ import {
   ApplicationFailure,
   TemporalFailure,
   log,
-  patched,
   proxyActivities,
   upsertSearchAttributes,
   workflowInfo,
@@ -77,12 +76,6 @@ function contextFor(def: Definition, input: FanoutInput): DefinitionContext {
       ...WEBHOOK_DELIVERY,
       summary: `${def.name}: webhook ${message.type}`,
     });
-    // Histories from before several endpoints existed scheduled one delivery, to the
-    // operator's only endpoint: they replay that way.
-    if (!patched('webhook-endpoints')) {
-      await deliverWebhookMessage({ operatorId: input.operatorId, messageId, message });
-      return messageId;
-    }
     // Fixed when the event was recorded (no Action spent here); looked up only for workflows
     // whose input does not carry them (older runs, re-drives, entity and state changes).
     const planned = input.webhooks?.[kind === 'alert' ? 'alert' : 'forward'];
