@@ -12,8 +12,11 @@ interface Kind {
   record: (op: BenchOperator, externalId: string) => Promise<void>;
   /** Workflows per unit at most, and Actions per unit at most (the issue's targets). */
   target: { workflows: number; actions: number };
-  /** The operator subscribed to every internal event (forwarded webhooks). */
-  subscribed?: boolean;
+  /**
+   * Whose event: `quiet` has no webhook endpoint, `alerts` one endpoint subscribed to nothing
+   * (alerts still go to it), `loud` one subscribed to every internal event.
+   */
+  op?: 'quiet' | 'alerts' | 'loud';
 }
 
 const UNITS = 3;
@@ -33,6 +36,9 @@ export async function actionsPerEvent(ctx: BenchContext): Promise<void> {
       url: receiver.url,
       events: ['entity_event.*', 'entity.*', 'entity_state.*'],
     });
+    const alerted = await newOperator(ctx.s, 'bench-alerts');
+    await call(ctx, alerted, 'PUT', '/webhooks', { url: receiver.url, events: [] });
+    const opOf = (kind: Kind) => (kind.op === 'loud' ? loud : kind.op === 'alerts' ? alerted : quiet);
     const post = (op: BenchOperator, id: string, eventType: string, data: Record<string, unknown>) =>
       call(ctx, op, 'POST', `/entities/${id}/events`, { eventType, data });
     const kinds: Kind[] = [
@@ -53,15 +59,17 @@ export async function actionsPerEvent(ctx: BenchContext): Promise<void> {
         target: { workflows: 1, actions: 10 },
       },
       {
-        name: 'first deposit flagged by all three (KYC review, AML, affordability: 3 alerts)',
+        name: 'first deposit flagged by all three (KYC review, AML, affordability: 3 alerts to 1 endpoint)',
         record: (op, id) =>
           post(op, `review_${id}`, 'transaction', { type: 'deposit', amount: 5000, currency: 'GBP' }),
         target: { workflows: 1, actions: 10 },
+        op: 'alerts',
       },
       {
-        name: 'self-exclusion (flag + alert)',
+        name: 'self-exclusion (flag + alert to 1 endpoint)',
         record: (op, id) => post(op, id, 'block', { reason: 'player request' }),
         target: { workflows: 1, actions: 10 },
+        op: 'alerts',
       },
       {
         name: 'state update, nothing subscribed',
@@ -83,12 +91,12 @@ export async function actionsPerEvent(ctx: BenchContext): Promise<void> {
         record: (op, id) =>
           post(op, id, 'game_activity', { game_id: 'slot', bet_amount: 2.5, round_id: 'r1' }),
         target: { workflows: 1, actions: 2 },
-        subscribed: true,
+        op: 'loud',
       },
     ];
     const entities = new Map<string, string[]>();
     for (const [k, kind] of kinds.entries()) {
-      const op = kind.subscribed ? loud : quiet;
+      const op = opOf(kind);
       const ids: string[] = [];
       for (let u = 0; u < UNITS; u++) {
         const id = `actions-${k}-${u}`;
@@ -100,17 +108,17 @@ export async function actionsPerEvent(ctx: BenchContext): Promise<void> {
       entities.set(kind.name, ids);
     }
     // Let the players' own creation settle first (a subscribed operator's entity.created).
-    await settle(ctx, [quiet, loud]);
+    await settle(ctx, [quiet, alerted, loud]);
     const before = new Map<string, Set<string>>();
     for (const kind of kinds)
-      before.set(kind.name, await workflowIds(ctx, kind.subscribed ? loud : quiet, entities.get(kind.name)!));
+      before.set(kind.name, await workflowIds(ctx, opOf(kind), entities.get(kind.name)!));
     for (const [k, kind] of kinds.entries()) {
-      const op = kind.subscribed ? loud : quiet;
+      const op = opOf(kind);
       for (let u = 0; u < UNITS; u++) await kind.record(op, `actions-${k}-${u}`);
     }
-    await settle(ctx, [quiet, loud]);
+    await settle(ctx, [quiet, alerted, loud]);
     for (const kind of kinds) {
-      const op = kind.subscribed ? loud : quiet;
+      const op = opOf(kind);
       const ids = [...(await workflowIds(ctx, op, entities.get(kind.name)!))].filter(
         (id) => !before.get(kind.name)!.has(id),
       );
