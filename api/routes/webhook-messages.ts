@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { DomainDeps } from '../../core/domain/deps';
 import { resendWebhookMessage, webhookAttempts, webhookMessagePage } from '../../core/domain/webhook-log';
 import { defineRoute } from '../http/route';
-import { iso, ok } from '../schemas/common';
+import { cursorPage, iso, ok } from '../schemas/common';
 import { int, timestamp } from '../schemas/events';
 
 const TAG = 'Webhook endpoints';
@@ -59,15 +59,7 @@ const Attempt = z
   })
   .meta({ id: 'WebhookAttempt' });
 
-const ListMessagesResponse = z
-  .object({
-    success: z.literal(true),
-    data: z.array(Message),
-    count: z.number().int(),
-    has_more: z.boolean(),
-    next_cursor: z.string().nullable(),
-  })
-  .meta({ id: 'ListWebhookMessagesResponse' });
+const ListMessagesResponse = cursorPage(Message, 'ListWebhookMessagesResponse');
 
 const MessageParams = z.object({
   id: z.string().regex(/^wmsg_[0-9a-f]{16}$/, 'must be a webhook message id'),

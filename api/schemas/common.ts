@@ -48,5 +48,17 @@ export const ErrorEnvelope = z
 
 export const ok = <T extends z.ZodType>(data: T) => z.object({ success: z.literal(true), data });
 
+/** A keyset-paged list: the rows, their count, and the cursor of the next page. */
+export const cursorPage = <T extends z.ZodType>(row: T, id: string) =>
+  z
+    .object({
+      success: z.literal(true),
+      data: z.array(row),
+      count: z.number().int(),
+      has_more: z.boolean(),
+      next_cursor: z.string().nullable(),
+    })
+    .meta({ id });
+
 /** ISO-8601 UTC with milliseconds, as every timestamp of the API. */
 export const iso = (d: Date): string => d.toISOString();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JsonObject } from './common';
+import { cursorPage, JsonObject } from './common';
 
 export const RecordEventBody = z
   .object({
@@ -78,15 +78,7 @@ export const EventListRow = z
   })
   .meta({ id: 'Event' });
 
-export const ListEventsResponse = z
-  .object({
-    success: z.literal(true),
-    data: z.array(EventListRow),
-    count: z.number().int(),
-    has_more: z.boolean(),
-    next_cursor: z.string().nullable(),
-  })
-  .meta({ id: 'ListEventsResponse' });
+export const ListEventsResponse = cursorPage(EventListRow, 'ListEventsResponse');
 
 export const FanoutStatusResponse = z
   .object({
