@@ -37,7 +37,7 @@ export function registerWorkflowSettingsCommand(operators: Command, deps: Workfl
             );
           await setWorkflowSettings(db, operatorId, parsed.data);
         }
-        const settings = await workflowSettingsAt(db, operatorId, new Date());
+        const settings = await workflowSettingsAt(db, operatorId);
         console.log(
           opts.json
             ? JSON.stringify({ operatorId, settings })

@@ -32,18 +32,22 @@ export async function setWorkflowSettings(
   ]);
 }
 
-/** The version in force at `at` (an event's recording time); {} when there was none. */
+/**
+ * The version in force at `at` (an event's recording time), or now by the database's clock
+ * (the clock `valid_from` is written with: a time from this process could fall a fraction of a
+ * millisecond before a version just written); {} when there was none.
+ */
 export async function workflowSettingsAt(
   db: Queryable,
   operatorId: string,
-  at: string | Date,
+  at?: string | Date,
 ): Promise<WorkflowSettings> {
   const { rows } = await db.query<{ settings: WorkflowSettings }>(
     `select settings from operator_workflow_settings
-      where operator_id = $1 and valid_from <= $2::timestamptz
+      where operator_id = $1 and valid_from <= coalesce($2::timestamptz, clock_timestamp())
       order by valid_from desc
       limit 1`,
-    [operatorId, at],
+    [operatorId, at ?? null],
   );
   return rows[0]?.settings ?? {};
 }
