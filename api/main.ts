@@ -54,7 +54,6 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
-  log.info({ port, docs: `http://localhost:${port}/docs` }, `API listening on http://localhost:${port}`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -83,6 +82,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  // Said only now: whoever waits for this line (the stack, tests) may signal the API at once.
+  log.info({ port, docs: `http://localhost:${port}/docs` }, `API listening on http://localhost:${port}`);
 }
 
 main().catch((err: unknown) => {
