@@ -39,8 +39,26 @@ export async function npmChromium(log: Log): Promise<string> {
     version: string;
   };
   const finalDir = path.join(CACHE_DIR, version);
-  if (!existsSync(path.join(finalDir, WRAPPER))) await unpackOnce(pkgDir, finalDir, version, log);
-  return path.join(finalDir, WRAPPER);
+  const wrapper = path.join(finalDir, WRAPPER);
+  if (!existsSync(wrapper)) await unpackOnce(pkgDir, finalDir, version, log);
+  try {
+    await run(wrapper, ['--version'], { timeout: 30_000 });
+  } catch (err) {
+    // Its last line names what is missing (a shared library, usually), for the failure message.
+    const text = ((err as { stderr?: string }).stderr?.trim() || (err as Error).message).split('\n');
+    throw new Error(`${wrapper} --version failed: ${text[text.length - 1] ?? ''}`);
+  }
+  return wrapper;
+}
+
+/** Whether `npm ci` put the package in node_modules (on any platform). */
+export function npmPackageInstalled(): boolean {
+  try {
+    packageDir();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function packageDir(): string {

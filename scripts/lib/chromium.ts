@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { answersVersion, memoiseSearch, onPath } from './binaries';
-import { NPM_PACKAGE, npmChromium, pinnedVersion } from './chromium-npm';
+import { NPM_PACKAGE, npmChromium, npmPackageInstalled, pinnedVersion } from './chromium-npm';
 
 const run = promisify(execFile);
 
@@ -53,9 +53,10 @@ async function search(log: Log): Promise<string> {
 
   try {
     await aptInstall(log);
-    bin = await tryBin('apt-get', () => (existsSync(DEBIAN_PATH) ? DEBIAN_PATH : onPath('chromium')));
+    const installed = existsSync(DEBIAN_PATH) ? DEBIAN_PATH : onPath('chromium');
+    if (!installed) failures.push('apt-get: installed, but no chromium binary appeared');
+    bin = await tryBin('apt-get', () => installed);
     if (bin) return bin;
-    failures.push('apt-get: installed, but no working chromium binary appeared');
   } catch (err) {
     failures.push(`apt-get: ${(err as Error).message}`);
   }
@@ -71,7 +72,8 @@ async function search(log: Log): Promise<string> {
 /** Exactly what would fix it on this machine, best first. */
 function howToInstall(): string[] {
   const fixes: string[] = [];
-  if (process.platform === 'linux' && process.arch === 'x64')
+  // `npm ci` helps only where the package is missing; a copy that does not run is in the list above.
+  if (process.platform === 'linux' && process.arch === 'x64' && !npmPackageInstalled())
     fixes.push(
       `\`npm ci\` in this project (installs ${NPM_PACKAGE} ${pinnedVersion()}, a linux-x64 Chromium)`,
     );
