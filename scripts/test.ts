@@ -83,7 +83,6 @@ async function startServices(env: NodeJS.ProcessEnv): Promise<Array<() => Promis
 async function findBrowser(env: NodeJS.ProcessEnv): Promise<void> {
   try {
     env.CHROMIUM_PATH = await findChromium(say);
-    say(`Chromium ${env.CHROMIUM_PATH}`);
   } catch (err) {
     env.CHROMIUM_UNAVAILABLE = (err as Error).message;
     say((err as Error).message);
