@@ -9,10 +9,16 @@ const DefinitionSwitch = z
   })
   .strict();
 
-/** One optional switch per registered definition: any other name is refused (strict). */
+const KNOWN = definitions.map((d) => d.name);
+
+/** One optional switch per registered definition: any other name is refused, naming the known ones. */
 const DefinitionSwitches = z
-  .object(Object.fromEntries(definitions.map((d) => [d.name, DefinitionSwitch.optional()])))
-  .strict()
+  .strictObject(Object.fromEntries(KNOWN.map((name) => [name, DefinitionSwitch.optional()])), {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown definition ${issue.keys.map((k) => `"${k}"`).join(', ')}; known: ${KNOWN.join(', ')}`
+        : undefined,
+  })
   .meta({ id: 'WorkflowDefinitionSwitches', description: 'Each definition on or off; one left out is on' });
 
 export const Parameters = WorkflowParameters.meta({

@@ -20,7 +20,12 @@ export const WorkflowParameters = z
         'aml-threshold flags a transaction at or over this amount, in currencies not in amlThresholds',
     }),
     amlThresholds: z
-      .record(z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code'), Amount)
+      .record(z.string().regex(/^[A-Z]{3}$/), Amount, {
+        error: (issue) =>
+          issue.code === 'invalid_key'
+            ? 'keys must be ISO 4217 currency codes (three capital letters)'
+            : undefined,
+      })
       .optional()
       .meta({ description: 'aml-threshold per currency (ISO 4217 code), e.g. {"GBP":1700}' }),
     affordabilityThreshold: Amount.optional().meta({

@@ -179,6 +179,20 @@ describe('GET and PUT /workflows', () => {
     },
   );
 
+  it('says which names and codes it accepts', async () => {
+    const op = await newOperator(stack.db.pool, stack.baseUrl);
+    const reasons = async (body: unknown) =>
+      ((await op.client.put(`${P}/workflows`, body)).body.error.details as Array<{ reason: string }>).map(
+        (d) => d.reason,
+      );
+    expect(await reasons({ definitions: { 'big-win-alert': { enabled: false } } })).toEqual([
+      `unknown definition "big-win-alert"; known: ${NAMES.join(', ')}`,
+    ]);
+    expect(await reasons({ parameters: { amlThresholds: { gbp: 1 } } })).toEqual([
+      'keys must be ISO 4217 currency codes (three capital letters)',
+    ]);
+  });
+
   it('refuses malformed JSON and a missing body with 400, and stores nothing', async () => {
     const op = await newOperator(stack.db.pool, stack.baseUrl);
     expectError(await op.client.put(`${P}/workflows`, '{"parameters":'), 400, 'VALIDATION_FAILED');
