@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
 import Koa from 'koa';
 import type { Pool } from 'pg';
+import { unsetWorkflowDefaults, type WorkflowDefaults } from '../core/config';
 import type { DomainDeps } from '../core/domain/deps';
 import { outboxStats } from '../core/db/outbox';
 import type { Logger } from '../core/logger';
@@ -21,6 +22,7 @@ import { stateRoutes } from './routes/states';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints';
 import { webhookMessageRoutes } from './routes/webhook-messages';
 import { webhookRoutes } from './routes/webhooks';
+import { workflowRoutes } from './routes/workflows';
 import type { WebhookPolicy } from '../core/domain/webhooks';
 
 export interface AppDeps extends DomainDeps {
@@ -38,6 +40,12 @@ export interface AppDeps extends DomainDeps {
   webhookLogRetentionDays?: number;
   /** Where workflows the API starts itself run (webhook resends and recoveries). */
   taskQueue?: string;
+  /**
+   * The definitions' parameters from the environment, reported by GET /workflows as the
+   * defaults (the worker's environment is what applies: give both the same). Unset: the
+   * variables' own defaults.
+   */
+  workflowDefaults?: WorkflowDefaults;
 }
 
 const webhookPolicy = (deps: AppDeps): WebhookPolicy => ({
@@ -50,6 +58,7 @@ const webhookPolicy = (deps: AppDeps): WebhookPolicy => ({
 export function apiRoutes(deps: AppDeps, authenticator: Authenticator): AnyRoute[] {
   return [
     ...settingsRoutes(deps, (id) => authenticator.forget(id)),
+    ...workflowRoutes(deps, deps.workflowDefaults ?? unsetWorkflowDefaults()),
     ...entityRoutes(deps),
     ...eventRoutes(deps, (type) => deps.metrics.eventsRecorded.inc({ event_type: type })),
     ...stateRoutes(deps),

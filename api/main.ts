@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     webhookSecretGraceMs: config.WEBHOOK_SECRET_GRACE_MS,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     webhookLogRetentionDays: config.WEBHOOK_LOG_RETENTION_DAYS,
+    workflowDefaults: config,
   });
   const server = http.createServer(app.callback());
   server.on('clientError', answerClientError);

@@ -13,11 +13,11 @@ export function registerWorkflowSettingsCommand(operators: Command, deps: Workfl
   operators
     .command('workflow-settings <operatorId>')
     .description(
-      "An operator's KYC, AML and affordability parameters (unset ones: the worker's environment); --set replaces them for events recorded from now on",
+      "An operator's KYC, AML and affordability parameters (unset ones: the worker's environment) and switched-off definitions; --set replaces them for events recorded from now on (as PUT /workflows)",
     )
     .option(
       '--set <json>',
-      'e.g. \'{"amlThresholds":{"GBP":1700},"affordabilityThreshold":500,"kycDepositThreshold":2000}\'',
+      'e.g. \'{"amlThresholds":{"GBP":1700},"kycDepositThreshold":2000,"disabledDefinitions":["affordability-check"]}\'',
     )
     .option('--json', 'print one JSON object')
     .action((operatorId: string, opts: { set?: string; json?: boolean }) =>

@@ -84,6 +84,28 @@ const schema = z.object({
 
 export type Config = z.infer<typeof schema>;
 
+/** The built-in definitions' parameters as the environment gives them (an operator's own override them). */
+export type WorkflowDefaults = Pick<
+  Config,
+  | 'KYC_DEPOSIT_THRESHOLD'
+  | 'AML_THRESHOLD'
+  | 'AML_THRESHOLDS'
+  | 'AFFORDABILITY_THRESHOLD'
+  | 'AFFORDABILITY_WINDOW_DAYS'
+>;
+
+/** Those parameters with every variable unset: for an app built without a Config (tests). */
+export const unsetWorkflowDefaults = (): WorkflowDefaults =>
+  schema
+    .pick({
+      KYC_DEPOSIT_THRESHOLD: true,
+      AML_THRESHOLD: true,
+      AML_THRESHOLDS: true,
+      AFFORDABILITY_THRESHOLD: true,
+      AFFORDABILITY_WINDOW_DAYS: true,
+    })
+    .parse({});
+
 /** Development-only defaults; production must set secrets explicitly. */
 const DEV_DEFAULTS: Record<string, string> = {
   PII_MASTER_KEY: 'dev-only-master-key-0123456789abcdef0123456789abcdef',

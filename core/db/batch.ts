@@ -73,7 +73,7 @@ export async function insertEvents(
               ${EVENT_OUTBOX_PAYLOAD_SQL} || ${PLANNED_WEBHOOKS_SQL},
               ${EVENT_SEARCH_ATTRIBUTES_SQL},
               ${DUE_NOW},
-              ${planWithSubscription('coalesce(sub.subscribed, false)', PART('i.always'), PART('i.if_subscribed'))}
+              ${planWithSubscription('$1', 'coalesce(sub.subscribed, false)', PART('i.always'), PART('i.if_subscribed'))}
          from ev join i on i.id = ev.id left join sub on sub.internal_event = i.internal_event
      )
      select id from ev`,

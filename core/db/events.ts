@@ -64,9 +64,9 @@ export const EVENT_SEARCH_ATTRIBUTES_SQL = `jsonb_build_object('OperatorId', jso
 /**
  * Records a group of events in one statement (and so one commit): for each item it checks the
  * entity exists, claims the idempotency key (an expired key is reclaimed), inserts the event
- * and its outbox row (EVENT_OUTBOX_PAYLOAD_SQL) with the event's plan
- * (planSql: the operator's webhook subscription as of this transaction). Each item gets its
- * own outcome, in order. The data-modifying CTEs select from the previous ones, so nothing is
+ * and its outbox row (EVENT_OUTBOX_PAYLOAD_SQL) with the event's plan (planWithSubscription:
+ * the operator's webhook subscription and switched-off definitions as of this transaction).
+ * Each item gets its own outcome, in order. The data-modifying CTEs select from the previous ones, so nothing is
  * written for a missing entity or a held key. A key held by a concurrent transaction makes
  * this statement wait on the unique index until that one commits.
  *
@@ -129,7 +129,7 @@ export async function recordEvents(db: Queryable, items: EventWrite[]): Promise<
        select i.workflow_id, i.operator_id, i.internal_event,
               ${EVENT_OUTBOX_PAYLOAD_SQL} || ${PLANNED_WEBHOOKS_SQL},
               ${EVENT_SEARCH_ATTRIBUTES_SQL},
-              ${planWithSubscription('coalesce(sub.subscribed, false)', "string_to_array(i.always, ',')", "string_to_array(i.if_subscribed, ',')")}
+              ${planWithSubscription('i.operator_id', 'coalesce(sub.subscribed, false)', "string_to_array(i.always, ',')", "string_to_array(i.if_subscribed, ',')")}
          from ev join i on i.id = ev.id
               left join sub on sub.operator_id = i.operator_id and sub.internal_event = i.internal_event
        returning workflow_id, definitions, payload->'webhooks' as webhooks

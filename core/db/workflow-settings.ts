@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Config } from '../config';
+import { definitions } from '../../workflows/definitions';
+import type { WorkflowDefaults } from '../config';
 import type { Queryable } from './pool';
 
 const Amount = z.number().min(0);
@@ -9,27 +10,63 @@ const Amount = z.number().min(0);
  * the environment (KYC_DEPOSIT_THRESHOLD, AML_THRESHOLDS / AML_THRESHOLD,
  * AFFORDABILITY_THRESHOLD, AFFORDABILITY_WINDOW_DAYS).
  */
-export const WorkflowSettings = z
+export const WorkflowParameters = z
   .object({
-    kycDepositThreshold: Amount.optional(),
-    amlThreshold: Amount.optional(),
-    amlThresholds: z.record(z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code'), Amount).optional(),
-    affordabilityThreshold: Amount.optional(),
-    affordabilityWindowDays: z.number().int().min(1).max(365).optional(),
+    kycDepositThreshold: Amount.optional().meta({
+      description: 'kyc-on-deposit checks a deposit at or over this amount (the first deposit always)',
+    }),
+    amlThreshold: Amount.optional().meta({
+      description:
+        'aml-threshold flags a transaction at or over this amount, in currencies not in amlThresholds',
+    }),
+    amlThresholds: z
+      .record(z.string().regex(/^[A-Z]{3}$/), Amount, {
+        error: (issue) =>
+          issue.code === 'invalid_key'
+            ? 'keys must be ISO 4217 currency codes (three capital letters)'
+            : undefined,
+      })
+      .optional()
+      .meta({ description: 'aml-threshold per currency (ISO 4217 code), e.g. {"GBP":1700}' }),
+    affordabilityThreshold: Amount.optional().meta({
+      description: 'affordability-check flags net deposits over the window above this amount',
+    }),
+    affordabilityWindowDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(365)
+      .optional()
+      .meta({ description: 'The affordability window, in days (1 to 365)' }),
   })
   .strict();
+export type WorkflowParameters = z.infer<typeof WorkflowParameters>;
+
+/** Names of the registered definitions: the only ones an operator can switch off. */
+const DefinitionName = z.string().refine((name) => definitions.some((d) => d.name === name), {
+  error: (issue) => `unknown definition "${String(issue.input)}"`,
+});
+
+/**
+ * One version of an operator's settings: its parameters, and the definitions it switched off
+ * (left out of the plan of events recorded while this version is the newest: migration 010).
+ */
+export const WorkflowSettings = WorkflowParameters.extend({
+  disabledDefinitions: z.array(DefinitionName).optional(),
+}).strict();
 export type WorkflowSettings = z.infer<typeof WorkflowSettings>;
 
-/** Stores a new version of an operator's settings, in force from now on. */
+/** Stores a new version of an operator's settings, in force from now on; answers when it began. */
 export async function setWorkflowSettings(
   db: Queryable,
   operatorId: string,
   settings: WorkflowSettings,
-): Promise<void> {
-  await db.query(`insert into operator_workflow_settings (operator_id, settings) values ($1, $2)`, [
-    operatorId,
-    settings,
-  ]);
+): Promise<{ validFrom: Date }> {
+  const { rows } = await db.query<{ valid_from: Date }>(
+    `insert into operator_workflow_settings (operator_id, settings) values ($1, $2) returning valid_from`,
+    [operatorId, settings],
+  );
+  return { validFrom: rows[0]!.valid_from };
 }
 
 /**
@@ -42,27 +79,28 @@ export async function workflowSettingsAt(
   operatorId: string,
   at?: string | Date,
 ): Promise<WorkflowSettings> {
-  const { rows } = await db.query<{ settings: WorkflowSettings }>(
-    `select settings from operator_workflow_settings
+  return (await workflowSettingsVersion(db, operatorId, at))?.settings ?? {};
+}
+
+/** The version in force at `at` (or now), with when it began; undefined when there was none. */
+export async function workflowSettingsVersion(
+  db: Queryable,
+  operatorId: string,
+  at?: string | Date,
+): Promise<{ settings: WorkflowSettings; validFrom: Date } | undefined> {
+  const { rows } = await db.query<{ settings: WorkflowSettings; valid_from: Date }>(
+    `select settings, valid_from from operator_workflow_settings
       where operator_id = $1 and valid_from <= coalesce($2::timestamptz, clock_timestamp())
       order by valid_from desc
       limit 1`,
     [operatorId, at ?? null],
   );
-  return rows[0]?.settings ?? {};
+  const row = rows[0];
+  return row && { settings: row.settings, validFrom: row.valid_from };
 }
 
-type ThresholdConfig = Pick<
-  Config,
-  | 'KYC_DEPOSIT_THRESHOLD'
-  | 'AML_THRESHOLD'
-  | 'AML_THRESHOLDS'
-  | 'AFFORDABILITY_THRESHOLD'
-  | 'AFFORDABILITY_WINDOW_DAYS'
->;
-
 /** Every parameter, the operator's own where it set one, else the environment's. */
-export function effectiveThresholds(s: WorkflowSettings, config: ThresholdConfig) {
+export function effectiveThresholds(s: WorkflowSettings, config: WorkflowDefaults) {
   return {
     kycDepositThreshold: s.kycDepositThreshold ?? config.KYC_DEPOSIT_THRESHOLD,
     /** The operator's per-currency, then its flat threshold, then the environment's. */

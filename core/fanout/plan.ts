@@ -33,6 +33,7 @@ export function planSql(
   ifSubscribed: string,
 ): string {
   return planWithSubscription(
+    operatorId,
     `(cardinality(${ifSubscribed}::text[]) > 0 and fanout_subscribed(${operatorId}, ${internalEvent}))`,
     always,
     ifSubscribed,
@@ -42,9 +43,22 @@ export function planSql(
 /**
  * The same, given the subscription as a boolean expression: set-based writes look it up once
  * per distinct (operator, internal event) rather than once per row (SUBSCRIPTIONS_SQL).
+ *
+ * Every recording path comes through here, so this is where the definitions the operator
+ * switched off leave the plan (fanout_enabled_plan, migration 010). `subscribed` is written
+ * once (it may be a function call) and the lookup is made only for a non-empty plan: a game
+ * round that plans nothing costs no more than before.
  */
-export function planWithSubscription(subscribed: string, always: string, ifSubscribed: string): string {
-  return `(${always}::text[] || case when ${subscribed} then ${ifSubscribed}::text[] else '{}'::text[] end)`;
+export function planWithSubscription(
+  operatorId: string,
+  subscribed: string,
+  always: string,
+  ifSubscribed: string,
+): string {
+  const enabled = (plan: string) =>
+    `case when cardinality(${plan}) = 0 then ${plan} else fanout_enabled_plan(${operatorId}, ${plan}) end`;
+  const a = `${always}::text[]`;
+  return `(case when ${subscribed} then ${enabled(`(${a} || ${ifSubscribed}::text[])`)} else ${enabled(a)} end)`;
 }
 
 /**

@@ -131,6 +131,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     webhookSecretGraceMs: config.WEBHOOK_SECRET_GRACE_MS,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     webhookLogRetentionDays: config.WEBHOOK_LOG_RETENTION_DAYS,
+    workflowDefaults: config,
   });
   const server = http.createServer(app.callback());
   server.on('clientError', answerClientError);

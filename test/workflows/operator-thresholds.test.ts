@@ -1,11 +1,14 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { newPlayer } from '../support/operators';
+import type { FanoutResult } from '../../workflows/types';
+import { P } from '../support/http';
 import {
   definitionResult,
   operatorWithWebhook,
   recordEvent,
   startWorkflowHarness,
+  waitForResult,
   type WorkflowHarness,
 } from '../support/workflow-harness';
 
@@ -16,7 +19,7 @@ const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 /**
  * Per-operator parameters of kyc-on-deposit, aml-threshold and affordability-check, set with
- * `npm run cli -- operators workflow-settings` and read by the activities; the environment
+ * `npm run cli -- operators workflow-settings` or PUT /workflows and read by the activities; the environment
  * (here: AML_THRESHOLD 2000, AFFORDABILITY_THRESHOLD 150, KYC_DEPOSIT_THRESHOLD 1000) for
  * an operator that set nothing.
  */
@@ -79,6 +82,23 @@ describe('per-operator workflow settings', () => {
     expect(JSON.parse((await cli(strict.operatorId, '--json')).stdout).settings).toMatchObject({
       amlThresholds: { GBP: 1000 },
     });
+
+    // Definitions switched off, as PUT /workflows stores them and GET /workflows shows them.
+    const other = await operatorWithWebhook(h);
+    const off = await cli(
+      other.operatorId,
+      '--set',
+      '{"disabledDefinitions":["affordability-check"]}',
+      '--json',
+    );
+    expect(JSON.parse(off.stdout).settings).toEqual({ disabledDefinitions: ['affordability-check'] });
+    const shown = (await other.client.get(`${P}/workflows`)).body.data.definitions;
+    expect(
+      shown.filter((d: { enabled: boolean }) => !d.enabled).map((d: { name: string }) => d.name),
+    ).toEqual(['affordability-check']);
+    const unknown = await cli(other.operatorId, '--set', '{"disabledDefinitions":["big-win-alert"]}');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/disabledDefinitions\.0 unknown definition "big-win-alert"/);
   });
 
   it('two operators with different thresholds get different outcomes for the same deposit', async () => {
@@ -126,5 +146,40 @@ describe('per-operator workflow settings', () => {
       flagged: false,
       threshold: 5000,
     });
+  });
+
+  it('two operators with different KYC thresholds set through PUT /workflows get different outcomes for the same deposit', async () => {
+    const [low, high] = [await operatorWithWebhook(h), await operatorWithWebhook(h)];
+    const put = async (op: typeof low, body: unknown) => {
+      const res = await op.client.put(`${P}/workflows`, body);
+      expect(res.status).toBe(200);
+      return res.body.data;
+    };
+    expect(
+      (await put(low, { parameters: { kycDepositThreshold: 100 } })).effective.kycDepositThreshold,
+    ).toEqual({
+      value: 100,
+      source: 'operator',
+    });
+    await put(high, {
+      parameters: { kycDepositThreshold: 5000 },
+      definitions: { 'aml-threshold': { enabled: false } },
+    });
+    for (const op of [low, high]) {
+      await newPlayer(op.client, 'api_player');
+      await deposit(op, 'api_player', 10); // the first deposit is always checked
+    }
+    const [l, hi] = [await deposit(low, 'api_player', 500), await deposit(high, 'api_player', 500)];
+    expect(await definitionResult(h.stack, l.fanoutId, 'kyc-on-deposit')).toMatchObject({
+      reason: 'amount_at_or_over_threshold',
+    });
+    expect(await definitionResult(h.stack, hi.fanoutId, 'kyc-on-deposit')).toMatchObject({
+      reason: 'below_threshold',
+    });
+    // The definition the second operator switched off was not planned, so it did not run.
+    const runs = async (workflowId: string) =>
+      (await waitForResult<FanoutResult>(h.stack, workflowId)).runs.map((r) => r.definition);
+    expect(await runs(l.fanoutId)).toContain('aml-threshold');
+    expect(await runs(hi.fanoutId)).toEqual(['kyc-on-deposit', 'affordability-check']);
   });
 });

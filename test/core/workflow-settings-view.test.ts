@@ -1,0 +1,70 @@
+import fc from 'fast-check';
+import type { WorkflowDefaults } from '../../core/config';
+import { effectiveThresholds, type WorkflowSettings } from '../../core/db/workflow-settings';
+import { workflowsView } from '../../core/domain/workflow-settings';
+
+const CURRENCIES = ['GBP', 'EUR', 'USD', 'SEK'];
+const amount = fc.integer({ min: 0, max: 10_000 });
+const perCurrency = fc.dictionary(fc.constantFrom(...CURRENCIES), amount);
+
+/**
+ * GET /workflows reports effective parameters; the activities apply effectiveThresholds. The
+ * two must agree for every combination of own settings and environment.
+ */
+describe('the effective parameters GET /workflows reports', () => {
+  it('are the ones the activities apply, for any own settings and environment', () => {
+    fc.assert(
+      fc.property(
+        fc.record(
+          {
+            kycDepositThreshold: amount,
+            amlThreshold: amount,
+            amlThresholds: perCurrency,
+            affordabilityThreshold: amount,
+            affordabilityWindowDays: fc.integer({ min: 1, max: 365 }),
+          },
+          { requiredKeys: [] },
+        ),
+        fc.record({
+          KYC_DEPOSIT_THRESHOLD: amount,
+          AML_THRESHOLD: amount,
+          AML_THRESHOLDS: perCurrency,
+          AFFORDABILITY_THRESHOLD: amount,
+          AFFORDABILITY_WINDOW_DAYS: fc.integer({ min: 1, max: 365 }),
+        }),
+        (settings: WorkflowSettings, env: WorkflowDefaults) => {
+          const { effective } = workflowsView({ settings, validFrom: new Date() }, env);
+          const applied = effectiveThresholds(settings, env);
+          expect(effective.kycDepositThreshold.value).toBe(applied.kycDepositThreshold);
+          expect(effective.affordabilityThreshold.value).toBe(applied.affordabilityThreshold);
+          expect(effective.affordabilityWindowDays.value).toBe(applied.affordabilityWindowDays);
+          for (const c of [...CURRENCIES, 'JPY'])
+            expect((effective.amlThresholds[c] ?? effective.amlThreshold).value).toBe(
+              applied.amlThreshold(c),
+            );
+        },
+      ),
+    );
+  });
+
+  it('marks each value as the operator’s own or the default, and lists switched-off definitions as disabled', () => {
+    const view = workflowsView(
+      {
+        settings: { kycDepositThreshold: 5, disabledDefinitions: ['aml-threshold'] },
+        validFrom: new Date(0),
+      },
+      {
+        KYC_DEPOSIT_THRESHOLD: 1000,
+        AML_THRESHOLD: 2000,
+        AML_THRESHOLDS: {},
+        AFFORDABILITY_THRESHOLD: 150,
+        AFFORDABILITY_WINDOW_DAYS: 30,
+      },
+    );
+    expect(view.parameters).toEqual({ kycDepositThreshold: 5 });
+    expect(view.effective.kycDepositThreshold).toEqual({ value: 5, source: 'operator' });
+    expect(view.effective.amlThreshold).toEqual({ value: 2000, source: 'default' });
+    expect(view.definitions.filter((d) => !d.enabled).map((d) => d.name)).toEqual(['aml-threshold']);
+    expect(view.validFrom).toBe('1970-01-01T00:00:00.000Z');
+  });
+});
