@@ -106,6 +106,7 @@ export async function selectRedrivePage(
     patterns: eventPatterns(def),
     after,
     limit,
+    ...(c.mode === 'backfill' ? { unlessDisabled: def.name } : {}),
   });
   const candidates = rows
     .map(inputOf)

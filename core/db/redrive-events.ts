@@ -28,6 +28,11 @@ export async function redriveEventsPage(
     patterns: string[];
     after: RedriveCursor | null;
     limit: number;
+    /**
+     * Leaves out operators whose newest workflow settings switch this definition off
+     * (migration 010): a backfill runs a definition where it would be planned today.
+     */
+    unlessDisabled?: string;
   },
 ): Promise<RedriveEventRow[]> {
   const { rows } = await db.query<RedriveEventRow>(
@@ -39,6 +44,12 @@ export async function redriveEventsPage(
         and created_at >= $2::timestamptz and created_at < $3::timestamptz
         and ('entity_event.' || event_type) like any ($4::text[])
         and ($5::timestamptz is null or (created_at, id) > ($5::timestamptz, $6::text))
+        and ($8::text is null or not coalesce(
+              (select s.settings->'disabledDefinitions' ? $8
+                 from operator_workflow_settings s
+                where s.operator_id = events.operator_id
+                order by s.valid_from desc
+                limit 1), false))
       order by created_at, id
       limit $7`,
     [
@@ -49,6 +60,7 @@ export async function redriveEventsPage(
       q.after?.createdAt ?? null,
       q.after?.id ?? null,
       q.limit,
+      q.unlessDisabled ?? null,
     ],
   );
   return rows;
