@@ -1,9 +1,10 @@
-import type { Client } from '@temporalio/client';
+import { isGrpcDeadlineError, isGrpcServiceError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { findEventForOperator } from '../db/events';
 import { isPending } from '../db/outbox';
 import { redrivesCovering, type RegisteredRedrive } from '../db/redrives';
 import { eventWorkflowId } from '../ids';
+import type { Logger } from '../logger';
 import type { DefinitionState } from '../temporal/history-outcomes';
 import { readWorkflowOutcome, type WorkflowStatus } from '../temporal/workflow-outcome';
 import { redriveChildId, type RedriveMode } from '../../workflows/redrive-types';
@@ -13,7 +14,11 @@ export interface FanoutStatusDeps {
   temporal: Client;
   /** How long Temporal gets to answer before outcomes are reported unavailable (3 s). */
   fanoutStatusTimeoutMs?: number;
+  log?: Logger;
 }
+
+// gRPC's UNAVAILABLE: the server is not reachable (connection refused, reset).
+const GRPC_UNAVAILABLE = 14;
 
 /** One re-run of a definition for this event by a re-drive or backfill, and how it stands. */
 export type RedriveRun = DefinitionState & {
@@ -101,23 +106,33 @@ async function outcomesFromTemporal(
   };
 }
 
-/** Bounded: a Temporal that is down or stalled costs the caller `ms`, never a hung request. */
-async function withinDeadline(temporal: Client, ms: number, fn: () => Promise<Outcomes>): Promise<Outcomes> {
-  const unavailable: Outcomes = {
+/**
+ * Bounded: a Temporal that is down or stalled costs the caller `ms`, never a hung request or a
+ * 500. Any other failure to read (a bug here, a permission) also leaves the Postgres state
+ * standing, and is logged: it would otherwise hide behind "unavailable".
+ */
+async function withinDeadline(
+  deps: FanoutStatusDeps,
+  ms: number,
+  fn: () => Promise<Outcomes>,
+): Promise<Outcomes> {
+  const silent: Outcomes = {
     available: false,
     reason: `Temporal did not answer within ${ms} ms; outcomes are unavailable for now`,
+  };
+  const failed = (err: unknown): Outcomes => {
+    if (isGrpcDeadlineError(err) || (isGrpcServiceError(err) && err.code === GRPC_UNAVAILABLE)) return silent;
+    deps.log?.warn({ err }, 'fan-out outcomes could not be read from Temporal');
+    return { available: false, reason: 'Outcomes could not be read from Temporal; try again later' };
   };
   let timer: NodeJS.Timeout | undefined;
   // The gRPC deadline ends the calls; the timer is a backstop for anything that ignores it
   // (a connection still being established).
   const backstop = new Promise<Outcomes>((resolve) => {
-    timer = setTimeout(() => resolve(unavailable), ms + 250);
+    timer = setTimeout(() => resolve(silent), ms + 250);
   });
   try {
-    return await Promise.race([
-      temporal.withDeadline(Date.now() + ms, fn).catch(() => unavailable),
-      backstop,
-    ]);
+    return await Promise.race([deps.temporal.withDeadline(Date.now() + ms, fn).catch(failed), backstop]);
   } finally {
     clearTimeout(timer);
   }
@@ -158,7 +173,7 @@ export async function fanoutStatus(
       outcomes: { available: true, workflowStatus: 'not_started', definitions },
     };
   }
-  const outcomes = await withinDeadline(deps.temporal, deps.fanoutStatusTimeoutMs ?? 3000, () =>
+  const outcomes = await withinDeadline(deps, deps.fanoutStatusTimeoutMs ?? 3000, () =>
     outcomesFromTemporal(deps, operatorId, event, workflowId),
   );
   return { eventId: event.id, workflowId, state: 'started', outcomes };
