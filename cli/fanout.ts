@@ -171,7 +171,8 @@ async function runOrResume(mode: RedriveMode, o: RunOptions, deps: FanoutCliDeps
   const client = await connect(target, fail);
   // Early, so a dry run or a long count is refused at once; the start below checks again, atomically.
   const other = await runningOverlap(db, client, c);
-  if (other) fail(refusal(mode, c, other.workflowId));
+  // The same --id again is not refused by itself: it attaches (below).
+  if (other && other.id !== o.id) fail(refusal(mode, c, other.workflowId));
 
   const total = await countRedrive(db, client, c, pageSize);
   const scope = `${c.operatorId ?? 'all operators'}, ${c.since} to ${c.until}`;

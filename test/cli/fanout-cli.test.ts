@@ -220,6 +220,11 @@ describe('fanout redrive and backfill (npm run cli -- fanout …)', () => {
     expect(alongside).toMatchObject({ code: 0 });
     expect(alongside.stdout).toMatch(/Started redrive:race_other/);
 
+    // Its own id again is not refused by itself: it attaches.
+    const same = await cli(['redrive', ...kycRange(), '--id', winner!.replace('redrive:', ''), '--detach']);
+    expect(same).toMatchObject({ code: 0 });
+    expect(same.stdout).toContain(`${winner} already exists; attached to it`);
+
     // Once the first has finished, the same range may run again.
     await h.stack.temporal.workflow.getHandle(winner!).result();
     const again = await cli(['redrive', ...kycRange(), '--id', 'race_again', '--detach']);
