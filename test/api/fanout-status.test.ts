@@ -8,6 +8,7 @@ import { createApiMetrics } from '../../api/metrics';
 import { RateLimiter } from '../../api/middleware/rate-limit';
 import { EventWriter, eventGroups } from '../../core/domain/event-writer';
 import { startRedriveAlone } from '../../core/fanout/redrive-guard';
+import { startFanout } from '../../core/fanout/temporal-start';
 import { PiiCipher } from '../../core/security/pii';
 import {
   REDRIVE_WORKFLOW,
@@ -118,31 +119,7 @@ describe('GET /events/:eventId/fanout: each definition’s outcome, read from Te
     const ev = await recordEvent(other.client, 'rd_1', 'transaction', deposit);
     await waitForResult(h.stack, ev.fanoutId);
     const range = { definition: 'kyc-on-deposit', operatorId: other.operatorId, since };
-    const redrive = async (redriveId: string, mode: RedriveCriteria['mode']) => {
-      const criteria: RedriveCriteria = { ...range, mode, until: new Date().toISOString() };
-      const input: RedriveInput = {
-        ...criteria,
-        redriveId,
-        pageSize: 10,
-        ratePerSecond: 100,
-        pagesPerRun: 5,
-      };
-      const workflowId = redriveWorkflowId(redriveId);
-      const started = await startRedriveAlone(h.stack.db.pool, h.stack.temporal, {
-        criteria,
-        redriveId,
-        workflowId,
-        start: () =>
-          h.stack.temporal.workflow.start(REDRIVE_WORKFLOW, {
-            taskQueue: h.stack.taskQueue,
-            workflowId,
-            args: [input],
-            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          }),
-      });
-      expect(started).toEqual({ kind: 'started' });
-      await h.stack.temporal.workflow.getHandle(workflowId).result();
-    };
+    const redrive = (id: string, mode: RedriveCriteria['mode']) => runRedrive(id, { ...range, mode });
     await redrive('st_all', 'redrive');
     // Covers the event too, but selects nothing (kyc-on-deposit did not fail): no re-run to show.
     await redrive('st_failed', 'redrive-failed');
@@ -162,6 +139,64 @@ describe('GET /events/:eventId/fanout: each definition’s outcome, read from Te
       ],
     });
     expect(definition(res.body, 'aml-threshold')).toMatchObject({ redrives: [] });
+  });
+
+  it('shows a definition only a backfill ran as not_planned, with the backfill', async () => {
+    const other = await operatorWithWebhook(h);
+    await newPlayer(other.client, 'bf_1');
+    const since = new Date(Date.now() - 1000).toISOString();
+    // An event "recorded before aml-threshold existed": its workflow ran an empty plan.
+    const data = { type: 'deposit', amount: 5000, currency: 'EUR' };
+    const { rows } = await h.stack.db.pool.query<{ id: string; created_at: Date }>(
+      `insert into events (id, operator_id, external_id, event_type, data)
+       values ('eev_' || substr(md5(random()::text), 1, 16), $1, 'bf_1', 'transaction', $2)
+       returning id, created_at`,
+      [other.operatorId, data],
+    );
+    const id = rows[0]!.id;
+    await startFanout(h.stack.temporal, h.stack.taskQueue, {
+      workflow_id: `entity_event.transaction:${id}`,
+      payload: {
+        internalEvent: 'entity_event.transaction',
+        operatorId: other.operatorId,
+        externalId: 'bf_1',
+        eventId: id,
+        eventType: 'transaction',
+        data,
+        occurredAt: rows[0]!.created_at.toISOString(),
+      },
+      search_attributes: { OperatorId: [other.operatorId] },
+      definitions: [],
+      attempts: 0,
+    });
+    await waitForResult(h.stack, `entity_event.transaction:${id}`);
+    await runRedrive('st_backfill', {
+      mode: 'backfill',
+      definition: 'aml-threshold',
+      operatorId: other.operatorId,
+      since,
+    });
+
+    const res = await fanout(id, other.client);
+    expect(res.body.data.outcomes).toEqual({
+      available: true,
+      workflowStatus: 'completed',
+      definitions: [
+        {
+          definition: 'aml-threshold',
+          status: 'not_planned',
+          redrives: [
+            {
+              definition: 'aml-threshold',
+              redriveId: 'st_backfill',
+              mode: 'backfill',
+              workflowId: `redrive:st_backfill:${id}`,
+              status: 'completed',
+            },
+          ],
+        },
+      ],
+    });
   });
 
   it("answers 404 for another operator's event, telling nothing of it", async () => {
@@ -198,6 +233,27 @@ describe('GET /events/:eventId/fanout: each definition’s outcome, read from Te
     // The deadline is 3 s; the rest is margin for a busy CI machine.
     expect(ms).toBeLessThan(8_000);
   });
+
+  /** A re-drive as the CLI starts it (registered, then started), run to its end. */
+  async function runRedrive(redriveId: string, c: Omit<RedriveCriteria, 'until'>) {
+    const criteria: RedriveCriteria = { ...c, until: new Date().toISOString() };
+    const input: RedriveInput = { ...criteria, redriveId, pageSize: 10, ratePerSecond: 100, pagesPerRun: 5 };
+    const workflowId = redriveWorkflowId(redriveId);
+    const started = await startRedriveAlone(h.stack.db.pool, h.stack.temporal, {
+      criteria,
+      redriveId,
+      workflowId,
+      start: () =>
+        h.stack.temporal.workflow.start(REDRIVE_WORKFLOW, {
+          taskQueue: h.stack.taskQueue,
+          workflowId,
+          args: [input],
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        }),
+    });
+    expect(started).toEqual({ kind: 'started' });
+    await h.stack.temporal.workflow.getHandle(workflowId).result();
+  }
 
   /** A second API over the same database, whose Temporal connection has gone silent. */
   async function apiBehindStalledTemporal(): Promise<string> {
