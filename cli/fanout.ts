@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { countRedrive, eventPatterns } from '../activities/redrive';
 import { getOperator } from '../core/db/operators';
 import { newestArchivedInRange } from '../core/db/redrive-events';
+import { runningOverlap, startRedriveAlone, type GuardedStart } from '../core/fanout/redrive-guard';
 import type { Db } from '../core/db/pool';
 import { definitions } from '../workflows/definitions';
 import {
@@ -102,30 +103,8 @@ async function connect(target: TemporalTarget, fail: (m: string) => never): Prom
   }
 }
 
-const sameCriteria = (a: Partial<RedriveCriteria>, b: RedriveCriteria) =>
-  a.mode === b.mode &&
-  a.definition === b.definition &&
-  (a.operatorId ?? null) === (b.operatorId ?? null) &&
-  a.since === b.since &&
-  a.until === b.until;
-
-/** A running re-drive of the same definition whose range overlaps, if any (the second is refused). */
-async function runningOverlap(client: Client, c: RedriveCriteria): Promise<string | null> {
-  const query = `WorkflowType = '${REDRIVE_WORKFLOW}' AND ExecutionStatus = 'Running'`;
-  for await (const wf of client.workflow.list({ query })) {
-    const m = (wf.memo ?? {}) as Partial<RedriveCriteria>;
-    const overlaps =
-      m.definition === c.definition &&
-      m.mode === c.mode &&
-      (!m.operatorId || !c.operatorId || m.operatorId === c.operatorId) &&
-      m.since !== undefined &&
-      m.until !== undefined &&
-      m.since < c.until &&
-      c.since < m.until;
-    if (overlaps || sameCriteria(m, c)) return wf.workflowId;
-  }
-  return null;
-}
+const refusal = (mode: RedriveMode, c: RedriveCriteria, running: string) =>
+  `A ${mode} of ${c.definition} over this range is already running: ${running}`;
 
 export function progressLine(p: RedriveProgress): string {
   const total = p.total ?? '?';
@@ -190,8 +169,10 @@ async function runOrResume(mode: RedriveMode, o: RunOptions, deps: FanoutCliDeps
         `and a ${mode} covers recorded events still in the hot table: start --since after that time`,
     );
   const client = await connect(target, fail);
-  const other = await runningOverlap(client, c);
-  if (other) fail(`A ${mode} of ${c.definition} over this range is already running: ${other}`);
+  // Early, so a dry run or a long count is refused at once; the start below checks again, atomically.
+  const other = await runningOverlap(db, client, c);
+  // The same --id again is not refused by itself: it attaches (below).
+  if (other && other.id !== o.id) fail(refusal(mode, c, other.workflowId));
 
   const total = await countRedrive(db, client, c, pageSize);
   const scope = `${c.operatorId ?? 'all operators'}, ${c.since} to ${c.until}`;
@@ -202,9 +183,8 @@ async function runOrResume(mode: RedriveMode, o: RunOptions, deps: FanoutCliDeps
   const redriveId = o.id ?? `rd_${randomBytes(6).toString('hex')}`;
   const workflowId = redriveWorkflowId(redriveId);
   const input: RedriveInput = { ...c, redriveId, pageSize, ratePerSecond: rate, pagesPerRun, total };
-  let handle: WorkflowHandle;
-  try {
-    handle = await client.workflow.start(REDRIVE_WORKFLOW, {
+  const start = () =>
+    client.workflow.start(REDRIVE_WORKFLOW, {
       taskQueue: target.taskQueue,
       workflowId,
       args: [input],
@@ -213,12 +193,18 @@ async function runOrResume(mode: RedriveMode, o: RunOptions, deps: FanoutCliDeps
       memo: { ...c },
       staticSummary: `${mode} of ${c.definition}: ${total} events (${scope})`,
     });
-    console.log(`Started ${workflowId} (resume with --resume ${redriveId})`);
+  let outcome: GuardedStart;
+  try {
+    outcome = await startRedriveAlone(db, client, { criteria: c, redriveId, workflowId, start });
   } catch (err) {
+    // Started by hand or by a CLI from before re-drives were registered: attach, as to our own.
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    handle = client.workflow.getHandle(workflowId);
-    console.log(`${workflowId} already exists; attached to it`);
+    outcome = { kind: 'exists' };
   }
+  if (outcome.kind === 'refused') fail(refusal(mode, c, outcome.running.workflowId));
+  if (outcome.kind === 'started') console.log(`Started ${workflowId} (resume with --resume ${redriveId})`);
+  else console.log(`${workflowId} already exists; attached to it`);
+  const handle = client.workflow.getHandle(workflowId);
   if (o.detach) return;
   await follow(handle, pollMs);
 }

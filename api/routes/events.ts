@@ -1,10 +1,8 @@
 import { z } from 'zod';
-import { isPending } from '../../core/db/outbox';
-import { findEventForOperator } from '../../core/db/events';
 import type { DomainDeps } from '../../core/domain/deps';
+import { fanoutStatus, type FanoutStatusDeps } from '../../core/domain/fanout-status';
 import { listEntityEvents, recordOneEvent } from '../../core/domain/events';
 import { apiError } from '../../core/errors';
-import { eventWorkflowId } from '../../core/ids';
 import { defineRoute } from '../http/route';
 import { requireTemplate } from '../middleware/auth';
 import { EntityParams, IdempotencyHeaders, iso } from '../schemas/common';
@@ -16,7 +14,7 @@ import {
   RecordEventResponse,
 } from '../schemas/events';
 
-export function eventRoutes(deps: DomainDeps, onRecorded: (eventType: string) => void) {
+export function eventRoutes(deps: DomainDeps & FanoutStatusDeps, onRecorded: (eventType: string) => void) {
   return [
     defineRoute({
       method: 'post',
@@ -102,29 +100,21 @@ export function eventRoutes(deps: DomainDeps, onRecorded: (eventType: string) =>
       tag: 'Events',
       summary: "An event's fan-out state",
       description:
-        'Whether the workflow of this event has been started in Temporal yet, and its workflow ID.',
+        "Whether the workflow of this event has been started in Temporal yet, its workflow ID and, read from Temporal, how each definition of its plan stands: `running` (with the activity's attempt and last error while it retries), `completed` or `failed` (with the reason), and the re-drives that re-ran it. When Temporal does not answer within a few seconds the state is still given, with `outcomes.available: false`.",
       params: z.object({
         eventId: z.string().regex(/^eev_[0-9a-f]{16}$/, 'must be an event id (eev_ + 16 hex)'),
       }),
       responses: { 200: { description: 'Fan-out state', schema: FanoutStatusResponse } },
       handler: async (_ctx, { params, auth }) => {
-        const event = await findEventForOperator(deps.pool, auth.operatorId, params.eventId);
-        if (!event) throw apiError({ code: 'NOT_FOUND', message: `No event ${params.eventId}` });
-        const workflowId = eventWorkflowId(event.event_type, event.id);
-        const pending = await isPending(deps.pool, workflowId);
+        // Looked up for the caller's operator first: another operator's event is a 404.
+        const status = await fanoutStatus(deps, auth.operatorId, params.eventId);
+        if (!status) throw apiError({ code: 'NOT_FOUND', message: `No event ${params.eventId}` });
+        const { pendingSince, ...rest } = status;
         return {
           status: 200,
           body: {
             success: true,
-            data: pending
-              ? {
-                  eventId: event.id,
-                  workflowId,
-                  state: 'pending',
-                  pendingSince: iso(pending.since),
-                  attempts: pending.attempts,
-                }
-              : { eventId: event.id, workflowId, state: 'started' },
+            data: { ...rest, ...(pendingSince ? { pendingSince: iso(pendingSince) } : {}) },
           },
         };
       },

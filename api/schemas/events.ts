@@ -80,6 +80,74 @@ export const EventListRow = z
 
 export const ListEventsResponse = cursorPage(EventListRow, 'ListEventsResponse');
 
+const FanoutFailure = z
+  .object({
+    message: z.string().meta({ example: 'KYC provider answered 401: invalid API key' }),
+    type: z.string().optional().meta({ description: 'The failure type', example: 'KycRequestRejected' }),
+  })
+  .meta({ id: 'FanoutFailure' });
+
+/** A definition's run in one workflow: the event's own, or a re-drive's re-run. */
+const definitionRun = {
+  definition: z.string().meta({ example: 'kyc-on-deposit' }),
+  activity: z.string().optional().meta({ description: 'running: the activity it waits on' }),
+  attempt: z.number().int().optional().meta({ description: "running: that activity's attempt (1: first)" }),
+  lastError: FanoutFailure.optional().meta({ description: 'running: why the previous attempt failed' }),
+  nextAttemptAt: z.string().optional().meta({ description: 'running: when the next attempt starts' }),
+  error: FanoutFailure.optional().meta({ description: 'failed: why it gave up' }),
+};
+
+const RedriveMode = z.enum(['redrive', 'redrive-failed', 'backfill']);
+
+const FanoutRedriveRun = z
+  .object({
+    ...definitionRun,
+    status: z.enum(['running', 'completed', 'failed']),
+    redriveId: z.string().meta({ example: 'rd_4f1c0a2b3c4d' }),
+    mode: RedriveMode,
+    workflowId: z.string().meta({ example: 'redrive:rd_4f1c0a2b3c4d:eev_b2c3d4e5f6789012' }),
+  })
+  .meta({ id: 'FanoutRedriveRun', description: 'A re-run of the definition for this event by a re-drive' });
+
+const FanoutDefinition = z
+  .object({
+    ...definitionRun,
+    status: z.enum(['pending', 'running', 'completed', 'failed', 'not_planned']).meta({
+      description: "In the event's own workflow; `not_planned`: only a backfill ran it (see `redrives`)",
+    }),
+    redrives: z.array(FanoutRedriveRun),
+  })
+  .meta({ id: 'FanoutDefinition' });
+
+const FanoutOutcomes = z
+  .discriminatedUnion('available', [
+    z.object({
+      available: z.literal(true),
+      workflowStatus: z.enum([
+        'not_started',
+        'running',
+        'completed',
+        'failed',
+        'cancelled',
+        'terminated',
+        'timed_out',
+        'continued_as_new',
+        'unknown',
+      ]),
+      definitions: z.array(FanoutDefinition),
+    }),
+    z.object({
+      available: z.literal(false),
+      reason: z
+        .string()
+        .meta({ example: 'Temporal did not answer within 3000 ms; outcomes are unavailable for now' }),
+    }),
+  ])
+  .meta({
+    id: 'FanoutOutcomes',
+    description: 'Read from Temporal; when it cannot be read, `available: false` and the reason',
+  });
+
 export const FanoutStatusResponse = z
   .object({
     success: z.literal(true),
@@ -89,6 +157,7 @@ export const FanoutStatusResponse = z
       state: z.enum(['pending', 'started']),
       pendingSince: z.string().optional(),
       attempts: z.number().int().optional(),
+      outcomes: FanoutOutcomes,
     }),
   })
   .meta({ id: 'FanoutStatusResponse' });

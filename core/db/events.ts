@@ -206,9 +206,9 @@ export async function findEventForOperator(
   db: Queryable,
   operatorId: string,
   eventId: string,
-): Promise<{ id: string; event_type: string; external_id: string } | undefined> {
-  const { rows } = await db.query<{ id: string; event_type: string; external_id: string }>(
-    'select id, event_type, external_id from events where id = $1 and operator_id = $2',
+): Promise<{ id: string; event_type: string; external_id: string; created_at: Date } | undefined> {
+  const { rows } = await db.query<{ id: string; event_type: string; external_id: string; created_at: Date }>(
+    'select id, event_type, external_id, created_at from events where id = $1 and operator_id = $2',
     [eventId, operatorId],
   );
   return rows[0];

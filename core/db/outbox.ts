@@ -138,11 +138,14 @@ export async function outboxStats(db: Queryable): Promise<{ backlog: number; old
 export async function isPending(
   db: Queryable,
   workflowId: string,
-): Promise<{ since: Date; attempts: number } | undefined> {
-  const { rows } = await db.query<{ created_at: Date; attempts: number }>(
-    'select created_at, attempts from fanout_outbox where workflow_id = $1',
+): Promise<{ since: Date; attempts: number; definitions: string[] } | undefined> {
+  const { rows } = await db.query<{ created_at: Date; attempts: number; definitions: string[] | null }>(
+    'select created_at, attempts, definitions from fanout_outbox where workflow_id = $1',
     [workflowId],
   );
   const row = rows[0];
-  return row ? { since: row.created_at, attempts: row.attempts } : undefined;
+  // A row queued before migration 005 has no plan: its (retired) workflow decides it.
+  return row
+    ? { since: row.created_at, attempts: row.attempts, definitions: row.definitions ?? [] }
+    : undefined;
 }

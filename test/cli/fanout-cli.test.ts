@@ -184,6 +184,56 @@ describe('fanout redrive and backfill (npm run cli -- fanout …)', () => {
     await h.stack.temporal.workflow.getHandle('redrive:rd_slow').result();
   });
 
+  it('of two re-drives of one definition and range started at once, starts one and refuses the other naming it; another operator’s runs alongside', async () => {
+    // More deposits in the range: paced at one run a second, the winner is still running when the
+    // loser, however late its process gets there, checks.
+    for (const player of ['race_1', 'race_2', 'race_3', 'race_4']) {
+      await newPlayer(op.client, player);
+      await recordEvent(op.client, player, 'transaction', { type: 'deposit', amount: 50, currency: 'GBP' });
+    }
+    const other = await operatorWithWebhook(h);
+    await newPlayer(other.client, 'race_other');
+    const ev = await recordEvent(other.client, 'race_other', 'transaction', {
+      type: 'deposit',
+      amount: 50,
+      currency: 'GBP',
+    });
+    await waitForResult(h.stack, ev.fanoutId);
+    const slow = ['--detach', '--page-size', '1', '--rate', '1'];
+    const otherRange = ['--definition', 'kyc-on-deposit', '--operator', other.operatorId, '--since', since];
+
+    const [a, b, alongside] = await Promise.all([
+      cli(['redrive', ...kycRange(), '--id', 'race_a', ...slow]),
+      cli(['redrive', ...kycRange(), '--id', 'race_b', ...slow]),
+      cli(['redrive', ...otherRange, '--id', 'race_other', ...slow]),
+    ]);
+    const started = [a, b].filter((r) => r.code === 0);
+    const refused = [a, b].filter((r) => r.code !== 0);
+    expect({ started: started.length, refused: refused.length }).toEqual({ started: 1, refused: 1 });
+    const winner = /Started (redrive:race_[ab])/.exec(started[0]!.stdout)?.[1];
+    const loser = winner === 'redrive:race_a' ? 'redrive:race_b' : 'redrive:race_a';
+    expect(refused[0]!.stderr).toContain(
+      `A redrive of kyc-on-deposit over this range is already running: ${winner}`,
+    );
+    await expect(h.stack.temporal.workflow.getHandle(loser).describe()).rejects.toThrow(/not found/i);
+    // Another operator's events: no overlap, so it started at the same moment.
+    expect(alongside).toMatchObject({ code: 0 });
+    expect(alongside.stdout).toMatch(/Started redrive:race_other/);
+
+    // Its own id again is not refused by itself: it attaches.
+    const same = await cli(['redrive', ...kycRange(), '--id', winner!.replace('redrive:', ''), '--detach']);
+    expect(same).toMatchObject({ code: 0 });
+    expect(same.stdout).toContain(`${winner} already exists; attached to it`);
+
+    // Once the first has finished, the same range may run again.
+    await h.stack.temporal.workflow.getHandle(winner!).result();
+    const again = await cli(['redrive', ...kycRange(), '--id', 'race_again', '--detach']);
+    expect(again).toMatchObject({ code: 0 });
+    expect(again.stdout).toMatch(/Started redrive:race_again/);
+    await h.stack.temporal.workflow.getHandle('redrive:race_again').result();
+    await h.stack.temporal.workflow.getHandle('redrive:race_other').result();
+  });
+
   it.each([
     [
       ['--definition', 'no-such-thing', '--since', '1h'],
