@@ -2,11 +2,17 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Queryable } from '../core/db/pool';
 import { redriveEventsPage, type RedriveEventRow } from '../core/db/redrive-events';
+import { registeredOverlaps, type RegisteredRedrive } from '../core/db/redrives';
 import { eventWorkflowId } from '../core/ids';
 import * as SA from '../core/temporal/search-attributes';
 import { definitionNamed } from '../workflows/catalog';
 import { definitionMatches, type Definition } from '../workflows/definition';
-import type { RedriveCriteria, RedriveCursor, RedrivePage } from '../workflows/redrive-types';
+import {
+  redriveChildId,
+  type RedriveCriteria,
+  type RedriveCursor,
+  type RedrivePage,
+} from '../workflows/redrive-types';
 import type { FanoutInput } from '../workflows/types';
 import type { ResolvedDeps } from '.';
 
@@ -61,6 +67,29 @@ async function outcomeOf(client: Client, input: FanoutInput): Promise<EventOutco
   }
 }
 
+/**
+ * Whether an earlier backfill of the definition already ran it for this event: its re-run
+ * (the deterministic child ID) exists and does not name the definition as failed — a failed
+ * one may run again. Earlier backfills are the CLI's registrations (migration 011) over an
+ * overlapping range; each costs one describe, consistent at once, unlike a visibility list.
+ */
+async function backfilledBefore(
+  client: Client,
+  earlier: RegisteredRedrive[],
+  definition: string,
+  input: FanoutInput,
+): Promise<boolean> {
+  for (const r of earlier) {
+    try {
+      const d = await client.workflow.getHandle(redriveChildId(r.id, input.eventId!)).describe();
+      if (!(d.typedSearchAttributes.get(SA.FailedDefinitions) ?? []).includes(definition)) return true;
+    } catch (err) {
+      if ((err as Error)?.name !== 'WorkflowNotFoundError') throw err;
+    }
+  }
+  return false;
+}
+
 async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
@@ -112,9 +141,19 @@ export async function selectRedrivePage(
     .map(inputOf)
     .filter((input) => (c.mode === 'backfill' ? definitionMatches(def, input) : true));
   const outcomes = await mapLimit(candidates, DESCRIBE_CONCURRENCY, (input) => outcomeOf(client, input));
+  let events = candidates.filter((_, i) => wanted(c, outcomes[i] ?? null));
+  if (c.mode === 'backfill' && events.length > 0) {
+    const earlier = (await registeredOverlaps(db, c)).filter((r) => r.id !== c.redriveId);
+    if (earlier.length > 0) {
+      const done = await mapLimit(events, DESCRIBE_CONCURRENCY, (input) =>
+        backfilledBefore(client, earlier, def.name, input),
+      );
+      events = events.filter((_, i) => !done[i]);
+    }
+  }
   const last = rows[rows.length - 1];
   return {
-    events: candidates.filter((_, i) => wanted(c, outcomes[i] ?? null)),
+    events,
     scanned: rows.length,
     next: last && rows.length === limit ? { createdAt: last.created_at_exact, id: last.id } : null,
   };

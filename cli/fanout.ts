@@ -63,6 +63,13 @@ export function parseTime(value: string, now: Date): Date | null {
   return Number.isNaN(t) ? null : new Date(t);
 }
 
+/** A rate may be below one per second (0.2: one run every five seconds). */
+function positiveNumber(name: string, value: string, fail: (m: string) => never): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) fail(`${name} must be a positive number, got "${value}"`);
+  return n;
+}
+
 function positiveInt(name: string, value: string, fail: (m: string) => never): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) fail(`${name} must be a positive integer, got "${value}"`);
@@ -159,7 +166,7 @@ async function runOrResume(mode: RedriveMode, o: RunOptions, deps: FanoutCliDeps
   }
   const c = criteriaFrom(mode, o, fail);
   const pageSize = positiveInt('--page-size', o.pageSize, fail);
-  const rate = positiveInt('--rate', o.rate, fail);
+  const rate = positiveNumber('--rate', o.rate, fail);
   const pagesPerRun = positiveInt('--pages-per-run', o.pagesPerRun, fail);
   if (c.operatorId && !(await getOperator(db, c.operatorId))) fail(`No operator ${c.operatorId}`);
   const archived = await newestArchivedInRange(db, c);
@@ -220,7 +227,7 @@ function addRunOptions(cmd: Command): Command {
     .option('--resume <id>', 'attach to a re-drive already started, and follow it')
     .option('--detach', 'start it and exit without following it')
     .option('--page-size <n>', 'events read per page', '50')
-    .option('--rate <perSecond>', 'at most this many runs per second', '20')
+    .option('--rate <perSecond>', 'at most this many runs per second (may be below 1)', '20')
     .option('--pages-per-run <n>', 'pages per workflow run before continue-as-new', '20')
     .option('--poll-ms <ms>', 'progress polling interval', '1000');
 }

@@ -18,6 +18,11 @@ export interface RedriveCriteria {
   /** ISO timestamps; events with since ≤ created_at < until. */
   since: string;
   until: string;
+  /**
+   * The re-drive doing the selecting, if started: a backfill skips events an earlier backfill
+   * already ran the definition for, and its own runs are not earlier ones.
+   */
+  redriveId?: string;
 }
 
 /** Keyset position on events (created_at, id): the last event of the previous page. */

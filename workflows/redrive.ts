@@ -73,6 +73,7 @@ export async function redriveDefinition(input: RedriveInput): Promise<RedrivePro
     operatorId: input.operatorId,
     since: input.since,
     until: input.until,
+    redriveId: input.redriveId,
   };
 
   for (let page = 0; page < input.pagesPerRun; page++) {

@@ -147,7 +147,7 @@ describe('fanout redrive and backfill (npm run cli -- fanout …)', () => {
       '--page-size',
       '1',
       '--rate',
-      '2',
+      '0.25',
     ]);
     expect(started).toMatchObject({ code: 0 });
     // Without --failed-only: every event whose plan holds kyc-on-deposit (the four deposits).
@@ -157,7 +157,8 @@ describe('fanout redrive and backfill (npm run cli -- fanout …)', () => {
     expect(resumed).toMatchObject({ code: 0 });
     expect(resumed.stdout).toMatch(/Attached to redrive:rd_resume/);
     expect(resumed.stdout).toMatch(/4\/4 100%: 4 completed, 0 failed \(\d+ events read\), done/);
-    // Paced at 2 runs per second, the progress is seen before the end.
+    // Paced at one run per 4 s (~12 s in all, longer than a CLI takes to start and attach
+    // on a loaded machine), the progress is seen before the end.
     expect(resumed.stdout).toMatch(/^[123]\/4 /m);
     expect(successfulChecks('rd_good').map((c) => c.idempotencyKey)).toEqual([
       expect.stringMatching(/^entity_event\.transaction:/),
@@ -334,6 +335,19 @@ describe('fanout redrive and backfill (npm run cli -- fanout …)', () => {
     for (const ev of failedEvents) {
       await expect(h.stack.temporal.workflow.getHandle(`redrive:bf_1:${ev.id}`).describe()).rejects.toThrow();
     }
+    // The same backfill again finds nothing: the definition already ran for both (in bf_1).
+    const again = await cli([
+      'backfill',
+      '--definition',
+      'aml-threshold',
+      '--operator',
+      op.operatorId,
+      '--since',
+      since,
+      '--dry-run',
+    ]);
+    expect(again).toMatchObject({ code: 0 });
+    expect(again.stdout).toMatch(/backfill of aml-threshold will run 0 events/);
   });
 
   it('refuses to backfill a definition that depends on the webhook subscription', async () => {
