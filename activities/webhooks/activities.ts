@@ -40,7 +40,10 @@ interface AttemptTrace {
   excerpt?: string;
 }
 
-export type WebhookAttempt = { outcome: 'delivered'; status: number } | { outcome: 'no_endpoint' };
+export type WebhookAttempt =
+  | { outcome: 'delivered'; status: number }
+  /** `notSent`: why, when the endpoint named exists no more or is disabled (for the delivery log). */
+  | { outcome: 'no_endpoint'; notSent?: string };
 
 export const WebhookFailure = {
   DELIVERY_FAILED: 'WebhookDeliveryFailed',
@@ -70,6 +73,14 @@ export function nextWebhookDelay(
   return nowMs + delay > firstScheduledMs + schedule.windowMs ? undefined : delay;
 }
 
+/** Why a delivery to an endpoint that is deleted or disabled sends nothing (the log's error). */
+export function notSentReason(endpoint: WebhookEndpoint | undefined): string {
+  if (!endpoint) return 'not sent: the endpoint was deleted';
+  return endpoint.disabledReason === 'failing'
+    ? 'not sent: the endpoint was disabled automatically (every delivery failed for WEBHOOK_AUTO_DISABLE_AFTER_MS); enable it, then recover'
+    : 'not sent: the endpoint was disabled; enable it, then recover';
+}
+
 /** The secret before a rotation, while its grace lasts. */
 export function previousSecretIn(endpoint: WebhookEndpoint, now: Date): string | undefined {
   const expires = endpoint.previousSecretExpiresAt;
@@ -81,13 +92,21 @@ export function previousSecretIn(endpoint: WebhookEndpoint, now: Date): string |
 export function webhookActivities(deps: ResolvedDeps) {
   const health = endpointHealth(deps);
   /**
-   * The endpoint named, if it still exists and is enabled; without a name (deliveries
-   * scheduled before several endpoints existed) the operator's shorthand or oldest one.
+   * The endpoint named, if it still exists and is enabled, else why nothing is sent; without a
+   * name (deliveries scheduled before several endpoints existed) the operator's shorthand or
+   * oldest one.
    */
-  const endpointFor = async (a: { operatorId: string; endpointId?: string }) => {
-    if (a.endpointId === undefined) return legacyDeliveryEndpoint(deps.pool, a.operatorId);
+  const endpointFor = async (a: {
+    operatorId: string;
+    endpointId?: string;
+  }): Promise<{ endpoint: WebhookEndpoint } | { notSent?: string }> => {
+    if (a.endpointId === undefined) {
+      const endpoint = await legacyDeliveryEndpoint(deps.pool, a.operatorId);
+      return endpoint ? { endpoint } : {};
+    }
     const endpoint = await findWebhookEndpoint(deps.pool, a.operatorId, a.endpointId);
-    return endpoint?.enabled ? endpoint : undefined;
+    if (endpoint?.enabled) return { endpoint };
+    return { notSent: notSentReason(endpoint) };
   };
   /**
    * The delivery log (GET /webhooks/messages): best effort, so a log that cannot be written
@@ -140,8 +159,9 @@ export function webhookActivities(deps: ResolvedDeps) {
     /** Filled with what the receiver answered, for the delivery log. */
     trace?: AttemptTrace;
   }): Promise<WebhookAttempt> {
-    const endpoint = await endpointFor(a);
-    if (!endpoint) return { outcome: 'no_endpoint' };
+    const found = await endpointFor(a);
+    if (!('endpoint' in found)) return { outcome: 'no_endpoint', notSent: found.notSent };
+    const { endpoint } = found;
     if (endpoint.rateLimitPerSecond !== null) {
       const waitMs = await takeDeliverySlot(deps.pool, endpoint.id, endpoint.rateLimitPerSecond);
       if (waitMs !== undefined) {
@@ -203,8 +223,9 @@ export function webhookActivities(deps: ResolvedDeps) {
      * capped), and once the next attempt would start after the retry window the attempt fails
      * non-retryably (WebhookDeliveryExhausted), which the event's workflow reports as the
      * definition's failure. Each attempt re-reads the endpoint, so a URL or secret the operator
-     * fixes meanwhile is used by the next attempt; an endpoint removed or disabled meanwhile
-     * ends it. With `endpointId` it delivers to that endpoint; without (workflows scheduled
+     * fixes meanwhile is used by the next attempt; an endpoint removed or disabled (also before
+     * the first attempt: an automatically disabled endpoint stays a target) ends it, the message
+     * logged as failed with the reason, for recover. With `endpointId` it delivers to that endpoint; without (workflows scheduled
      * before several endpoints existed) to the operator's shorthand or oldest enabled one.
      */
     async deliverWebhookMessage(d: {
@@ -223,12 +244,16 @@ export function webhookActivities(deps: ResolvedDeps) {
         if (sent.outcome === 'delivered') {
           await log('delivered', null, null);
           if (d.endpointId) await health.delivered(d.endpointId);
+        } else if (sent.notSent) {
+          // Kept in the log as failed (nothing was sent), so recover can bring it back once the
+          // endpoint is enabled again; the event's workflow has nothing left to retry.
+          await log('failed', sent.notSent, null);
         }
         return { outcome: sent.outcome, messageId: d.messageId, attempts: info.attempt };
       } catch (err) {
         const failure = err as ApplicationFailure;
-        if (failure?.type !== WebhookFailure.DELIVERY_FAILED) throw err;
         const schedule = retrySchedule();
+        if (failure?.type !== WebhookFailure.DELIVERY_FAILED) throw err;
         const delay = nextWebhookDelay(
           schedule,
           info.attempt,
