@@ -225,7 +225,8 @@ export function webhookActivities(deps: ResolvedDeps) {
      * definition's failure. Each attempt re-reads the endpoint, so a URL or secret the operator
      * fixes meanwhile is used by the next attempt; an endpoint removed or disabled (also before
      * the first attempt: an automatically disabled endpoint stays a target) ends it, the message
-     * logged as failed with the reason, for recover. With `endpointId` it delivers to that endpoint; without (workflows scheduled
+     * logged as failed with the reason, for recover. A throttled message gives up at the end of
+     * the retry window too. With `endpointId` it delivers to that endpoint; without (workflows scheduled
      * before several endpoints existed) to the operator's shorthand or oldest enabled one.
      */
     async deliverWebhookMessage(d: {
@@ -253,6 +254,21 @@ export function webhookActivities(deps: ResolvedDeps) {
       } catch (err) {
         const failure = err as ApplicationFailure;
         const schedule = retrySchedule();
+        if (failure?.type === WebhookFailure.THROTTLED) {
+          const retryInMs = typeof failure.nextRetryDelay === 'number' ? failure.nextRetryDelay : 1000;
+          if (deps.now().getTime() + retryInMs <= info.scheduledTimestampMs + schedule.windowMs) throw err;
+          // Bounded like a failing delivery: a message throttled for the whole retry window gives
+          // up, logged as failed (recoverable, and visible to the operator, who may raise the
+          // limit), rather than waiting without limit while a backlog grows unseen in Temporal.
+          // The endpoint did not fail, so this does not count towards auto-disable.
+          const why = `throttled for the whole retry window (${failure.message}); not sent`;
+          await log('failed', why, null);
+          throw ApplicationFailure.create({
+            type: WebhookFailure.EXHAUSTED,
+            message: `gave up after ${info.attempt} attempts; ${why}`,
+            nonRetryable: true,
+          });
+        }
         if (failure?.type !== WebhookFailure.DELIVERY_FAILED) throw err;
         const delay = nextWebhookDelay(
           schedule,
