@@ -19,6 +19,15 @@ import { endpointHealth } from './endpoint-health';
 import { postPinned } from './pinned-post';
 import type { ResolvedDeps } from '../index';
 import { webhookHeaders } from './signing';
+import {
+  nextWebhookDelay,
+  notSentReason,
+  previousSecretIn,
+  throttledRetryFits,
+  type WebhookRetrySchedule,
+} from './delivery-rules';
+
+export type { WebhookRetrySchedule } from './delivery-rules';
 
 /** The body every operator webhook carries (Standard Webhooks' recommended shape). */
 export interface WebhookMessage {
@@ -26,13 +35,6 @@ export interface WebhookMessage {
   type: string;
   timestamp: string;
   data: Record<string, unknown>;
-}
-
-export interface WebhookRetrySchedule {
-  initialIntervalMs: number;
-  maxIntervalMs: number;
-  /** Stop trying once the next attempt would start later than this after the first. */
-  windowMs: number;
 }
 
 interface AttemptTrace {
@@ -57,36 +59,6 @@ export interface WebhookDelivery {
   /** The `webhook-id` header, the same on every attempt. */
   messageId: string;
   attempts: number;
-}
-
-/**
- * The delay before attempt `attempt + 1`: exponential from the initial interval, capped; or
- * undefined when that attempt would start after the retry window (counted from the first).
- */
-export function nextWebhookDelay(
-  schedule: WebhookRetrySchedule,
-  attempt: number,
-  firstScheduledMs: number,
-  nowMs: number,
-): number | undefined {
-  const delay = Math.min(schedule.initialIntervalMs * 2 ** Math.min(attempt - 1, 30), schedule.maxIntervalMs);
-  return nowMs + delay > firstScheduledMs + schedule.windowMs ? undefined : delay;
-}
-
-/** Why a delivery to an endpoint that is deleted or disabled sends nothing (the log's error). */
-export function notSentReason(endpoint: WebhookEndpoint | undefined): string {
-  if (!endpoint) return 'not sent: the endpoint was deleted';
-  return endpoint.disabledReason === 'failing'
-    ? 'not sent: the endpoint was disabled automatically (every delivery failed for WEBHOOK_AUTO_DISABLE_AFTER_MS); enable it, then recover'
-    : 'not sent: the endpoint was disabled; enable it, then recover';
-}
-
-/** The secret before a rotation, while its grace lasts. */
-export function previousSecretIn(endpoint: WebhookEndpoint, now: Date): string | undefined {
-  const expires = endpoint.previousSecretExpiresAt;
-  return endpoint.previousSecret && expires && expires.getTime() > now.getTime()
-    ? endpoint.previousSecret
-    : undefined;
 }
 
 export function webhookActivities(deps: ResolvedDeps) {
@@ -256,7 +228,8 @@ export function webhookActivities(deps: ResolvedDeps) {
         const schedule = retrySchedule();
         if (failure?.type === WebhookFailure.THROTTLED) {
           const retryInMs = typeof failure.nextRetryDelay === 'number' ? failure.nextRetryDelay : 1000;
-          if (deps.now().getTime() + retryInMs <= info.scheduledTimestampMs + schedule.windowMs) throw err;
+          if (throttledRetryFits(schedule, info.scheduledTimestampMs, deps.now().getTime(), retryInMs))
+            throw err;
           // Bounded like a failing delivery: a message throttled for the whole retry window gives
           // up, logged as failed (recoverable, and visible to the operator, who may raise the
           // limit), rather than waiting without limit while a backlog grows unseen in Temporal.
