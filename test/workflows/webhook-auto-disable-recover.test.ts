@@ -82,9 +82,9 @@ describe('messages for an automatically disabled endpoint', () => {
     const events = [first, second, ...later].map((s) => s.ev.id);
     expect(delivered.map((x) => x.body.data.eventId)).toEqual(events); // oldest first, once each
     for (const x of delivered) expect(verifyStandardWebhook(ep.secret, x)).toBe(true);
-    expect(
-      (await op.client.get(`${P}/webhooks/messages?endpoint=${ep.id}&status=failed`)).body.data,
-    ).toEqual([]);
+    expect((await op.client.get(`${P}/webhooks/messages?endpoint=${ep.id}&status=failed`)).body.data).toEqual(
+      [],
+    );
   });
 
   it('are neither sent nor kept once the operator disables the endpoint by hand', async () => {

@@ -39,7 +39,9 @@ describe('a throttled message', () => {
     const events = await Promise.all(
       Array.from({ length: MESSAGES }, (_, i) => recordEvent(op.client, 'throttled_1', 'session', { i })),
     );
-    const runs = await Promise.all(events.map((ev) => definitionRun(h.stack, ev.fanoutId, 'operator-webhook')));
+    const runs = await Promise.all(
+      events.map((ev) => definitionRun(h.stack, ev.fanoutId, 'operator-webhook')),
+    );
     const gaveUp = runs.filter((run) => run.status === 'failed');
     expect(gaveUp.length).toBeGreaterThan(0);
     expect(gaveUp[0]).toMatchObject({ errorType: 'WebhookDeliveryExhausted' });
@@ -69,8 +71,8 @@ describe('a throttled message', () => {
     const perEvent = events.map((ev) => r.requests.filter((x) => x.body.data.eventId === ev.id).length);
     expect(perEvent).toEqual(events.map(() => 1));
     for (const x of r.requests) expect(verifyStandardWebhook(ep.secret, x)).toBe(true);
-    expect(
-      (await op.client.get(`${P}/webhooks/messages?endpoint=${ep.id}&status=failed`)).body.data,
-    ).toEqual([]);
+    expect((await op.client.get(`${P}/webhooks/messages?endpoint=${ep.id}&status=failed`)).body.data).toEqual(
+      [],
+    );
   });
 });
