@@ -1,5 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Command } from 'commander';
 import {
   activateOperator,
@@ -14,24 +12,27 @@ import {
   setRateLimit,
   suspendOperator,
 } from '../core/admin/operators';
-import { cliDatabaseUrl, cliDefaultRateLimit, cliWebhookSecretGraceMs } from '../core/config';
+import {
+  cliAllowPrivateWebhookUrls,
+  cliDatabaseUrl,
+  cliDefaultRateLimit,
+  cliWebhookSecretGraceMs,
+} from '../core/config';
 import { getOperator } from '../core/db/operators';
 import { createPool, type Db } from '../core/db/pool';
 import { upsertWebhookEndpoint } from '../core/db/webhooks';
 import { webhookUrlProblem } from '../core/security/webhook-destination';
 import { registerFanoutCommands } from './fanout';
+import { runningStack } from './local-stack';
 import { describeRateLimit, formatOperator } from './operator-view';
 import { addWebhookEndpointCommands } from './webhook-endpoints';
 import { registerWorkflowSettingsCommand } from './workflow-settings';
 
-const STACK_FILE = path.join(__dirname, '..', '.local', 'stack.json');
+const stack = runningStack();
 
 function withDb(fn: (db: Db) => Promise<void>) {
   return async () => {
-    const db = createPool(
-      cliDatabaseUrl(() => (existsSync(STACK_FILE) ? readFileSync(STACK_FILE, 'utf8') : undefined)),
-      2,
-    );
+    const db = createPool(cliDatabaseUrl(stack), 2);
     try {
       await fn(db);
     } finally {
@@ -109,7 +110,7 @@ for (const [verb, fn] of [
 
 operators
   .command('show <operatorId>')
-  .description('Settings, rate limit, keys (never their secrets) and webhook endpoint of an operator')
+  .description('Settings, rate limit, keys and webhook endpoints of an operator (never their secrets)')
   .option('--json', 'print one JSON object')
   .action((operatorId: string, opts: { json?: boolean }) =>
     withDb(async (db) => {
@@ -182,7 +183,14 @@ keys.command('revoke <keyId>').action((keyId: string) =>
 );
 
 const webhooks = program.command('webhooks').description("Manage an operator's webhook endpoints");
-addWebhookEndpointCommands(webhooks, { withDb, fail, print, secretGraceMs: cliWebhookSecretGraceMs() });
+const allowPrivateWebhookUrls = cliAllowPrivateWebhookUrls(stack);
+addWebhookEndpointCommands(webhooks, {
+  withDb,
+  fail,
+  print,
+  secretGraceMs: cliWebhookSecretGraceMs(),
+  allowPrivateWebhookUrls,
+});
 
 webhooks
   .command('set <operatorId>')
@@ -197,10 +205,10 @@ webhooks
   .option('--json', 'print JSON')
   .action((operatorId: string, opts: { url: string; secret?: string; events: string; json?: boolean }) =>
     withDb(async (db) => {
-      const problem = webhookUrlProblem(opts.url, process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'true');
+      const problem = webhookUrlProblem(opts.url, allowPrivateWebhookUrls);
       if (problem) {
         fail(
-          `--url ${problem} (the worker refuses it at delivery too; for a local receiver, run the stack and this command with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true)`,
+          `--url ${problem} (the worker refuses it at delivery too; for a local receiver, run the stack with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true, its default)`,
         );
       }
       const endpoint = await upsertWebhookEndpoint(db, {
@@ -226,16 +234,11 @@ registerWorkflowSettingsCommand(operators, { withDb, fail });
 registerFanoutCommands(program, {
   withDb,
   fail,
-  temporalTarget: () => {
-    const stack = existsSync(STACK_FILE)
-      ? (JSON.parse(readFileSync(STACK_FILE, 'utf8')) as Record<string, string | undefined>)
-      : {};
-    return {
-      address: process.env.TEMPORAL_ADDRESS ?? stack.temporalAddress ?? 'localhost:7233',
-      namespace: process.env.TEMPORAL_NAMESPACE ?? stack.temporalNamespace ?? 'default',
-      taskQueue: process.env.TEMPORAL_TASK_QUEUE ?? stack.temporalTaskQueue ?? 'entity-events',
-    };
-  },
+  temporalTarget: () => ({
+    address: process.env.TEMPORAL_ADDRESS ?? stack?.temporalAddress ?? 'localhost:7233',
+    namespace: process.env.TEMPORAL_NAMESPACE ?? stack?.temporalNamespace ?? 'default',
+    taskQueue: process.env.TEMPORAL_TASK_QUEUE ?? stack?.temporalTaskQueue ?? 'entity-events',
+  }),
 });
 
 program

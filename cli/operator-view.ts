@@ -1,4 +1,4 @@
-import type { OperatorDetails, RateLimitView } from '../core/admin/operators';
+import type { OperatorDetails, RateLimitView, WebhookEndpointView } from '../core/admin/operators';
 
 export function describeRateLimit(r: RateLimitView): string {
   const amount = r.effectivePerMinute === null ? 'unlimited' : `${r.effectivePerMinute} requests per minute`;
@@ -18,6 +18,24 @@ const retentionLine = (d: OperatorDetails): string => {
   return parts.join('; ') || 'not set (kept indefinitely)';
 };
 
+/** One line per endpoint: what it receives and whether it does; secrets are never read. */
+function endpointLine(e: WebhookEndpointView): string {
+  const state = e.enabled
+    ? 'enabled'
+    : e.disabledReason === 'failing'
+      ? `disabled automatically (failing since ${e.failingSince ?? '?'}; messages kept as failed)`
+      : 'disabled';
+  return [
+    `  ${e.id}  ${state}  ${e.url}`,
+    `alerts${e.eventFilter.length ? ` + ${e.eventFilter.join(', ')}` : ' only'}`,
+    e.rateLimitPerSecond === null ? undefined : `at most ${e.rateLimitPerSecond}/s`,
+    e.shorthand ? '(PUT /webhooks)' : undefined,
+    e.description || undefined,
+  ]
+    .filter(Boolean)
+    .join('  ');
+}
+
 /** `operators show` as text: one labelled line per setting, one line per key. */
 export function formatOperator(d: OperatorDetails): string {
   const keys = d.keys.length
@@ -26,9 +44,7 @@ export function formatOperator(d: OperatorDetails): string {
           `  ${k.keyId}  ${k.prefix}…  ${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}  created ${k.createdAt}`,
       )
     : ['  none'];
-  const webhook = d.webhook
-    ? `${d.webhook.url} (alerts${d.webhook.eventFilter.length ? ` + ${d.webhook.eventFilter.join(', ')}` : ' only'}; secret not shown)`
-    : 'none';
+  const webhooks = d.webhookEndpoints.length ? d.webhookEndpoints.map(endpointLine) : ['  none'];
   return [
     `Operator ${d.operatorId} (${d.name})`,
     `status:      ${d.status}`,
@@ -37,8 +53,9 @@ export function formatOperator(d: OperatorDetails): string {
     `template:    ${d.templateId ?? 'none (data calls answer TEMPLATE_NOT_CONFIGURED)'}`,
     `retention:   ${retentionLine(d)}`,
     `rate limit:  ${describeRateLimit(d.rateLimit)}`,
-    `webhook:     ${webhook}`,
     `keys:`,
     ...keys,
+    `webhook endpoints (secrets not shown):`,
+    ...webhooks,
   ].join('\n');
 }

@@ -16,6 +16,8 @@ export interface CliTools {
   print: (json: boolean, value: unknown, text: string) => void;
   /** WEBHOOK_SECRET_GRACE_MS as the API would use it. */
   secretGraceMs: number;
+  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: the CLI's own, else the running local stack's. */
+  allowPrivateWebhookUrls: boolean;
 }
 
 const patterns = (list: string) =>
@@ -63,7 +65,7 @@ export function addWebhookEndpointCommands(webhooks: Command, t: CliTools): void
         opts: { url: string; events: string; description: string; disabled?: boolean; json?: boolean },
       ) =>
         t.withDb(async (db) => {
-          const problem = webhookUrlProblem(opts.url, process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'true');
+          const problem = webhookUrlProblem(opts.url, t.allowPrivateWebhookUrls);
           if (problem) t.fail(`--url ${problem}`);
           const e = await createWebhookEndpoint(db, {
             operatorId,

@@ -137,13 +137,9 @@ export function loadConfig(): Config {
  * The admin CLI's database: DATABASE_URL, else the one the running local stack wrote to
  * `.local/stack.json`, else the local stack's default.
  */
-export function cliDatabaseUrl(readStackFile: () => string | undefined): string {
+export function cliDatabaseUrl(stack: { databaseUrl?: string } | undefined): string {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  const stack = readStackFile();
-  if (stack) {
-    const parsed = JSON.parse(stack) as { databaseUrl?: string };
-    if (parsed.databaseUrl) return parsed.databaseUrl;
-  }
+  if (stack?.databaseUrl) return stack.databaseUrl;
   return 'postgres://postgres:postgres@127.0.0.1:54329/igaming';
 }
 
@@ -160,6 +156,23 @@ export function cliDefaultRateLimit(): number {
 export function cliWebhookSecretGraceMs(): number {
   const parsed = schema.shape.WEBHOOK_SECRET_GRACE_MS.safeParse(process.env.WEBHOOK_SECRET_GRACE_MS);
   return parsed.success ? parsed.data : schema.shape.WEBHOOK_SECRET_GRACE_MS.parse(undefined);
+}
+
+/** A boolean setting as the API and the worker parse it; undefined when unset or not a boolean. */
+export function parseFlag(raw: string | undefined): boolean | undefined {
+  const parsed = bool.safeParse(raw);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * Whether the admin CLI accepts private and plain-http webhook URLs: its own
+ * WEBHOOK_ALLOW_PRIVATE_NETWORKS when set, else what the running local stack's API and worker
+ * were started with (they would refuse what this refuses, and accept what it accepts), else no.
+ */
+export function cliAllowPrivateWebhookUrls(
+  stack: { webhookAllowPrivateNetworks?: boolean } | undefined,
+): boolean {
+  return parseFlag(process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS) ?? stack?.webhookAllowPrivateNetworks ?? false;
 }
 
 export function cliPiiMasterKey(): string {

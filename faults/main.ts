@@ -1,5 +1,5 @@
 /**
- * `npm run faults [-- --quick] [-- --only <a|b|c|d|e>]`: the fault suite. Starts its own
+ * `npm run faults [-- --quick] [-- --only <a|b|c|d|e|f>]`: the fault suite. Starts its own
  * stack, runs each scenario under load, checks that nothing was lost or doubled, writes the
  * results to docs/RELIABILITY.md (full or quick runs of every scenario only) and exits
  * non-zero if any expectation failed.
@@ -14,15 +14,23 @@ import { apiSigkill } from './scenarios/api-sigkill';
 import { postgresRestart } from './scenarios/postgres-restart';
 import { sigterm } from './scenarios/sigterm';
 import { temporalOutage } from './scenarios/temporal-outage';
+import { webhookOutage } from './scenarios/webhook-outage';
 import { workerSigkill } from './scenarios/worker-sigkill';
 import { startFaultStack } from './stack';
 
 /**
- * Run order: d and e need the worker to reach their KYC activities promptly, so they go before
+ * Run order: d, e and f need the worker to reach their activities promptly, so they go before
  * a–c, whose load leaves the worker a backlog of thousands of workflow tasks (on a busy
- * two-core machine it works through only a few per second). The report lists them a–e.
+ * two-core machine it works through only a few per second). The report lists them a–f.
  */
-const SCENARIOS: Scenario[] = [workerSigkill, sigterm, apiSigkill, temporalOutage, postgresRestart];
+const SCENARIOS: Scenario[] = [
+  workerSigkill,
+  sigterm,
+  webhookOutage,
+  apiSigkill,
+  temporalOutage,
+  postgresRestart,
+];
 /** A hard stop, whatever hangs: the suite is bounded in time. */
 const LIMIT_MS = { quick: 9 * 60_000, full: 14 * 60_000 };
 

@@ -39,7 +39,8 @@ export interface FaultStack {
 
 export interface AppProcess {
   readonly pid: number;
-  start(): Promise<void>;
+  /** `env`: settings on top of the stack's, for this run of the process only (scenario f). */
+  start(env?: NodeJS.ProcessEnv): Promise<void>;
   /** Sends a signal; resolves with how the process ended and how long that took. */
   signal(sig: NodeJS.Signals): Promise<{ status: ExitStatus; ms: number }>;
   isRunning(): boolean;
@@ -169,8 +170,8 @@ function appProcess(
     get pid() {
       return child?.pid ?? -1;
     },
-    async start() {
-      child = spawnApp(name, script, env);
+    async start(overrides = {}) {
+      child = spawnApp(name, script, { ...env, ...overrides });
       await ready();
     },
     async signal(sig) {

@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { parseFlag } from '../core/config';
 import { runMigrations } from '../core/db/migrate';
 import { killAllChildren, spawnProjectScript, stopAllChildren, type ExitStatus } from './lib/children';
 import { readDevStackSettings, type DevStackSettings } from './lib/dev-stack-settings';
@@ -203,6 +204,7 @@ async function main(): Promise<void> {
     temporalTaskQueue: s.taskQueue,
     temporalUiUrl: temporal.uiUrl,
     kycProviderUrl,
+    webhookAllowPrivateNetworks: parseFlag(appEnv.WEBHOOK_ALLOW_PRIVATE_NETWORKS) ?? false,
     pids: { ...pids },
   };
   await writeStackFile(info, s.localDir);

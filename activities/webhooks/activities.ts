@@ -19,6 +19,15 @@ import { endpointHealth } from './endpoint-health';
 import { postPinned } from './pinned-post';
 import type { ResolvedDeps } from '../index';
 import { webhookHeaders } from './signing';
+import {
+  nextWebhookDelay,
+  notSentReason,
+  previousSecretIn,
+  throttledRetryFits,
+  type WebhookRetrySchedule,
+} from './delivery-rules';
+
+export type { WebhookRetrySchedule } from './delivery-rules';
 
 /** The body every operator webhook carries (Standard Webhooks' recommended shape). */
 export interface WebhookMessage {
@@ -28,19 +37,15 @@ export interface WebhookMessage {
   data: Record<string, unknown>;
 }
 
-export interface WebhookRetrySchedule {
-  initialIntervalMs: number;
-  maxIntervalMs: number;
-  /** Stop trying once the next attempt would start later than this after the first. */
-  windowMs: number;
-}
-
 interface AttemptTrace {
   statusCode?: number;
   excerpt?: string;
 }
 
-export type WebhookAttempt = { outcome: 'delivered'; status: number } | { outcome: 'no_endpoint' };
+export type WebhookAttempt =
+  | { outcome: 'delivered'; status: number }
+  /** `notSent`: why, when the endpoint named exists no more or is disabled (for the delivery log). */
+  | { outcome: 'no_endpoint'; notSent?: string };
 
 export const WebhookFailure = {
   DELIVERY_FAILED: 'WebhookDeliveryFailed',
@@ -56,38 +61,24 @@ export interface WebhookDelivery {
   attempts: number;
 }
 
-/**
- * The delay before attempt `attempt + 1`: exponential from the initial interval, capped; or
- * undefined when that attempt would start after the retry window (counted from the first).
- */
-export function nextWebhookDelay(
-  schedule: WebhookRetrySchedule,
-  attempt: number,
-  firstScheduledMs: number,
-  nowMs: number,
-): number | undefined {
-  const delay = Math.min(schedule.initialIntervalMs * 2 ** Math.min(attempt - 1, 30), schedule.maxIntervalMs);
-  return nowMs + delay > firstScheduledMs + schedule.windowMs ? undefined : delay;
-}
-
-/** The secret before a rotation, while its grace lasts. */
-export function previousSecretIn(endpoint: WebhookEndpoint, now: Date): string | undefined {
-  const expires = endpoint.previousSecretExpiresAt;
-  return endpoint.previousSecret && expires && expires.getTime() > now.getTime()
-    ? endpoint.previousSecret
-    : undefined;
-}
-
 export function webhookActivities(deps: ResolvedDeps) {
   const health = endpointHealth(deps);
   /**
-   * The endpoint named, if it still exists and is enabled; without a name (deliveries
-   * scheduled before several endpoints existed) the operator's shorthand or oldest one.
+   * The endpoint named, if it still exists and is enabled, else why nothing is sent; without a
+   * name (deliveries scheduled before several endpoints existed) the operator's shorthand or
+   * oldest one.
    */
-  const endpointFor = async (a: { operatorId: string; endpointId?: string }) => {
-    if (a.endpointId === undefined) return legacyDeliveryEndpoint(deps.pool, a.operatorId);
+  const endpointFor = async (a: {
+    operatorId: string;
+    endpointId?: string;
+  }): Promise<{ endpoint: WebhookEndpoint } | { notSent?: string }> => {
+    if (a.endpointId === undefined) {
+      const endpoint = await legacyDeliveryEndpoint(deps.pool, a.operatorId);
+      return endpoint ? { endpoint } : {};
+    }
     const endpoint = await findWebhookEndpoint(deps.pool, a.operatorId, a.endpointId);
-    return endpoint?.enabled ? endpoint : undefined;
+    if (endpoint?.enabled) return { endpoint };
+    return { notSent: notSentReason(endpoint) };
   };
   /**
    * The delivery log (GET /webhooks/messages): best effort, so a log that cannot be written
@@ -140,8 +131,9 @@ export function webhookActivities(deps: ResolvedDeps) {
     /** Filled with what the receiver answered, for the delivery log. */
     trace?: AttemptTrace;
   }): Promise<WebhookAttempt> {
-    const endpoint = await endpointFor(a);
-    if (!endpoint) return { outcome: 'no_endpoint' };
+    const found = await endpointFor(a);
+    if (!('endpoint' in found)) return { outcome: 'no_endpoint', notSent: found.notSent };
+    const { endpoint } = found;
     if (endpoint.rateLimitPerSecond !== null) {
       const waitMs = await takeDeliverySlot(deps.pool, endpoint.id, endpoint.rateLimitPerSecond);
       if (waitMs !== undefined) {
@@ -203,8 +195,10 @@ export function webhookActivities(deps: ResolvedDeps) {
      * capped), and once the next attempt would start after the retry window the attempt fails
      * non-retryably (WebhookDeliveryExhausted), which the event's workflow reports as the
      * definition's failure. Each attempt re-reads the endpoint, so a URL or secret the operator
-     * fixes meanwhile is used by the next attempt; an endpoint removed or disabled meanwhile
-     * ends it. With `endpointId` it delivers to that endpoint; without (workflows scheduled
+     * fixes meanwhile is used by the next attempt; an endpoint removed or disabled (also before
+     * the first attempt: an automatically disabled endpoint stays a target) ends it, the message
+     * logged as failed with the reason, for recover. A throttled message gives up at the end of
+     * the retry window too. With `endpointId` it delivers to that endpoint; without (workflows scheduled
      * before several endpoints existed) to the operator's shorthand or oldest enabled one.
      */
     async deliverWebhookMessage(d: {
@@ -223,12 +217,32 @@ export function webhookActivities(deps: ResolvedDeps) {
         if (sent.outcome === 'delivered') {
           await log('delivered', null, null);
           if (d.endpointId) await health.delivered(d.endpointId);
+        } else if (sent.notSent) {
+          // Kept in the log as failed (nothing was sent), so recover can bring it back once the
+          // endpoint is enabled again; the event's workflow has nothing left to retry.
+          await log('failed', sent.notSent, null);
         }
         return { outcome: sent.outcome, messageId: d.messageId, attempts: info.attempt };
       } catch (err) {
         const failure = err as ApplicationFailure;
-        if (failure?.type !== WebhookFailure.DELIVERY_FAILED) throw err;
         const schedule = retrySchedule();
+        if (failure?.type === WebhookFailure.THROTTLED) {
+          const retryInMs = typeof failure.nextRetryDelay === 'number' ? failure.nextRetryDelay : 1000;
+          if (throttledRetryFits(schedule, info.scheduledTimestampMs, deps.now().getTime(), retryInMs))
+            throw err;
+          // Bounded like a failing delivery: a message throttled for the whole retry window gives
+          // up, logged as failed (recoverable, and visible to the operator, who may raise the
+          // limit), rather than waiting without limit while a backlog grows unseen in Temporal.
+          // The endpoint did not fail, so this does not count towards auto-disable.
+          const why = `throttled for the whole retry window (${failure.message}); not sent`;
+          await log('failed', why, null);
+          throw ApplicationFailure.create({
+            type: WebhookFailure.EXHAUSTED,
+            message: `gave up after ${info.attempt} attempts; ${why}`,
+            nonRetryable: true,
+          });
+        }
+        if (failure?.type !== WebhookFailure.DELIVERY_FAILED) throw err;
         const delay = nextWebhookDelay(
           schedule,
           info.attempt,

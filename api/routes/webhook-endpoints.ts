@@ -102,7 +102,7 @@ export function webhookEndpointRoutes(
       tag: TAG,
       summary: 'Change a webhook endpoint',
       description:
-        'Changes only the fields given. A disabled endpoint receives nothing (deliveries still retrying to it stop at their next attempt).',
+        'Changes only the fields given. An endpoint disabled here receives nothing and keeps nothing: no message is planned for it (deliveries still retrying to it stop at their next attempt, logged as failed). An endpoint disabled automatically (`disabledReason: failing`) keeps its messages as failed in the delivery log, for `recover` once it is enabled again; disabling it here as well stops that. Enabling an endpoint clears `disabledReason`.',
       params: EndpointParams,
       body: PatchEndpointBody,
       responses: { 200: { description: 'The endpoint, secret masked', schema: ok(Endpoint) } },
@@ -157,7 +157,7 @@ export function webhookEndpointRoutes(
       tag: TAG,
       summary: "Redeliver an endpoint's failed messages since a time",
       description:
-        "Every message to this endpoint whose delivery failed (gave up after the retry window) since `since` is delivered again, oldest first, one at a time, each with a first delivery's retries; a message failing again stops the recovery. Durable (a Temporal workflow); asked again while one runs, it answers that run. `since` in the future or beyond the delivery log's retention, or a disabled endpoint: 400 VALIDATION_FAILED, nothing started.",
+        "Every message to this endpoint whose delivery failed (gave up after the retry window) since `since` is delivered again, oldest first, one at a time, each with a first delivery's retries; a message failing again stops the recovery. This includes the messages kept, untried, while the endpoint was disabled automatically, and those that gave up throttled. Durable (a Temporal workflow); asked again while one runs, it answers that run. `since` in the future or beyond the delivery log's retention, or a disabled endpoint: 400 VALIDATION_FAILED, nothing started.",
       params: EndpointParams,
       body: RecoverBody,
       responses: {

@@ -41,7 +41,7 @@ export const Description = z.string().max(500).meta({ example: 'Risk team' });
 
 export const RateLimit = z.number().int().min(1).max(1000).nullable().meta({
   description:
-    'Deliveries per second to this endpoint at most (null: no limit); the rest wait for the next second, holding no worker',
+    'Deliveries per second to this endpoint at most (null: no limit); the rest wait for the next second, holding no worker. A message still over the limit when the retry window (24 h) ends gives up, logged as failed (recoverable), without counting towards auto-disable',
   example: 10,
 });
 
@@ -86,7 +86,7 @@ export const Endpoint = z
     rateLimitPerSecond: z.number().int().nullable(),
     disabledReason: z.enum(['failing']).nullable().meta({
       description:
-        '`failing`: disabled automatically, every delivery having failed for 5 days (WEBHOOK_AUTO_DISABLE_AFTER_MS); enabling it again starts over',
+        '`failing`: disabled automatically, every delivery having failed for 5 days (WEBHOOK_AUTO_DISABLE_AFTER_MS); its messages are meanwhile logged as failed without being sent, for `recover` once it is enabled again (which starts the count over)',
     }),
     secret: z.string().meta({
       description: 'In full only in the answer that creates it (or rotates it); masked otherwise',

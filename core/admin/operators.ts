@@ -8,7 +8,7 @@ import {
   type RetentionPolicy,
 } from '../db/operators';
 import { withTransaction, type Db } from '../db/pool';
-import { getWebhookEndpoint } from '../db/webhooks';
+import { listWebhookEndpoints, type WebhookEndpoint } from '../db/webhooks';
 import { newKeyId, newOperatorId } from '../ids';
 import { generateApiKey, type KeyMode } from '../security/api-keys';
 import { IGAMING_TEMPLATE } from '../template/igaming';
@@ -110,9 +110,36 @@ export interface OperatorDetails {
   rateLimit: RateLimitView;
   /** Key identities only: a key's secret is shown once at creation and never stored. */
   keys: { keyId: string; prefix: string; createdAt: string; revokedAt: string | null }[];
-  /** The webhook endpoint without its signing secret. */
+  /** The shorthand endpoint (PUT /webhooks) without its signing secret; kept for scripts that read it. */
   webhook: { url: string; eventFilter: string[] } | null;
+  /** Every webhook endpoint of the operator, oldest first, without secrets. */
+  webhookEndpoints: WebhookEndpointView[];
 }
+
+export interface WebhookEndpointView {
+  id: string;
+  url: string;
+  description: string;
+  eventFilter: string[];
+  enabled: boolean;
+  /** 'failing' when disabled automatically. */
+  disabledReason: string | null;
+  failingSince: string | null;
+  shorthand: boolean;
+  rateLimitPerSecond: number | null;
+}
+
+const endpointView = (e: WebhookEndpoint): WebhookEndpointView => ({
+  id: e.id,
+  url: e.url,
+  description: e.description,
+  eventFilter: e.eventFilter,
+  enabled: e.enabled,
+  disabledReason: e.disabledReason,
+  failingSince: e.failingSince?.toISOString() ?? null,
+  shorthand: e.shorthand,
+  rateLimitPerSecond: e.rateLimitPerSecond,
+});
 
 /** Everything an operator is configured with, for `operators show`; no secrets. */
 export async function describeOperator(
@@ -122,10 +149,11 @@ export async function describeOperator(
 ): Promise<OperatorDetails | undefined> {
   const op = await getOperator(db, operatorId);
   if (!op) return undefined;
-  const [keys, webhook] = await Promise.all([
+  const [keys, endpoints] = await Promise.all([
     listApiKeys(db, operatorId),
-    getWebhookEndpoint(db, operatorId),
+    listWebhookEndpoints(db, operatorId),
   ]);
+  const webhook = endpoints.find((e) => e.shorthand);
   return {
     operatorId: op.id,
     name: op.name,
@@ -143,5 +171,6 @@ export async function describeOperator(
       revokedAt: k.revoked_at?.toISOString() ?? null,
     })),
     webhook: webhook ? { url: webhook.url, eventFilter: webhook.eventFilter } : null,
+    webhookEndpoints: endpoints.map(endpointView),
   };
 }

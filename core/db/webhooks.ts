@@ -256,8 +256,10 @@ export async function rotateWebhookSecret(
 }
 
 /**
- * The enabled endpoints a message goes to: every one for alerts, those whose filter matches
- * the internal event for forwarded events (the same test as fanout_subscribed in SQL).
+ * The endpoints a message goes to: every one for alerts, those whose filter matches the
+ * internal event for forwarded events (the same test as fanout_subscribed in SQL). Enabled
+ * endpoints, and those disabled automatically: their messages are kept as failed, to be
+ * recovered (migration 012).
  */
 export async function webhookDeliveryTargets(
   db: Queryable,
@@ -265,7 +267,8 @@ export async function webhookDeliveryTargets(
 ): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
     `select id from webhook_endpoints
-      where operator_id = $1 and enabled and ($2 = 'alert' or webhook_filter_matches(event_filter, $3))
+      where operator_id = $1 and webhook_endpoint_keeps_messages(enabled, disabled_reason)
+        and ($2 = 'alert' or webhook_filter_matches(event_filter, $3))
       order by created_at, id`,
     [t.operatorId, t.kind, t.internalEvent],
   );

@@ -16,6 +16,11 @@ export interface StackInfo {
   temporalTaskQueue: string;
   temporalUiUrl?: string;
   kycProviderUrl: string;
+  /**
+   * WEBHOOK_ALLOW_PRIVATE_NETWORKS as the stack's API and worker have it: the admin CLI checks
+   * webhook URLs as they would (cli/local-stack.ts).
+   */
+  webhookAllowPrivateNetworks?: boolean;
   /** Processes this stack started (postgres, temporal, api, worker, kyc-sandbox). */
   pids: Record<string, number>;
 }

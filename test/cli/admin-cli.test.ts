@@ -1,4 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { startStack, type TestStack } from '../support/stack';
 import { P, api } from '../support/http';
@@ -20,16 +22,18 @@ interface CliRun {
  */
 describe('admin CLI (npm run cli)', () => {
   let stack: TestStack;
-  const cli = (...args: string[]) =>
+  /** `env` on top of this process's: e.g. LOCAL_DIR, where the CLI looks for a running stack. */
+  const cliIn = (env: NodeJS.ProcessEnv, ...args: string[]) =>
     new Promise<CliRun>((resolve) => {
       execFile(
         TSX,
         ['cli/main.ts', ...args],
-        { cwd: ROOT, env: { ...process.env, DATABASE_URL: stack.db.url } },
+        { cwd: ROOT, env: { ...process.env, DATABASE_URL: stack.db.url, ...env } },
         (err, stdout, stderr) =>
           resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
+  const cli = (...args: string[]) => cliIn({}, ...args);
   const json = <T>(run: CliRun): T => {
     expect(run).toMatchObject({ code: 0 });
     return JSON.parse(run.stdout) as T;
@@ -238,7 +242,7 @@ describe('admin CLI (npm run cli)', () => {
     expect(show.rateLimit.perMinute).toBeNull();
   });
 
-  it('operators show lists settings, limit, keys and webhook endpoint, and never a secret', async () => {
+  it('operators show lists settings, limit, keys and webhook endpoints, and never a secret', async () => {
     const op = json<{ operatorId: string; apiKey: string; keyId: string }>(
       await cli('operators', 'create', '--name', 'Shown', '--json'),
     );
@@ -246,7 +250,7 @@ describe('admin CLI (npm run cli)', () => {
       await cli('keys', 'create', op.operatorId, '--json'),
     );
     await cli('keys', 'revoke', op.keyId);
-    const hook = json<{ secret: string }>(
+    const hook = json<{ id: string; secret: string }>(
       await cli(
         'webhooks',
         'set',
@@ -286,12 +290,27 @@ describe('admin CLI (npm run cli)', () => {
         { keyId: second.keyId, prefix: expect.any(String), createdAt: expect.any(String), revokedAt: null },
       ],
       webhook: { url: 'https://ops.example.com/hooks', eventFilter: ['entity_event.*'] },
+      webhookEndpoints: [
+        {
+          id: hook.id,
+          url: 'https://ops.example.com/hooks',
+          description: '',
+          eventFilter: ['entity_event.*'],
+          enabled: true,
+          disabledReason: null,
+          failingSince: null,
+          shorthand: true,
+          rateLimitPerSecond: null,
+        },
+      ],
     });
 
     const text = await cli('operators', 'show', op.operatorId);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('rate limit:  250 requests per minute (set for this operator)');
-    expect(text.stdout).toContain('webhook:     https://ops.example.com/hooks (alerts + entity_event.*');
+    expect(text.stdout).toContain(
+      `${hook.id}  enabled  https://ops.example.com/hooks  alerts + entity_event.*  (PUT /webhooks)`,
+    );
     expect(text.stdout).toContain(`${second.keyId}  `);
     for (const out of [run.stdout, text.stdout]) {
       expect(out).not.toContain(hook.secret);
@@ -299,5 +318,96 @@ describe('admin CLI (npm run cli)', () => {
       expect(out).not.toContain(op.apiKey.slice(8, 40));
     }
     expect((await cli('operators', 'show', 'op_doesnotexist')).code).toBe(1);
+  });
+
+  it('operators show lists every webhook endpoint, not only the shorthand one: disabled ones with the reason', async () => {
+    const op = json<{ operatorId: string }>(await cli('operators', 'create', '--name', 'Many', '--json'));
+    const set = json<{ id: string; secret: string }>(
+      await cli('webhooks', 'set', op.operatorId, '--url', 'https://a.example.com/h', '--json'),
+    );
+    const add = async (url: string, ...more: string[]) =>
+      json<{ id: string; secret: string }>(
+        await cli('webhooks', 'add', op.operatorId, '--url', url, ...more, '--json'),
+      );
+    const risk = await add(
+      'https://b.example.com/h',
+      '--events',
+      'entity_event.*',
+      '--description',
+      'Risk team',
+    );
+    const paused = await add('https://c.example.com/h', '--disabled');
+    const failing = await add('https://d.example.com/h');
+    // As the worker's auto-disable leaves it (core/db/webhook-health.ts).
+    await stack.db.pool.query(
+      `update webhook_endpoints set enabled = false, disabled_reason = 'failing',
+              failing_since = '2026-11-20T10:00:00Z' where id = $1`,
+      [failing.id],
+    );
+
+    const shown = json<{ webhookEndpoints: Array<Record<string, unknown>> }>(
+      await cli('operators', 'show', op.operatorId, '--json'),
+    );
+    expect(shown.webhookEndpoints.map((e) => [e.id, e.enabled, e.disabledReason, e.shorthand])).toEqual([
+      [set.id, true, null, true],
+      [risk.id, true, null, false],
+      [paused.id, false, null, false],
+      [failing.id, false, 'failing', false],
+    ]);
+    const text = await cli('operators', 'show', op.operatorId);
+    const lines = text.stdout.split('\n');
+    const lineOf = (id: string) => lines.find((l) => l.includes(id));
+    expect(lineOf(set.id)).toContain('enabled  https://a.example.com/h  alerts only  (PUT /webhooks)');
+    expect(lineOf(risk.id)).toContain('enabled  https://b.example.com/h  alerts + entity_event.*  Risk team');
+    expect(lineOf(paused.id)).toContain('disabled  https://c.example.com/h');
+    expect(lineOf(failing.id)).toContain(
+      'disabled automatically (failing since 2026-11-20T10:00:00.000Z; messages kept as failed)',
+    );
+    for (const e of [set, risk, paused, failing]) expect(text.stdout).not.toContain(e.secret);
+  });
+
+  describe('WEBHOOK_ALLOW_PRIVATE_NETWORKS', () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'cli-local-stack-'));
+    });
+    afterAll(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+    /** What `npm start` leaves in its LOCAL_DIR while it runs (scripts/lib/stack-file.ts). */
+    const runningStack = (pid: number, webhookAllowPrivateNetworks: boolean) =>
+      writeFile(path.join(dir, 'stack.json'), JSON.stringify({ pid, webhookAllowPrivateNetworks }));
+    const withOwnSetting = (value?: string) => ({
+      LOCAL_DIR: dir,
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: value,
+    });
+
+    it("is read from the running local stack unless the CLI's own environment sets it", async () => {
+      const op = json<{ operatorId: string }>(await cli('operators', 'create', '--name', 'Local', '--json'));
+      const local = (env: NodeJS.ProcessEnv, command: 'add' | 'set') =>
+        cliIn(env, 'webhooks', command, op.operatorId, '--url', 'http://127.0.0.1:9/hooks');
+      const codes = async (env: NodeJS.ProcessEnv) => [
+        (await local(env, 'add')).code,
+        (await local(env, 'set')).code,
+      ];
+      // execFile's env drops undefined values: the CLI sees the variable unset.
+      const unset = withOwnSetting();
+
+      expect(await codes(unset)).toEqual([1, 1]); // no stack running: refused
+      await runningStack(process.pid, true);
+      expect(await codes(unset)).toEqual([0, 0]);
+      expect(await codes(withOwnSetting('false'))).toEqual([1, 1]);
+      const refused = await local(withOwnSetting('false'), 'add');
+      expect(refused.stderr).toContain('--url');
+
+      await runningStack(process.pid, false);
+      expect(await codes(unset)).toEqual([1, 1]);
+      expect(await codes(withOwnSetting('true'))).toEqual([0, 0]);
+
+      // A file left by a stack that no longer runs says nothing about the services.
+      const gone = spawnSync(process.execPath, ['-e', '']).pid;
+      await runningStack(gone, true);
+      expect(await codes(unset)).toEqual([1, 1]);
+    });
   });
 });

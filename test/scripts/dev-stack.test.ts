@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -86,6 +87,20 @@ describe('npm start (scripts/dev-stack.ts)', () => {
       expect(output).toContain(`http://localhost:${ports.PORT}/docs`);
       expect((await fetch(`http://127.0.0.1:${ports.PORT}/readyz`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`)).status).toBe(200);
+
+      // The admin CLI finds this stack's database and its WEBHOOK_ALLOW_PRIVATE_NETWORKS (true, the
+      // local default) in stack.json: a loopback receiver is accepted with nothing set for the CLI.
+      expect(info.webhookAllowPrivateNetworks).toBe(true);
+      const cliEnv = { ...env };
+      delete cliEnv.WEBHOOK_ALLOW_PRIVATE_NETWORKS;
+      const cli = (...args: string[]) =>
+        execFileSync(TSX_BIN, ['cli/main.ts', ...args], { cwd: PROJECT_ROOT, env: cliEnv, encoding: 'utf8' });
+      const { operatorId } = JSON.parse(cli('operators', 'create', '--name', 'local', '--json')) as {
+        operatorId: string;
+      };
+      expect(cli('webhooks', 'add', operatorId, '--url', 'http://127.0.0.1:9/hooks')).toContain(
+        'http://127.0.0.1:9/hooks',
+      );
 
       // The terminal: no access lines, a status line read from both /metrics; each process's
       // full output in .local/logs/<process>.log, the worker's (Temporal SDK included) as JSON lines.
