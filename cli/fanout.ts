@@ -84,6 +84,13 @@ function criteriaFrom(mode: RedriveMode, o: RunOptions, fail: (m: string) => nev
     fail(`Definition "${def.name}" triggers on no recorded events (entity_event.*): nothing to ${mode}`);
   if (mode === 'backfill' && def.requiresSubscription)
     fail(`Definition "${def.name}" depends on each operator's webhook subscription; it cannot be backfilled`);
+  // A re-run would send the message again under a new webhook-id, beside `recover`, which
+  // re-delivers the same message (same id, so the receiver can tell): two copies at least.
+  if (def.requiresSubscription)
+    fail(
+      `Definition "${def.name}" only delivers webhooks: bring failed messages back with ` +
+        '`POST /webhooks/endpoints/:id/recover` (or resend one), which keeps their webhook-id',
+    );
   const now = new Date();
   const since = parseTime(o.since, now);
   if (!since) fail(`--since "${o.since}" is neither an ISO time nor a duration like 24h`);

@@ -350,10 +350,14 @@ describe('fanout redrive and backfill (npm run cli -- fanout …)', () => {
     expect(again.stdout).toMatch(/backfill of aml-threshold will run 0 events/);
   });
 
-  it('refuses to backfill a definition that depends on the webhook subscription', async () => {
+  it('refuses to backfill or re-drive a definition that depends on the webhook subscription', async () => {
     const run = await cli(['backfill', '--definition', 'operator-webhook', '--since', '1h', '--dry-run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/cannot be backfilled/);
+    // Nor re-driven: recover re-delivers its failed messages under their own webhook-id.
+    const redrive = await cli(['redrive', '--definition', 'operator-webhook', '--since', '1h', '--dry-run']);
+    expect(redrive.code).toBe(1);
+    expect(redrive.stderr).toMatch(/only delivers webhooks: bring failed messages back with .*recover/);
   });
 
   it('refuses a range that reaches into events retention has archived, and starts nothing', async () => {
