@@ -48,11 +48,12 @@ describe('an endpoint down for longer than the retry window', () => {
       config: {
         WEBHOOK_RETRY_INITIAL_MS: '200',
         WEBHOOK_RETRY_MAX_INTERVAL_MS: '400',
-        WEBHOOK_RETRY_WINDOW_MS: '300',
+        // Long enough for a second attempt when the first one is slow on a loaded machine.
+        WEBHOOK_RETRY_WINDOW_MS: '1000',
         HTTP_TIMEOUT_MS: '5000',
       },
     });
-    [down, up] = [await startWebhookReceiver(), await slowReceiver(2_000)];
+    [down, up] = [await startWebhookReceiver(), await slowReceiver(4_000)];
   });
   afterAll(async () => {
     await Promise.all([down?.close(), up?.close()]);
@@ -69,7 +70,7 @@ describe('an endpoint down for longer than the retry window', () => {
       await op.client.post(`${P}/webhooks/endpoints`, { url: up.url, events: ['entity_event.*'] })
     ).body.data;
     await newPlayer(op.client, 'down_1');
-    // The healthy endpoint answers after 2 s, long after the dead endpoint's delivery gave up:
+    // The healthy endpoint answers after 4 s, long after the dead endpoint's delivery gave up:
     // that failure must not end the workflow (and abandon this delivery) before it is done.
     const ev = await recordEvent(op.client, 'down_1', 'session', { action: 'login' });
 
