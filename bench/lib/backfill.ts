@@ -62,7 +62,7 @@ export interface RerunCheck {
 export function checkReruns(
   redriveId: string,
   eventIds: string[],
-  executions: Array<{ workflowId: string; status: string }>,
+  executions: Array<Pick<RerunExecution, 'workflowId' | 'status'>>,
 ): RerunCheck {
   const expected = new Set(eventIds.map((id) => redriveChildId(redriveId, id)));
   const seen = new Map<string, number>();
@@ -76,16 +76,48 @@ export function checkReruns(
   };
 }
 
+export interface RerunExecution {
+  workflowId: string;
+  status: string;
+  startMs: number;
+  closeMs?: number;
+}
+
 /** Every execution of the backfill's re-run workflows (`redrive:<id>:<eventId>`). */
-export async function rerunExecutions(
-  client: Client,
-  redriveId: string,
-): Promise<Array<{ workflowId: string; status: string }>> {
-  const out: Array<{ workflowId: string; status: string }> = [];
+export async function rerunExecutions(client: Client, redriveId: string): Promise<RerunExecution[]> {
+  const out: RerunExecution[] = [];
   const query = `WorkflowId STARTS_WITH '${redriveWorkflowId(redriveId)}:'`;
   for await (const wf of client.workflow.list({ query, pageSize: 1000 }))
-    out.push({ workflowId: wf.workflowId, status: wf.status.name });
+    out.push({
+      workflowId: wf.workflowId,
+      status: wf.status.name,
+      startMs: wf.startTime.getTime(),
+      closeMs: wf.closeTime?.getTime(),
+    });
   return out;
+}
+
+/**
+ * Where a page's time goes, from its re-runs' start and close times (a page's children all
+ * start before the next page is read): the median time from a page's first start to its last
+ * close, and from that close to the next page's first start (reading and selecting the next
+ * page, plus the pacing timer).
+ */
+export function pagePhases(executions: RerunExecution[], pageSize: number): { runMs: number; gapMs: number } {
+  const sorted = [...executions].sort((a, b) => a.startMs - b.startMs);
+  const pages: Array<{ first: number; last: number }> = [];
+  for (let i = 0; i < sorted.length; i += pageSize) {
+    const page = sorted.slice(i, i + pageSize);
+    pages.push({
+      first: page[0]!.startMs,
+      last: Math.max(...page.map((e) => e.closeMs ?? e.startMs)),
+    });
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  return {
+    runMs: median(pages.map((p) => p.last - p.first)),
+    gapMs: median(pages.slice(1).map((p, i) => p.first - pages[i]!.last)),
+  };
 }
 
 /**
@@ -109,14 +141,18 @@ export async function backfillSpan(
 }
 
 /**
- * The `--rate` the workflow runs with, read from its current run's input (continue-as-new
- * carries it) rather than assumed, so the figure follows the CLI's default if that changes.
+ * The `--rate` and `--page-size` the workflow runs with, read from its current run's input
+ * (continue-as-new carries them) rather than assumed, so the figures follow the CLI's defaults.
  */
-export async function configuredRate(client: Client, redriveId: string): Promise<number> {
+export async function configured(
+  client: Client,
+  redriveId: string,
+): Promise<{ rate: number; pageSize: number }> {
   const history = await client.workflow.getHandle(redriveWorkflowId(redriveId)).fetchHistory();
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   if (!payload) throw new Error(`no input in the history of ${redriveWorkflowId(redriveId)}`);
-  return defaultPayloadConverter.fromPayload<RedriveInput>(payload).ratePerSecond;
+  const input = defaultPayloadConverter.fromPayload<RedriveInput>(payload);
+  return { rate: input.ratePerSecond, pageSize: input.pageSize };
 }
 
 /** Why the backfill workflow failed, as far as its failure chain says (the CLI prints only "failed"). */

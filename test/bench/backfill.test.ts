@@ -1,4 +1,4 @@
-import { announcedCount, checkReruns } from '../../bench/lib/backfill';
+import { announcedCount, checkReruns, pagePhases } from '../../bench/lib/backfill';
 import { planWithout, withdrawal } from '../../bench/lib/history';
 import { planParts } from '../../core/fanout/plan';
 import type { FanoutInput } from '../../workflows/types';
@@ -75,5 +75,19 @@ describe('announcedCount', () => {
     ];
     expect(announcedCount(lines)).toBe(1000);
     expect(announcedCount(['Nothing to do.'])).toBeUndefined();
+  });
+});
+
+describe('pagePhases', () => {
+  it('splits each page into its re-runs and the wait before the next page', () => {
+    // Pages of 2 (by start time): 0–300, 1000–1200 and 2500–2600 ms; gaps 700 and 1300 ms.
+    const e = (startMs: number, closeMs: number) => ({
+      workflowId: `w${startMs}`,
+      status: 'COMPLETED',
+      startMs,
+      closeMs,
+    });
+    const executions = [e(1000, 1200), e(0, 300), e(10, 250), e(1010, 1100), e(2500, 2600)];
+    expect(pagePhases(executions, 2)).toEqual({ runMs: 200, gapMs: 1300 });
   });
 });
