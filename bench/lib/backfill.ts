@@ -99,9 +99,10 @@ export async function rerunExecutions(client: Client, redriveId: string): Promis
 
 /**
  * Where a page's time goes, from its re-runs' start and close times (a page's children all
- * start before the next page is read): the median time from a page's first start to its last
+ * start before the next page is read): the mean time from a page's first start to its last
  * close, and from that close to the next page's first start (reading and selecting the next
- * page, plus the pacing timer).
+ * page, plus the pacing timer). Means, not medians: their sum times the pages is the
+ * backfill's duration, so they say where the achieved rate went, slow pages included.
  */
 export function pagePhases(executions: RerunExecution[], pageSize: number): { runMs: number; gapMs: number } {
   const sorted = [...executions].sort((a, b) => a.startMs - b.startMs);
@@ -113,10 +114,10 @@ export function pagePhases(executions: RerunExecution[], pageSize: number): { ru
       last: Math.max(...page.map((e) => e.closeMs ?? e.startMs)),
     });
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
   return {
-    runMs: median(pages.map((p) => p.last - p.first)),
-    gapMs: median(pages.slice(1).map((p, i) => p.first - pages[i]!.last)),
+    runMs: mean(pages.map((p) => p.last - p.first)),
+    gapMs: mean(pages.slice(1).map((p, i) => p.first - pages[i]!.last)),
   };
 }
 

@@ -154,7 +154,7 @@ function report(
       metric: 'achieved rate: re-runs / (first start → last close of the backfill workflow)',
       measured:
         `${fmt(achieved, 1)}/s (${check.executions} in ${fmt(tookS, 1)} s, ${r.span.runs} runs; ` +
-        `per page of ${r.pageSize}, median: re-runs ${fmt(r.phases.runMs)} ms, then ${fmt(r.phases.gapMs)} ms to the next page's first start)`,
+        `per page of ${r.pageSize}, mean: re-runs ${fmt(r.phases.runMs)} ms, then ${fmt(r.phases.gapMs)} ms to the next page's first start)`,
       baseline: `${r.rate}/s configured (--rate, the CLI's default): a page every ${fmt((1000 * r.pageSize) / r.rate)} ms`,
       ratio: ratio(achieved, r.rate),
       target: '—',

@@ -88,6 +88,6 @@ describe('pagePhases', () => {
       closeMs,
     });
     const executions = [e(1000, 1200), e(0, 300), e(10, 250), e(1010, 1100), e(2500, 2600)];
-    expect(pagePhases(executions, 2)).toEqual({ runMs: 200, gapMs: 1300 });
+    expect(pagePhases(executions, 2)).toEqual({ runMs: 200, gapMs: 1000 });
   });
 });
