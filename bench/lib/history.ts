@@ -92,7 +92,7 @@ const HISTORY_MS = 3_600_000;
  * `stepMs` apart from `start`. Never two in one millisecond: the backfill's keyset currently
  * skips and repeats events that share a millisecond (ordering on the millisecond text
  * `created_at` column of its page query, paging on the microsecond one; see
- * docs/BENCHMARKS.md, "Backfill"), which would measure that bug rather than the pacing.
+ * docs/BENCHMARKS.md, "Backfill beside live traffic"), which would measure that bug rather than the pacing.
  */
 async function backdate(tx: Queryable, ids: string[], start: Date, stepMs: number): Promise<void> {
   await tx.query(
