@@ -13,6 +13,7 @@ import { resultsBlock, table, writeReport } from './lib/report';
 import { compileProduct, newOperator, say, startApi, startServices, startWorker } from './lib/stack';
 import { startKycSandbox } from '../activities/kyc/sandbox-server';
 import { actionsPerEvent } from './scenarios/actions';
+import { backfill } from './scenarios/backfill';
 import { batch } from './scenarios/batch';
 import { fanoutEndToEnd } from './scenarios/e2e';
 import { fairness } from './scenarios/fairness';
@@ -31,6 +32,8 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   e2e: fanoutEndToEnd,
   lag: fanoutLag,
   fairness,
+  // Paced, not load-bound: 10,000 re-runs at the CLI's 20/s take over 8 minutes on any machine.
+  backfill,
   listing,
   // Late: its fan-out (5,000 workflows per batch) keeps Temporal and the worker busy for minutes.
   batch,
