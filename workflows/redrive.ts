@@ -13,6 +13,7 @@ import {
   defineSearchAttributeKey,
   SearchAttributeType,
   TypedSearchAttributes,
+  WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
 } from '@temporalio/common';
 import type { Activities } from '../activities';
@@ -83,7 +84,7 @@ export async function redriveDefinition(input: RedriveInput): Promise<RedrivePro
     progress.pages += 1;
     progress.scanned += selected.scanned;
     progress.selected += selected.events.length;
-    for (const status of results) progress[status] += 1;
+    for (const status of results) if (status) progress[status] += 1;
     progress.cursor = selected.next;
     progress.done = selected.next === null;
     setCurrentDetails(describeProgress(input, progress));
@@ -96,7 +97,7 @@ export async function redriveDefinition(input: RedriveInput): Promise<RedrivePro
 }
 
 /** Runs the definition for one event as a child workflow; answers how its run ended. */
-async function rerun(input: RedriveInput, event: FanoutInput): Promise<'completed' | 'failed'> {
+async function rerun(input: RedriveInput, event: FanoutInput): Promise<'completed' | 'failed' | null> {
   const pairs = [
     { key: OperatorId, value: event.operatorId },
     { key: EntityExternalId, value: event.externalId },
@@ -112,7 +113,13 @@ async function rerun(input: RedriveInput, event: FanoutInput): Promise<'complete
     parentClosePolicy: ParentClosePolicy.ABANDON,
     typedSearchAttributes: new TypedSearchAttributes(pairs),
     staticSummary: `${input.mode} ${input.redriveId}: ${input.definition} for event ${event.eventId ?? ''}`,
+  }).catch((err: unknown) => {
+    // Already run by this re-drive (an event selected twice): once is the promise, and that
+    // run was counted when it happened. Anything else fails the re-drive, visibly.
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return null;
+    throw err;
   });
+  if (!child) return null;
   try {
     const result: FanoutResult = await child.result();
     return result.failed > 0 ? 'failed' : 'completed';

@@ -50,7 +50,9 @@ export async function redriveEventsPage(
                 where s.operator_id = events.operator_id
                 order by s.valid_from desc
                 limit 1), false))
-      order by created_at, id
+      -- Qualified: a bare created_at would name the millisecond text column above, and pages
+      -- cut inside one millisecond would skip and repeat events against the microsecond cursor.
+      order by events.created_at, events.id
       limit $7`,
     [
       q.operatorId ?? null,

@@ -41,3 +41,35 @@ describe('the events a backfill reads', () => {
     expect(await page('aml-threshold')).toEqual(['op_rd_off', 'op_rd_off', 'op_rd_on', 'op_rd_on']);
   });
 });
+
+describe('paging through events recorded in one millisecond', () => {
+  it('reads each exactly once when a page ends inside the millisecond', async () => {
+    await db.pool.query(`insert into operators (id, name, mode) values ('op_rd_ms', 'ms', 'live')`);
+    // Ids in the reverse order of their microseconds: a page sorted by the millisecond and then
+    // the id, against a cursor on the microsecond, skips some and repeats others.
+    await db.pool.query(
+      `insert into events (id, operator_id, external_id, event_type, data, created_at)
+       select 'eev_' || lpad(to_hex(100 - n), 16, '0'), 'op_rd_ms', 'p1', 'session', '{}',
+              '2026-01-01T00:00:00.000Z'::timestamptz + n * interval '1 microsecond'
+         from generate_series(1, 10) n`,
+    );
+    const seen: string[] = [];
+    let after: { createdAt: string; id: string } | null = null;
+    for (let pages = 0; pages < 10; pages++) {
+      const rows = await redriveEventsPage(db.pool, {
+        operatorId: 'op_rd_ms',
+        since,
+        until,
+        patterns: ['entity_event.session'],
+        after,
+        limit: 3,
+      });
+      seen.push(...rows.map((r) => r.id));
+      const last = rows[rows.length - 1];
+      if (!last || rows.length < 3) break;
+      after = { createdAt: last.created_at_exact, id: last.id };
+    }
+    const expected = Array.from({ length: 10 }, (_, i) => `eev_${(99 - i).toString(16).padStart(16, '0')}`);
+    expect(seen).toEqual(expected);
+  });
+});
