@@ -84,22 +84,29 @@ export async function seedHistory(
   return ids;
 }
 
-/** The span of the seeded history: an hour, one event every 360 ms for 10,000. */
+/** The span of the seeded history: an hour (10,000 events: 7 every 2.5 s). */
 const HISTORY_MS = 3_600_000;
 
 /**
- * Moves just-written events (and their outbox rows' occurredAt) back to when they happened,
- * `stepMs` apart from `start`. Never two in one millisecond: the backfill's keyset currently
- * skips and repeats events that share a millisecond (ordering on the millisecond text
- * `created_at` column of its page query, paging on the microsecond one; see
- * docs/BENCHMARKS.md, "Backfill beside live traffic"), which would measure that bug rather than the pacing.
+ * Events per millisecond in the seeded history, microseconds apart, as a batch writes them. Not
+ * a divisor of the backfill's page size (50), so pages end inside a millisecond: the case that
+ * once made the keyset skip and repeat events (fixed: core/db/redrive-events.ts).
+ */
+const PER_MILLISECOND = 7;
+
+/**
+ * Moves just-written events (and their outbox rows' occurredAt) back to when they happened:
+ * from `start`, clumps of PER_MILLISECOND events `stepMs × PER_MILLISECOND` apart.
  */
 async function backdate(tx: Queryable, ids: string[], start: Date, stepMs: number): Promise<void> {
   await tx.query(
-    `update events e set created_at = $2::timestamptz + make_interval(secs => (t.ord - 1) * $3::float8 / 1000)
+    `update events e
+        set created_at = $2::timestamptz
+                         + make_interval(secs => ((t.ord - 1) / $4) * $4 * $3::float8 / 1000)
+                         + ((t.ord - 1) % $4) * interval '1 microsecond'
        from unnest($1::text[]) with ordinality as t(id, ord)
       where e.id = t.id`,
-    [ids, start.toISOString(), stepMs],
+    [ids, start.toISOString(), stepMs, PER_MILLISECOND],
   );
   await tx.query(
     `update fanout_outbox o
