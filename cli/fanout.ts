@@ -126,6 +126,13 @@ export function progressLine(p: RedriveProgress): string {
   return `${p.selected}/${total}${pct}: ${p.completed} completed, ${p.failed} failed (${p.scanned} events read)${p.done ? ', done' : ''}`;
 }
 
+/** An error and its causes, outermost first: "Workflow execution failed" alone says nothing. */
+export function causes(err: unknown): string {
+  const parts: string[] = [];
+  for (let e = err; e instanceof Error && parts.length < 5; e = e.cause) parts.push(e.message);
+  return parts.join(': ') || String(err);
+}
+
 /** Polls the workflow's progress query until it finishes; prints a line whenever it changes. */
 async function follow(handle: WorkflowHandle, pollMs: number): Promise<RedriveProgress> {
   let finished: RedriveProgress | undefined;
@@ -149,7 +156,7 @@ async function follow(handle: WorkflowHandle, pollMs: number): Promise<RedrivePr
     }
     await Promise.race([result, new Promise((r) => setTimeout(r, pollMs))]);
   }
-  if (failure) throw failure;
+  if (failure) throw new Error(`${handle.workflowId} failed: ${causes(failure)}`);
   show(progressLine(finished!));
   if (process.stdout.isTTY) process.stdout.write('\n');
   return finished!;
