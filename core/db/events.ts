@@ -207,8 +207,12 @@ export async function findEventForOperator(
   operatorId: string,
   eventId: string,
 ): Promise<{ id: string; event_type: string; external_id: string; created_at: Date } | undefined> {
+  // The archive too: an event retention moved there is still the operator's, until archive_days.
   const { rows } = await db.query<{ id: string; event_type: string; external_id: string; created_at: Date }>(
-    'select id, event_type, external_id, created_at from events where id = $1 and operator_id = $2',
+    `select id, event_type, external_id, created_at from events where id = $1 and operator_id = $2
+     union all
+     select id, event_type, external_id, created_at from events_archive where id = $1 and operator_id = $2
+     limit 1`,
     [eventId, operatorId],
   );
   return rows[0];

@@ -166,6 +166,22 @@ describe('listing events across the hot table and the archive', () => {
     expectError(await s.get('limit=10'), 404, 'ENTITY_NOT_FOUND');
   });
 
+  it("answers an archived event's fan-out status to its operator, and 404 to another", async () => {
+    const s = await scenario('archived_status', 3);
+    const other = await scenario('archived_status', 0);
+    expect(await s.archiveBefore(3)).toBe(3);
+    const [id] = [...(await inArchive(await s.expectedIds()))];
+    const res = await s.op.client.get(`${P}/events/${id}/fanout`);
+    expect(res.status).toBe(200);
+    // Inserted without a workflow, as if Temporal's retention had long dropped it.
+    expect(res.body.data).toMatchObject({
+      eventId: id,
+      state: 'started',
+      outcomes: { available: false, reason: expect.stringMatching(/no longer has/) },
+    });
+    expectError(await other.op.client.get(`${P}/events/${id}/fanout`), 404, 'NOT_FOUND');
+  });
+
   it("another operator's archived events stay out of the list", async () => {
     const s = await scenario('shared_id', 0);
     const other = await scenario('shared_id', 3);
