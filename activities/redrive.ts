@@ -6,7 +6,7 @@ import { registeredOverlaps, type RegisteredRedrive } from '../core/db/redrives'
 import { eventWorkflowId } from '../core/ids';
 import * as SA from '../core/temporal/search-attributes';
 import { definitionNamed } from '../workflows/catalog';
-import { definitionMatches, type Definition } from '../workflows/definition';
+import { definitionMatches, triggersOf, type Definition } from '../workflows/definition';
 import {
   redriveChildId,
   type RedriveCriteria,
@@ -30,8 +30,7 @@ interface EventOutcome {
  * (`entity_event.*`). Coarse (`_` matches any character); definitionMatches decides exactly.
  */
 export function eventPatterns(def: Definition): string[] {
-  const triggers = Array.isArray(def.trigger) ? def.trigger : [def.trigger];
-  return triggers
+  return triggersOf(def.trigger)
     .filter((t) => t.startsWith('entity_event.'))
     .map((t) => (t.endsWith('*') ? `${t.slice(0, -1)}%` : t));
 }

@@ -23,12 +23,13 @@ import { createPool, type Db } from '../core/db/pool';
 import { upsertWebhookEndpoint } from '../core/db/webhooks';
 import { webhookUrlProblem } from '../core/security/webhook-destination';
 import { registerFanoutCommands } from './fanout';
-import { runningStack } from './local-stack';
+import { readStackFile } from '../scripts/lib/stack-file';
 import { describeRateLimit, formatOperator } from './operator-view';
 import { addWebhookEndpointCommands } from './webhook-endpoints';
 import { registerWorkflowSettingsCommand } from './workflow-settings';
 
-const stack = runningStack();
+// The local stack `npm start` runs (undefined when none: a file a killed stack left is ignored).
+const stack = readStackFile();
 
 function withDb(fn: (db: Db) => Promise<void>) {
   return async () => {

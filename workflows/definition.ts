@@ -55,9 +55,13 @@ export function defineDefinition(definition: Definition): Definition {
   return definition;
 }
 
+/** A definition's triggers as a list (`trigger` may be one string). */
+export function triggersOf(trigger: string | string[]): string[] {
+  return Array.isArray(trigger) ? trigger : [trigger];
+}
+
 export function triggerMatches(trigger: string | string[], internalEvent: string): boolean {
-  const triggers = Array.isArray(trigger) ? trigger : [trigger];
-  return triggers.some((t) =>
+  return triggersOf(trigger).some((t) =>
     t.endsWith('*') ? internalEvent.startsWith(t.slice(0, -1)) : t === internalEvent,
   );
 }

@@ -23,7 +23,7 @@ export interface PinnedPostOptions {
  * between check and connect (DNS rebinding) reach a private address.
  */
 /** How much of a receiver's answer is kept (for the delivery log). */
-export const EXCERPT_BYTES = 1024;
+const EXCERPT_BYTES = 1024;
 
 export async function postPinned(
   url: string,

@@ -7,8 +7,6 @@ import { defineRoute } from '../http/route';
 import { ok } from '../schemas/common';
 import { EventFilter, maskSecret, WebhookSecret, WebhookUrl } from '../schemas/webhooks';
 
-export { maskSecret };
-
 const PutWebhookBody = z
   .object({
     url: WebhookUrl,

@@ -15,7 +15,7 @@ export const WebhookSecret = z
     example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
   });
 
-export const EventPattern = z
+const EventPattern = z
   .string()
   .regex(
     /^(\*|[a-z_]+(\.[a-z0-9_]+)*(\.\*)?)$/,
@@ -37,9 +37,9 @@ export const EventFilter = z.array(EventPattern).max(50).meta({
     'Internal events to forward besides alerts (always sent), e.g. `entity_event.*`, `entity_state.updated.kyc_status`, or `*` for all',
 });
 
-export const Description = z.string().max(500).meta({ example: 'Risk team' });
+const Description = z.string().max(500).meta({ example: 'Risk team' });
 
-export const RateLimit = z.number().int().min(1).max(1000).nullable().meta({
+const RateLimit = z.number().int().min(1).max(1000).nullable().meta({
   description:
     'Deliveries per second to this endpoint at most (null: no limit); the rest wait for the next second, holding no worker. A message still over the limit when the retry window (24 h) ends gives up, logged as failed (recoverable), without counting towards auto-disable',
   example: 10,

@@ -44,12 +44,8 @@ export async function redriveEventsPage(
         and created_at >= $2::timestamptz and created_at < $3::timestamptz
         and ('entity_event.' || event_type) like any ($4::text[])
         and ($5::timestamptz is null or (created_at, id) > ($5::timestamptz, $6::text))
-        and ($8::text is null or not coalesce(
-              (select s.settings->'disabledDefinitions' ? $8
-                 from operator_workflow_settings s
-                where s.operator_id = events.operator_id
-                order by s.valid_from desc
-                limit 1), false))
+        -- The recording statement's own test of "switched off" (migration 010).
+        and ($8::text is null or cardinality(fanout_enabled_plan(events.operator_id, array[$8::text])) > 0)
       -- Qualified: a bare created_at would name the millisecond text column above, and pages
       -- cut inside one millisecond would skip and repeat events against the microsecond cursor.
       order by events.created_at, events.id

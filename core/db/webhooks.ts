@@ -29,7 +29,7 @@ export interface WebhookEndpoint {
 
 /** Secrets follow the Standard Webhooks form: `whsec_` + base64 of the key bytes. */
 export const newWebhookSecret = (): string => 'whsec_' + randomBytes(24).toString('base64');
-export const newWebhookEndpointId = (): string => 'wep_' + randomBytes(8).toString('hex');
+const newWebhookEndpointId = (): string => 'wep_' + randomBytes(8).toString('hex');
 
 export const COLUMNS = `id, operator_id, url, description, secret, previous_secret, previous_secret_expires_at,
   event_filter, enabled, shorthand, failing_since, disabled_reason, rate_limit_per_second, created_at, updated_at`;
@@ -257,22 +257,20 @@ export async function rotateWebhookSecret(
 
 /**
  * The endpoints a message goes to: every one for alerts, those whose filter matches the
- * internal event for forwarded events (the same test as fanout_subscribed in SQL). Enabled
- * endpoints, and those disabled automatically: their messages are kept as failed, to be
- * recovered (migration 012).
+ * internal event for forwarded events. Enabled endpoints, and those disabled automatically:
+ * their messages are kept as failed, to be recovered. The recording statement's own function
+ * (webhook_targets, migration 012), so a lookup and a plan can never disagree.
  */
 export async function webhookDeliveryTargets(
   db: Queryable,
   t: { operatorId: string; kind: 'alert' | 'event'; internalEvent: string },
 ): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>(
-    `select id from webhook_endpoints
-      where operator_id = $1 and webhook_endpoint_keeps_messages(enabled, disabled_reason)
-        and ($2 = 'alert' or webhook_filter_matches(event_filter, $3))
-      order by created_at, id`,
-    [t.operatorId, t.kind, t.internalEvent],
-  );
-  return rows.map((r) => r.id);
+  const { rows } = await db.query<{ ids: string[] }>(`select webhook_targets($1, $2) -> $3 as ids`, [
+    t.operatorId,
+    t.internalEvent,
+    t.kind === 'alert' ? 'alert' : 'forward',
+  ]);
+  return rows[0]?.ids ?? [];
 }
 
 /**

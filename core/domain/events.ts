@@ -8,6 +8,7 @@ import type { Template } from '../template/igaming';
 import { validateEventData } from '../template/validate';
 import type { DomainDeps } from './deps';
 import { requestHash } from './request-hash';
+import { encodeKeysetCursor, parseKeysetCursor, type KeysetCursor } from './keyset-cursor';
 
 export const MAX_EVENT_DATA_BYTES = 32 * 1024;
 
@@ -153,29 +154,11 @@ export interface EventPage {
   nextCursor: string | null;
 }
 
-interface Cursor {
-  t: string;
-  i: string;
-}
+export const encodeCursor = encodeKeysetCursor;
 
-export function encodeCursor(row: Pick<EventRow, 'cursor_ts' | 'id'>): string {
-  return Buffer.from(JSON.stringify({ t: row.cursor_ts, i: row.id } satisfies Cursor)).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): Cursor {
-  try {
-    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (
-      typeof c.t === 'string' &&
-      !Number.isNaN(Date.parse(c.t)) &&
-      typeof c.i === 'string' &&
-      /^eev_[0-9a-f]{16}$/.test(c.i)
-    ) {
-      return { t: c.t, i: c.i };
-    }
-  } catch {
-    // fall through to the error below
-  }
+export function decodeCursor(cursor: string): KeysetCursor {
+  const c = parseKeysetCursor(cursor, /^eev_[0-9a-f]{16}$/);
+  if (c) return c;
   throw apiError({
     code: 'VALIDATION_FAILED',
     message: 'cursor is not a cursor returned by this API',

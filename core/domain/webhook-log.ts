@@ -1,3 +1,4 @@
+import { startOrJoin } from '../temporal/start-or-join';
 import type { Client } from '@temporalio/client';
 import type { WebhookMessage } from '../../activities/webhooks/activities';
 import { findWebhookEndpoint } from '../db/webhooks';
@@ -11,24 +12,13 @@ import {
 } from '../db/webhook-log';
 import { apiError } from '../errors';
 import type { DomainDeps } from './deps';
+import { encodeKeysetCursor, parseKeysetCursor, type KeysetCursor } from './keyset-cursor';
 
-interface Cursor {
-  t: string;
-  i: string;
-}
+const encodeCursor = encodeKeysetCursor;
 
-const encodeCursor = (row: WebhookMessageRow): string =>
-  Buffer.from(JSON.stringify({ t: row.cursor_ts, i: row.id } satisfies Cursor)).toString('base64url');
-
-function decodeCursor(cursor: string): Cursor {
-  try {
-    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (typeof c.t === 'string' && !Number.isNaN(Date.parse(c.t)) && /^wmsg_[0-9a-f]{16}$/.test(c.i ?? '')) {
-      return { t: c.t, i: c.i! };
-    }
-  } catch {
-    // fall through to the error below
-  }
+function decodeCursor(cursor: string): KeysetCursor {
+  const c = parseKeysetCursor(cursor, /^wmsg_[0-9a-f]{16}$/);
+  if (c) return c;
   throw apiError({
     code: 'VALIDATION_FAILED',
     message: 'Invalid query: cursor: is not a cursor from next_cursor',
@@ -95,20 +85,12 @@ export async function resendWebhookMessage(
       details: [{ field: 'id', reason: `endpoint ${endpoint ? 'disabled' : 'deleted'}` }],
     });
   }
-  const workflowId = `webhook-resend:${id}`;
-  const handle = await deps.temporal.workflow.start('resendWebhookMessage', {
-    taskQueue: deps.taskQueue,
-    workflowId,
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    args: [
-      {
-        operatorId,
-        endpointId: logged.endpointId,
-        messageId: logged.messageId,
-        message: logged.payload as WebhookMessage,
-      },
-    ],
-  });
-  return { workflowId, runId: handle.firstExecutionRunId };
+  return startOrJoin(deps.temporal, deps.taskQueue, 'resendWebhookMessage', `webhook-resend:${id}`, [
+    {
+      operatorId,
+      endpointId: logged.endpointId,
+      messageId: logged.messageId,
+      message: logged.payload as WebhookMessage,
+    },
+  ]);
 }

@@ -1,3 +1,4 @@
+import { startOrJoin } from '../temporal/start-or-join';
 import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,
@@ -143,13 +144,7 @@ export async function recoverEndpoint(
       details: [{ field: 'enabled', reason: 'endpoint is disabled' }],
     });
   }
-  const workflowId = `webhook-recover:${r.id}`;
-  const handle = await deps.temporal.workflow.start('recoverWebhookEndpoint', {
-    taskQueue: deps.taskQueue,
-    workflowId,
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    args: [{ operatorId: r.operatorId, endpointId: r.id, since: r.since.toISOString() }],
-  });
-  return { workflowId, runId: handle.firstExecutionRunId };
+  return startOrJoin(deps.temporal, deps.taskQueue, 'recoverWebhookEndpoint', `webhook-recover:${r.id}`, [
+    { operatorId: r.operatorId, endpointId: r.id, since: r.since.toISOString() },
+  ]);
 }

@@ -1,4 +1,5 @@
 import { definitions } from '../../workflows/definitions';
+import { triggersOf } from '../../workflows/definition';
 import {
   setWorkflowSettings,
   workflowSettingsVersion,
@@ -70,7 +71,7 @@ export function workflowsView(
     definitions: definitions.map((d) => ({
       name: d.name,
       description: d.description,
-      trigger: Array.isArray(d.trigger) ? d.trigger : [d.trigger],
+      trigger: triggersOf(d.trigger),
       enabled: !disabledDefinitions.includes(d.name),
     })),
     parameters,

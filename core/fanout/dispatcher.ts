@@ -91,11 +91,11 @@ export class FanoutDispatcher {
   private readonly queued: PendingStart[] = [];
   private readonly max: number;
   private readonly leaseSeconds: number;
-  /** Cancels every start still in flight when stop() gives up waiting. */
   /**
-   * One controller per start in flight, rather than one signal shared by all: every start
-   * adds a listener to its signal, and a shared signal's list grew with the starts in flight
-   * (measured in bench/: 4 % of the API's CPU in addEventListener at 64 connections).
+   * Cancel every start still in flight when stop() gives up waiting. One controller per start
+   * rather than one signal shared by all: every start adds a listener to its signal, and a
+   * shared signal's list grew with the starts in flight (measured in bench/: 4 % of the API's
+   * CPU in addEventListener at 64 connections).
    */
   private readonly cancels = new Set<AbortController>();
 

@@ -1,19 +1,11 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack, type TestStack } from '../support/stack';
 import { P, api } from '../support/http';
 import { expectError } from '../support/expect';
-
-const ROOT = path.join(__dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCli, type CliRun } from '../support/cli';
 
 /**
  * The admin CLI exactly as a newcomer runs it (`npm run cli -- …` is `tsx cli/main.ts …`),
@@ -24,15 +16,7 @@ describe('admin CLI (npm run cli)', () => {
   let stack: TestStack;
   /** `env` on top of this process's: e.g. LOCAL_DIR, where the CLI looks for a running stack. */
   const cliIn = (env: NodeJS.ProcessEnv, ...args: string[]) =>
-    new Promise<CliRun>((resolve) => {
-      execFile(
-        TSX,
-        ['cli/main.ts', ...args],
-        { cwd: ROOT, env: { ...process.env, DATABASE_URL: stack.db.url, ...env } },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+    runCli(args, { DATABASE_URL: stack.db.url, ...env });
   const cli = (...args: string[]) => cliIn({}, ...args);
   const json = <T>(run: CliRun): T => {
     expect(run).toMatchObject({ code: 0 });

@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { startFanout } from '../../core/fanout/temporal-start';
 import type { RedriveProgress } from '../../workflows/redrive-types';
 import type { FanoutResult } from '../../workflows/types';
+import { runCli } from '../support/cli';
 import { testEnv } from '../support/env';
 import { newOperator, newPlayer } from '../support/operators';
 import {
@@ -16,15 +15,6 @@ import {
 
 jest.setTimeout(180_000);
 
-const ROOT = path.join(__dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /**
  * `npm run cli -- fanout …` as a separate process against the harness's database, Temporal and
  * task queue (served by the harness's in-process worker): the re-drive is a real workflow,
@@ -37,24 +27,12 @@ describe('fanout redrive and backfill (npm run cli -- fanout …)', () => {
   const failedEvents: Array<{ id: string; fanoutId: string; player: string }> = [];
 
   const cli = (args: string[], env: Record<string, string> = {}) =>
-    new Promise<CliRun>((resolve) => {
-      execFile(
-        TSX,
-        ['cli/main.ts', 'fanout', ...args],
-        {
-          cwd: ROOT,
-          env: {
-            ...process.env,
-            DATABASE_URL: h.stack.db.url,
-            TEMPORAL_ADDRESS: testEnv().temporalAddress,
-            TEMPORAL_NAMESPACE: testEnv().namespace,
-            TEMPORAL_TASK_QUEUE: h.stack.taskQueue,
-            ...env,
-          },
-        },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
+    runCli(['fanout', ...args], {
+      DATABASE_URL: h.stack.db.url,
+      TEMPORAL_ADDRESS: testEnv().temporalAddress,
+      TEMPORAL_NAMESPACE: testEnv().namespace,
+      TEMPORAL_TASK_QUEUE: h.stack.taskQueue,
+      ...env,
     });
   const kycRange = () => ['--definition', 'kyc-on-deposit', '--operator', op.operatorId, '--since', since];
   const successfulChecks = (player: string) =>

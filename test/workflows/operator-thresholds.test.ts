@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { newPlayer } from '../support/operators';
 import type { FanoutResult } from '../../workflows/types';
+import { runCli } from '../support/cli';
 import { P } from '../support/http';
 import {
   definitionResult,
@@ -13,9 +12,6 @@ import {
 } from '../support/workflow-harness';
 
 jest.setTimeout(120_000);
-
-const ROOT = path.join(__dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 /**
  * Per-operator parameters of kyc-on-deposit, aml-threshold and affordability-check, set with
@@ -29,15 +25,7 @@ describe('per-operator workflow settings', () => {
   let lenient: Awaited<ReturnType<typeof operatorWithWebhook>>;
 
   const cli = (...args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        TSX,
-        ['cli/main.ts', 'operators', 'workflow-settings', ...args],
-        { cwd: ROOT, env: { ...process.env, DATABASE_URL: h.stack.db.url } },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+    runCli(['operators', 'workflow-settings', ...args], { DATABASE_URL: h.stack.db.url });
   const deposit = async (op: typeof strict, player: string, amount: number) => {
     const ev = await recordEvent(op.client, player, 'transaction', {
       type: 'deposit',
