@@ -40,7 +40,8 @@ export interface DefinitionRun {
   definition: string;
   /** Set by the retired `fanOut` shape only: the child workflow that ran the definition. */
   workflowId?: string;
-  status: 'completed' | 'failed';
+  /** cancelled: a later event (cancelOn, or the entity's erasure) ended its waits; not a failure. */
+  status: 'completed' | 'failed' | 'cancelled';
   result?: unknown;
   error?: string;
   /** The type of the failure a failed definition gave up with, e.g. `KycRequestRejected`. */
@@ -53,4 +54,21 @@ export interface FanoutResult {
   completed: number;
   failed: number;
   runs: DefinitionRun[];
+}
+
+/**
+ * A later internal event of the entity, as a waiting definition receives it: read by its
+ * wait's lookback, or signalled after it was recorded (core/db/waits.ts).
+ */
+export interface WaitEvent {
+  /** One per internal event, however it arrives: the ID of its outbox row, e.g. `entity_event.document:eev_…`. */
+  key: string;
+  internalEvent: string;
+  eventId?: string | null;
+  eventType?: string | null;
+  stateKey?: string | null;
+  /** The event's data; for a state update `{ value }`. */
+  data: Record<string, unknown>;
+  /** When it was recorded: ISO-8601, microseconds, UTC. */
+  at: string;
 }

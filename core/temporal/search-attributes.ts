@@ -21,7 +21,7 @@ export const FailedDefinitions = defineSearchAttributeKey(
 );
 
 /** name → CLI type, as `temporal server start-dev --search-attribute NAME=Keyword` expects. */
-export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'KeywordList'> = {
+export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'KeywordList' | 'Datetime'> = {
   OperatorId: 'Keyword',
   EntityExternalId: 'Keyword',
   EventType: 'Keyword',
@@ -29,4 +29,6 @@ export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'KeywordList'> = {
   DefinitionName: 'Keyword',
   Definitions: 'KeywordList',
   FailedDefinitions: 'KeywordList',
+  WaitingFor: 'KeywordList',
+  WaitDeadline: 'Datetime',
 };

@@ -34,7 +34,7 @@ export interface TemporalHandle {
 const READY_TIMEOUT_MS = 60_000;
 
 /** Numeric values of temporal.api.enums.v1.IndexedValueType, as the operator API expects. */
-const INDEXED_VALUE_TYPE = { Keyword: 2, KeywordList: 7 } as const;
+const INDEXED_VALUE_TYPE = { Keyword: 2, Datetime: 6, KeywordList: 7 } as const;
 
 export async function startTemporal(opts: TemporalOptions): Promise<TemporalHandle> {
   const log = opts.log ?? (() => undefined);

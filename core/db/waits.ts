@@ -1,0 +1,260 @@
+import type { WaitEvent } from '../../workflows/types';
+import type { Queryable } from './pool';
+
+/**
+ * Waits (migration 014): a workflow waiting for a later internal event of its entity.
+ *
+ * Why no event can be missed. An internal event E and a wait W meet in one of two places:
+ *  1. settleOutbox, the statement that takes E's outbox row out once E committed (the
+ *     dispatcher or the relay runs it after starting E's workflow), joins the open waits and
+ *     queues a signal for each match. Its snapshot is taken after E's commit.
+ *  2. W's lookback (lookbackPage), read by the openWait activity in a statement after the one
+ *     that committed W, returns the matching events recorded since W's own event.
+ * If W committed before settleOutbox's snapshot, (1) sees W. Otherwise W committed after that
+ * snapshot, which is after E's commit, so (2) sees E. Matching inside the recording statement
+ * could not give this: its snapshot may predate W's commit while E commits after W's lookback.
+ *
+ * Why none is taken twice. Both may happen; and a crash between a signal and the deletion of
+ * its row sends it again. Every event has one key (the id of its outbox row: its workflow ID,
+ * e.g. `entity_event.document:eev_…`, `entity_state.updated.sof_status:ien_…`), the lookback
+ * names it the same way, a signal row is unique per (workflow, key) and is sent with a request
+ * id derived from both (Temporal drops a repeated request id), and the workflow keeps one copy
+ * per key.
+ *
+ * Why none is lost. The signal row is written in the statement that deletes the outbox row, so
+ * an API or relay killed after E's commit leaves the outbox row (the relay settles it later),
+ * and one killed after settling leaves the signal row (the relay sends it later). Temporal
+ * unreachable: both rows wait and are retried with backoff.
+ */
+
+/** ISO-8601 with microseconds, UTC: positions compare exactly, unlike millisecond text. */
+const ISO_US = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
+const iso = (col: string) => `to_char(${col} at time zone 'UTC', ${ISO_US})`;
+
+/** Events per lookback page: 20 × the 32 KB an event's data may hold stays inside a payload's limits. */
+export const LOOKBACK_PAGE = 20;
+
+export interface WaitRegistration {
+  workflowId: string;
+  waitId: string;
+  operatorId: string;
+  externalId: string;
+  definition: string;
+  internalEvents: string[];
+  /** The workflow's own event: only events after it count. */
+  eventId?: string;
+  /** For workflows of other internal events (state changes): their time, as recorded. */
+  occurredAt: string;
+  label: string;
+  deadline: string | null;
+}
+
+/**
+ * Registers a wait (idempotent: a retried openWait finds its row). Its position is the
+ * triggering event's own (created_at, id), read here rather than carried as text, so the
+ * comparison keeps Postgres's microseconds.
+ */
+export async function registerWait(db: Queryable, w: WaitRegistration): Promise<void> {
+  await db.query(
+    `insert into entity_waits (workflow_id, wait_id, operator_id, external_id, definition, internal_events,
+                               after_at, after_id, label, deadline)
+     select $1, $2, $3, $4, $5, $6::text[], coalesce(ev.created_at, $8::timestamptz), coalesce(ev.id, ''), $9, $10::timestamptz
+       from (select 1) one
+       left join lateral (
+         select created_at, id from events where id = $7 and operator_id = $3
+         union all
+         select created_at, id from events_archive where id = $7 and operator_id = $3
+         limit 1) ev on true
+     on conflict (workflow_id, wait_id) do nothing`,
+    [
+      w.workflowId,
+      w.waitId,
+      w.operatorId,
+      w.externalId,
+      w.definition,
+      w.internalEvents,
+      w.eventId ?? null,
+      w.occurredAt,
+      w.label,
+      w.deadline,
+    ],
+  );
+}
+
+export interface LookbackPage {
+  events: WaitEvent[];
+  /** Set when more recorded events may match: pass it back as `after` for the next page. */
+  next?: { at: string; id: string };
+}
+
+/**
+ * The internal events of the wait's entity recorded after its position (and after `after`,
+ * for later pages), oldest first: recorded events, then (on the first page) the current value
+ * of each state it listens to if written since, and the entity's erasure if it happened since.
+ * Empty when the wait is gone (closed by an earlier attempt).
+ */
+export async function lookbackPage(
+  db: Queryable,
+  q: { workflowId: string; waitId: string; after?: { at: string; id: string } },
+): Promise<LookbackPage> {
+  const { rows } = await db.query<{ event: WaitEvent; at_us: string; id: string }>(
+    `select jsonb_build_object('key', 'entity_event.' || e.event_type || ':' || e.id,
+                               'internalEvent', 'entity_event.' || e.event_type,
+                               'eventId', e.id, 'eventType', e.event_type, 'data', e.data,
+                               'at', ${iso('e.created_at')}) as event,
+            ${iso('e.created_at')} as at_us, e.id
+       from entity_waits w
+       join events e on e.operator_id = w.operator_id and e.external_id = w.external_id
+      where w.workflow_id = $1 and w.wait_id = $2
+        and ('entity_event.' || e.event_type) = any(w.internal_events)
+        and (e.created_at, e.id) > (w.after_at, w.after_id)
+        and ($3::timestamptz is null or (e.created_at, e.id) > ($3::timestamptz, $4::text))
+      order by e.created_at, e.id
+      limit $5`,
+    [q.workflowId, q.waitId, q.after?.at ?? null, q.after?.id ?? '', LOOKBACK_PAGE + 1],
+  );
+  const more = rows.length > LOOKBACK_PAGE;
+  const page = rows.slice(0, LOOKBACK_PAGE);
+  const events = page.map((r) => r.event);
+  const last = page[page.length - 1];
+  if (more && last) return { events, next: { at: last.at_us, id: last.id } };
+  if (q.after) return { events };
+  return { events: [...events, ...(await otherSince(db, q.workflowId, q.waitId))] };
+}
+
+/** States written and the erasure, since the wait's position: their latest, one each. */
+async function otherSince(db: Queryable, workflowId: string, waitId: string): Promise<WaitEvent[]> {
+  const { rows } = await db.query<{ event: WaitEvent }>(
+    `select jsonb_build_object('key', 'entity_state.updated.' || s.state_key || ':' || s.update_id,
+                               'internalEvent', 'entity_state.updated.' || s.state_key,
+                               'stateKey', s.state_key, 'data', jsonb_build_object('value', s.value),
+                               'at', ${iso('s.updated_at')}) as event
+       from entity_waits w
+       join entity_states s on s.operator_id = w.operator_id and s.external_id = w.external_id
+      where w.workflow_id = $1 and w.wait_id = $2 and s.update_id is not null
+        and ('entity_state.updated.' || s.state_key) = any(w.internal_events)
+        and s.updated_at > w.after_at
+     union all
+     select jsonb_build_object('key', 'entity.deleted:' || w.external_id, 'internalEvent', 'entity.deleted',
+                               'data', '{}'::jsonb, 'at', ${iso('en.deleted_at')})
+       from entity_waits w
+       join entities en on en.operator_id = w.operator_id and en.external_id = w.external_id
+      where w.workflow_id = $1 and w.wait_id = $2 and 'entity.deleted' = any(w.internal_events)
+        and en.deleted_at is not null and en.deleted_at > w.after_at`,
+    [workflowId, waitId],
+  );
+  return rows.map((r) => r.event);
+}
+
+/** Ends a wait: no more signals are queued for it. */
+export async function closeWait(db: Queryable, workflowId: string, waitId: string): Promise<void> {
+  await db.query('delete from entity_waits where workflow_id = $1 and wait_id = $2', [workflowId, waitId]);
+}
+
+/** A workflow found closed (completed, terminated): its waits can never be satisfied. */
+export async function dropWaitsOf(db: Queryable, workflowId: string): Promise<void> {
+  await db.query('delete from entity_waits where workflow_id = $1', [workflowId]);
+}
+
+/** A matched internal event to signal to the waiting workflow. */
+export interface WaitSignal {
+  workflow_id: string;
+  event_key: string;
+  payload: WaitEvent;
+}
+
+/**
+ * Takes the outbox rows of started (or start-less) internal events out, and queues a signal
+ * for every open wait each one matches, in one statement (see the proof above). Rows a relay
+ * holds locked are skipped: that relay settles them itself. Answers the queued signals for
+ * the caller to send at once; the relay sends any it does not.
+ */
+export async function settleOutbox(db: Queryable, workflowIds: string[]): Promise<WaitSignal[]> {
+  if (workflowIds.length === 0) return [];
+  const { rows } = await db.query<WaitSignal>({
+    name: 'settle-outbox',
+    text: `with done as (
+       delete from fanout_outbox o
+        where o.workflow_id in (
+          select workflow_id from fanout_outbox where workflow_id = any($1::text[]) for update skip locked)
+       returning o.workflow_id, o.operator_id, o.internal_event, o.payload, o.created_at
+     ), matched as (
+       select distinct on (w.workflow_id, d.workflow_id)
+              w.workflow_id as waiting, d.workflow_id as event_key, d.operator_id,
+              jsonb_build_object('key', d.workflow_id, 'internalEvent', d.internal_event,
+                                 'eventId', e.id, 'eventType', e.event_type,
+                                 'stateKey', d.payload->'stateKey',
+                                 'data', coalesce(e.data, d.payload->'data', '{}'::jsonb),
+                                 'at', ${iso('coalesce(e.created_at, d.created_at)')}) as payload
+         from done d
+         join entity_waits w on w.operator_id = d.operator_id and w.external_id = d.payload->>'externalId'
+                            and d.internal_event = any(w.internal_events)
+         left join events e on e.id = d.payload->>'eventId' and e.operator_id = d.operator_id
+        where case when e.id is not null then (e.created_at, e.id) > (w.after_at, w.after_id)
+                   else d.created_at > w.after_at end
+     )
+     insert into wait_signals (workflow_id, event_key, operator_id, payload)
+     select waiting, event_key, operator_id, payload from matched
+     on conflict (workflow_id, event_key) do nothing
+     returning workflow_id, event_key, payload`,
+    values: [workflowIds],
+  });
+  return rows;
+}
+
+/** Due signals for a relay, under a lease (as leaseDueStarts): another relay skips them meanwhile. */
+export async function leaseDueSignals(db: Queryable, limit: number, leaseSeconds: number): Promise<WaitSignal[]> {
+  const { rows } = await db.query<WaitSignal>(
+    `update wait_signals s set next_attempt_at = clock_timestamp() + make_interval(secs => $2)
+      where (s.workflow_id, s.event_key) in (
+        select workflow_id, event_key from wait_signals
+         where next_attempt_at <= clock_timestamp()
+         order by next_attempt_at
+         limit $1
+           for update skip locked)
+      returning s.workflow_id, s.event_key, s.payload`,
+    [limit, leaseSeconds],
+  );
+  return rows;
+}
+
+/** Delivered (or its workflow closed): the row goes. */
+export async function clearSignal(db: Queryable, workflowId: string, eventKey: string): Promise<void> {
+  await db.query('delete from wait_signals where workflow_id = $1 and event_key = $2', [workflowId, eventKey]);
+}
+
+/** Backoff as for workflow starts: capped at a minute, so a long outage is retried steadily. */
+export async function markSignalFailed(
+  db: Queryable,
+  workflowId: string,
+  eventKey: string,
+  error: string,
+): Promise<void> {
+  await db.query(
+    `update wait_signals
+        set attempts = attempts + 1, last_error = left($3, 500),
+            next_attempt_at = clock_timestamp() + least(interval '60 seconds', interval '500 milliseconds' * power(2, least(attempts, 10)))
+      where workflow_id = $1 and event_key = $2`,
+    [workflowId, eventKey, error],
+  );
+}
+
+/** An event's open waits, for its fan-out status (read from here: no worker needed). */
+export interface OpenWait {
+  definition: string;
+  label: string;
+  internalEvents: string[];
+  deadline: string | null;
+  openedAt: string;
+}
+
+export async function openWaitsOf(db: Queryable, operatorId: string, workflowId: string): Promise<OpenWait[]> {
+  const { rows } = await db.query<OpenWait>(
+    `select definition, label, internal_events as "internalEvents",
+            ${iso('deadline')} as deadline, ${iso('opened_at')} as "openedAt"
+       from entity_waits where operator_id = $1 and workflow_id = $2
+      order by opened_at`,
+    [operatorId, workflowId],
+  );
+  return rows;
+}

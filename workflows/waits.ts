@@ -1,0 +1,205 @@
+import {
+  condition,
+  defineSignal,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { Activities } from '../activities';
+import { DATABASE_ACTIVITY } from './activity-options';
+import { durationMs } from './duration';
+import type { FanoutInput, WaitEvent } from './types';
+
+/** The definitions of a workflow that wait now, and the nearest deadline: ops query these. */
+export const WaitingFor = defineSearchAttributeKey('WaitingFor', SearchAttributeType.KEYWORD_LIST);
+export const WaitDeadline = defineSearchAttributeKey('WaitDeadline', SearchAttributeType.DATETIME);
+
+/** How recorded internal events reach a waiting workflow (sent by core/fanout/wait-signals.ts). */
+export const waitEventSignal = defineSignal<[WaitEvent]>('waitEvent');
+
+/** The entity's erasure ends every wait of its workflows, whatever the definition declares. */
+export const ERASURE_EVENT = 'entity.deleted';
+
+/** One kind of internal event a wait accepts: its exact name, and a pure condition on it. */
+export interface WaitMatch {
+  /** e.g. `entity_event.document`, `entity_state.updated.sof_status`, `provider.webhook.kyc.approved`. */
+  event: string;
+  /** Pure and deterministic (it runs in workflow code, on replay too). */
+  where?: (e: WaitEvent) => boolean;
+}
+
+/** A durable step taken when the wait has lasted `after` without being satisfied (a reminder, an escalation). */
+export interface Escalation {
+  /** A duration (`20d`, `72h`, `30s`) from the start of the wait; one at or past the timeout never runs. */
+  after: string;
+  run: () => Promise<unknown>;
+}
+
+export interface WaitOptions {
+  /** What it waits for, in words, for ops (the Temporal UI, GET /events/:id/fanout). */
+  label: string;
+  /** The first later event matching any of these satisfies the wait; the others stop counting. */
+  for: WaitMatch | WaitMatch[];
+  /** A duration (`30d`, `24h`, `20s`): the wait then answers `timed_out`. */
+  timeout: string;
+  escalations?: Escalation[];
+}
+
+/** How a wait ended, as a value. Cancellation does not return here: it ends the definition (see processEvent). */
+export type WaitOutcome =
+  | { status: 'satisfied'; event: WaitEvent; /** Index in `for`. */ matched: number }
+  | { status: 'timed_out'; deadline: string };
+
+/**
+ * Ends a definition whose wait saw one of its `cancelOn` events or the entity's erasure.
+ * Caught only by processEvent, which runs the definition's cleanup and reports it cancelled.
+ */
+export class DefinitionCancelled extends Error {
+  override readonly name = 'DefinitionCancelled';
+  constructor(readonly event: WaitEvent) {
+    super(`cancelled by ${event.internalEvent}`);
+  }
+}
+
+interface OpenWait {
+  definition: string;
+  label: string;
+  events: string[];
+  deadline: number;
+}
+
+const matches = (m: WaitMatch, e: WaitEvent) => m.event === e.internalEvent && (m.where ? m.where(e) : true);
+
+/**
+ * The waits of one event's workflow. Signals fill an inbox (handled once per event key);
+ * each wait first reads what was recorded before it could listen (its lookback, through
+ * openWait), then the inbox, then waits on a condition with a durable timer: whatever
+ * arrives first decides, and nothing arriving in between is lost (STYLE 20).
+ */
+export class Waits {
+  private readonly inbox: WaitEvent[] = [];
+  private readonly seen = new Set<string>();
+  private readonly listeners = new Set<(e: WaitEvent) => void>();
+  private readonly open = new Map<string, OpenWait>();
+  /** Per definition: its waits so far (for deterministic wait ids) and the events that satisfied them. */
+  private readonly counts = new Map<string, number>();
+  private readonly consumed = new Map<string, Set<string>>();
+
+  constructor(private readonly input: FanoutInput) {
+    setHandler(waitEventSignal, (e) => {
+      if (this.seen.has(e.key)) return;
+      this.seen.add(e.key);
+      this.inbox.push(e);
+      for (const listen of this.listeners) listen(e);
+    });
+  }
+
+  async waitFor(definition: string, cancelOn: WaitMatch[], opts: WaitOptions): Promise<WaitOutcome> {
+    const wanted = Array.isArray(opts.for) ? opts.for : [opts.for];
+    const n = (this.counts.get(definition) ?? 0) + 1;
+    this.counts.set(definition, n);
+    const waitId = `${definition}/${n}`;
+    const consumed = this.consumed.get(definition) ?? new Set<string>();
+    this.consumed.set(definition, consumed);
+    const started = Date.now(); // workflow time: the same on replay
+    const deadline = started + durationMs(opts.timeout);
+    const events = [...new Set([...wanted, ...cancelOn].map((m) => m.event).concat(ERASURE_EVENT))];
+
+    let satisfied: { event: WaitEvent; matched: number } | undefined;
+    let cancelledBy: WaitEvent | undefined;
+    const handled = new Set<string>();
+    const consider = (e: WaitEvent) => {
+      if (satisfied || cancelledBy || handled.has(e.key) || consumed.has(e.key)) return;
+      handled.add(e.key);
+      if (e.internalEvent === ERASURE_EVENT || cancelOn.some((m) => matches(m, e))) {
+        cancelledBy = e;
+        return;
+      }
+      const matched = wanted.findIndex((m) => matches(m, e));
+      if (matched >= 0) satisfied = { event: e, matched };
+    };
+
+    const db = proxyActivities<Activities>({ ...DATABASE_ACTIVITY, summary: `${definition}: wait` });
+    this.listeners.add(consider);
+    this.open.set(waitId, { definition, label: opts.label, events, deadline });
+    this.publish();
+    try {
+      let page = await db.openWait({
+        workflowId: workflowInfo().workflowId,
+        waitId,
+        operatorId: this.input.operatorId,
+        externalId: this.input.externalId,
+        definition,
+        internalEvents: events,
+        eventId: this.input.eventId,
+        occurredAt: this.input.occurredAt,
+        label: opts.label,
+        deadline: new Date(deadline).toISOString(),
+      });
+      page.events.forEach(consider);
+      while (page.next && !satisfied && !cancelledBy) {
+        page = await db.readWaitLookback({ workflowId: workflowInfo().workflowId, waitId, after: page.next });
+        page.events.forEach(consider);
+      }
+      // Signals that arrived before the wait listened, oldest first.
+      this.inbox.forEach(consider);
+
+      const steps = (opts.escalations ?? [])
+        .map((s) => ({ at: started + durationMs(s.after), run: s.run }))
+        .filter((s) => s.at < deadline)
+        .sort((a, b) => a.at - b.at);
+      const settled = () => satisfied !== undefined || cancelledBy !== undefined;
+      for (const step of [...steps, { at: deadline, run: undefined }]) {
+        if (settled()) break;
+        const summary = step.run ? `${definition}: escalation` : `${definition}: deadline of ${opts.label}`;
+        if (await condition(settled, Math.max(1, step.at - Date.now()), { summary })) break;
+        if (step.run) await step.run();
+      }
+    } finally {
+      this.listeners.delete(consider);
+      this.open.delete(waitId);
+    }
+    // Closed before the outcome is acted on, so no further signal is queued for it.
+    await db.closeWait({ workflowId: workflowInfo().workflowId, waitId });
+    this.publish();
+    if (cancelledBy) throw new DefinitionCancelled(cancelledBy);
+    if (satisfied) {
+      consumed.add(satisfied.event.key);
+      return { status: 'satisfied', ...satisfied };
+    }
+    return { status: 'timed_out', deadline: new Date(deadline).toISOString() };
+  }
+
+  /**
+   * What waits, for ops: `WaitingFor` (the definitions waiting) and `WaitDeadline` (the nearest
+   * deadline) as search attributes, readable without a worker; the UI's current details. One
+   * upsert (one Action) when a wait opens and one when it closes.
+   */
+  private publish(): void {
+    const waits = [...this.open.values()];
+    if (waits.length === 0) {
+      upsertSearchAttributes([
+        { key: WaitingFor, value: null },
+        { key: WaitDeadline, value: null },
+      ]);
+      setCurrentDetails('');
+      return;
+    }
+    const nearest = Math.min(...waits.map((w) => w.deadline));
+    upsertSearchAttributes([
+      { key: WaitingFor, value: [...new Set(waits.map((w) => w.definition))] },
+      { key: WaitDeadline, value: new Date(nearest) },
+    ]);
+    setCurrentDetails(
+      waits
+        .map(
+          (w) =>
+            `**${w.definition}** waits for ${w.label} (${w.events.join(', ')}) until ${new Date(w.deadline).toISOString()}`,
+        )
+        .join('\n\n'),
+    );
+  }
+}
