@@ -7,6 +7,8 @@ import { kycActivities } from './kyc/activities';
 import { redriveActivities } from './redrive';
 import { retentionActivities } from './retention';
 import { riskActivities } from './risk';
+import { sourceOfFundsActivities } from './source-of-funds';
+import { waitActivities } from './waits';
 import { webhookActivities } from './webhooks/activities';
 
 /** Everything activities may touch, injected by the worker (or a test). */
@@ -44,6 +46,8 @@ export function createActivities(deps: ActivityDeps) {
     ...webhookActivities(resolved),
     ...retentionActivities(resolved),
     ...redriveActivities(resolved),
+    ...waitActivities(resolved),
+    ...sourceOfFundsActivities(resolved),
   };
 }
 

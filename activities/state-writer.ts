@@ -1,19 +1,24 @@
 import { Context } from '@temporalio/activity';
-import { markStarted, type PendingStart } from '../core/db/outbox';
+import type { PendingStart } from '../core/db/outbox';
 import { PgCode, withTransaction, type Queryable } from '../core/db/pool';
 import { getState, putState } from '../core/db/states';
+import { settleOutbox } from '../core/db/waits';
 import { startFanout } from '../core/fanout/temporal-start';
+import { sendWaitSignals } from '../core/fanout/wait-signals';
 import { attemptStableId } from './context';
 import type { ResolvedDeps } from './index';
 
 /** The iGaming template's state keys (core/template/igaming.ts). */
-export type StateKey = 'balance' | 'kyc_status' | 'risk_score' | 'loyalty_tier';
+export type StateKey = 'balance' | 'kyc_status' | 'risk_score' | 'loyalty_tier' | 'sof_status';
 
 export interface StateTarget {
   operatorId: string;
   externalId: string;
   key: StateKey;
 }
+
+/** Returned by a `next` that leaves the state as it is: nothing is written, nothing fans out. */
+export const KEEP: unique symbol = Symbol('keep state');
 
 export interface StateWrite {
   /** false when the entity no longer exists (deleted meanwhile): nothing was written. */
@@ -51,6 +56,8 @@ export async function writeState(
       await lock?.(tx);
       const current = await getState(tx, target.operatorId, target.externalId, target.key);
       const value = next(current?.value);
+      // A conditional write that finds its own earlier attempt's value (its update id) was written.
+      if (value === KEEP) return { written: current?.update_id === fanoutId, start: null, value: current?.value };
       const put = await putState(tx, { ...target, value, fanoutId });
       return { written: put !== undefined, start: put?.start ?? null, value };
     });
@@ -80,8 +87,9 @@ function isPendingOutboxRow(err: unknown): boolean {
 async function startStateFanout(deps: ResolvedDeps, start: PendingStart): Promise<void> {
   try {
     const client = deps.temporal ?? Context.current().client;
-    await startFanout(client, deps.config.TEMPORAL_TASK_QUEUE, start);
-    await markStarted(deps.pool, [start.workflow_id]);
+    if (start.start !== false) await startFanout(client, deps.config.TEMPORAL_TASK_QUEUE, start);
+    // Matched against open waits as it leaves the outbox; their signals go out now.
+    await sendWaitSignals(deps.pool, client, await settleOutbox(deps.pool, [start.workflow_id]), deps.log);
   } catch (err) {
     deps.log.warn(
       { err, workflowId: start.workflow_id },

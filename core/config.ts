@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DurationString } from './duration';
 
 /**
  * The only reader of process.env. Parsed once, at start-up; a bad value stops the
@@ -65,6 +66,12 @@ const schema = z.object({
     z.record(z.string().regex(/^[A-Z]{3}$/, 'keys must be ISO-4217 codes'), z.number().min(0)),
   ).default({}),
   AFFORDABILITY_WINDOW_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** source-of-funds: deposits over the window at or over this amount (in the deposit's currency) ask for it. */
+  SOURCE_OF_FUNDS_THRESHOLD: z.coerce.number().min(0).default(2000),
+  SOURCE_OF_FUNDS_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(180),
+  /** How long the player has to provide it (a duration: 30d, 72h, 20s), and when to remind the operator. */
+  SOURCE_OF_FUNDS_DEADLINE: DurationString.default('30d'),
+  SOURCE_OF_FUNDS_REMINDER: DurationString.default('20d'),
   /** Webhook deliveries retry on durable timers: first wait, longest wait, and how long to keep trying. */
   WEBHOOK_RETRY_INITIAL_MS: z.coerce.number().int().min(10).default(10_000),
   WEBHOOK_RETRY_MAX_INTERVAL_MS: z.coerce.number().int().min(10).default(3_600_000),
@@ -92,6 +99,10 @@ export type WorkflowDefaults = Pick<
   | 'AML_THRESHOLDS'
   | 'AFFORDABILITY_THRESHOLD'
   | 'AFFORDABILITY_WINDOW_DAYS'
+  | 'SOURCE_OF_FUNDS_THRESHOLD'
+  | 'SOURCE_OF_FUNDS_WINDOW_DAYS'
+  | 'SOURCE_OF_FUNDS_DEADLINE'
+  | 'SOURCE_OF_FUNDS_REMINDER'
 >;
 
 /** Those parameters with every variable unset: for an app built without a Config (tests). */
@@ -103,6 +114,10 @@ export const unsetWorkflowDefaults = (): WorkflowDefaults =>
       AML_THRESHOLDS: true,
       AFFORDABILITY_THRESHOLD: true,
       AFFORDABILITY_WINDOW_DAYS: true,
+      SOURCE_OF_FUNDS_THRESHOLD: true,
+      SOURCE_OF_FUNDS_WINDOW_DAYS: true,
+      SOURCE_OF_FUNDS_DEADLINE: true,
+      SOURCE_OF_FUNDS_REMINDER: true,
     })
     .parse({});
 

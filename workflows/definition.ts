@@ -1,6 +1,7 @@
 import type { ActivityInterfaceFor, ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { FanoutInput } from './types';
+import type { FanoutInput, WaitEvent } from './types';
+import type { WaitMatch, WaitOptions, WaitOutcome } from './waits';
 
 /** The body of an operator alert: delivered as the signed webhook `alert.<kind>`. */
 export interface Alert {
@@ -25,6 +26,14 @@ export interface DefinitionContext {
   alert(alert: Alert): Promise<string>;
   /** Forwards this internal event to each enabled endpoint that subscribes; answers the message id. */
   forward(): Promise<string>;
+  /**
+   * Waits, durably, for a later internal event of the same entity (a recorded event, a state
+   * update `entity_state.updated.<key>`, a provider's result), up to a timeout: answers the
+   * first match, or `timed_out`. An event recorded after this workflow's own event counts even
+   * if it came before the wait began; each one is seen once. While it waits, one of the
+   * definition's `cancelOn` events (or the entity's erasure) ends the definition as cancelled.
+   */
+  waitFor(options: WaitOptions): Promise<WaitOutcome>;
 }
 
 /**
@@ -48,6 +57,14 @@ export interface Definition {
   requiresSubscription?: boolean;
   /** The steps, as workflow code: deterministic, side effects only through `ctx`. */
   run(input: FanoutInput, ctx: DefinitionContext): Promise<unknown>;
+  /**
+   * Later events that end this definition's pending waits (e.g. a self-exclusion): its run
+   * stops, `onCancel` runs, and the outcome is `cancelled`, not failed. The entity's erasure
+   * always does the same.
+   */
+  cancelOn?: WaitMatch[];
+  /** The cleanup step after a cancellation (activities through `ctx`); its answer is reported. */
+  onCancel?(input: FanoutInput, ctx: DefinitionContext, cancelledBy: WaitEvent): Promise<unknown>;
 }
 
 /** Identity, for type checking and a single obvious way to write one. */

@@ -14,6 +14,7 @@ import { DATABASE_ACTIVITY, WEBHOOK_DELIVERY } from './activity-options';
 import { definitionNamed } from './catalog';
 import type { Alert, Definition, DefinitionContext } from './definition';
 import type { DefinitionRun, EventWorkflowInput, FanoutInput, FanoutResult } from './types';
+import { DefinitionCancelled, Waits } from './waits';
 
 // Declared here rather than imported from core/: workflows see only workflow-safe modules.
 const FailedDefinitions = defineSearchAttributeKey('FailedDefinitions', SearchAttributeType.KEYWORD_LIST);
@@ -28,15 +29,15 @@ const FailedDefinitions = defineSearchAttributeKey('FailedDefinitions', SearchAt
 export async function processEvent(input: EventWorkflowInput): Promise<FanoutResult> {
   const planned = input.definitions.map(definitionNamed);
   const failed: string[] = [];
+  const waits = new Waits(input);
   const runs = await Promise.all(
     planned.map(async (def): Promise<DefinitionRun> => {
+      const ctx = contextFor(def, input, waits);
       try {
-        return {
-          definition: def.name,
-          status: 'completed',
-          result: await def.run(input, contextFor(def, input)),
-        };
+        return { definition: def.name, status: 'completed', result: await def.run(input, ctx) };
       } catch (err) {
+        // A later event ended its waits: its cleanup runs, and it is not a failure.
+        if (err instanceof DefinitionCancelled) return cancelled(def, input, ctx, err);
         // Anything else is a bug in workflow code: it fails the task, to be fixed and redeployed.
         if (!(err instanceof TemporalFailure)) throw err;
         failed.push(def.name);
@@ -47,14 +48,37 @@ export async function processEvent(input: EventWorkflowInput): Promise<FanoutRes
       }
     }),
   );
+  const cancelledCount = runs.filter((r) => r.status === 'cancelled').length;
   log.debug('event processed', { definitions: input.definitions.length, failed: failed.length });
   return {
     internalEvent: input.internalEvent,
     matched: runs.length,
-    completed: runs.length - failed.length,
+    completed: runs.length - failed.length - cancelledCount,
     failed: failed.length,
+    cancelled: cancelledCount,
     runs,
   };
+}
+
+/**
+ * A definition ended by a later event: its cleanup step runs (a failure there is a failure of
+ * the definition), and the run is reported as cancelled, with what cancelled it.
+ */
+async function cancelled(
+  def: Definition,
+  input: FanoutInput,
+  ctx: DefinitionContext,
+  err: DefinitionCancelled,
+): Promise<DefinitionRun> {
+  const by = { internalEvent: err.event.internalEvent, eventId: err.event.eventId ?? null, at: err.event.at };
+  log.info('definition cancelled', { definition: def.name, by: by.internalEvent });
+  try {
+    const cleanup = def.onCancel ? await def.onCancel(input, ctx, err.event) : undefined;
+    return { definition: def.name, status: 'cancelled', result: { cancelledBy: by, cleanup } };
+  } catch (cleanupErr) {
+    if (!(cleanupErr instanceof TemporalFailure)) throw cleanupErr;
+    return { definition: def.name, status: 'failed', ...describeFailure(cleanupErr), result: { cancelledBy: by } };
+  }
 }
 
 /** The failure an activity gave up with (an ActivityFailure's cause), its message and type. */
@@ -64,14 +88,17 @@ function describeFailure(err: TemporalFailure): { error: string; errorType?: str
   return { error: root.message, ...(type ? { errorType: type } : {}) };
 }
 
-function contextFor(def: Definition, input: FanoutInput): DefinitionContext {
+function contextFor(def: Definition, input: FanoutInput, waits: Waits): DefinitionContext {
   const workflowId = workflowInfo().workflowId;
   // Labels every activity of this definition in the UI (the activity's summary).
   const activities = (options: ActivityOptions = DATABASE_ACTIVITY) =>
     proxyActivities<Activities>({ ...options, summary: def.name });
+  let alerts = 0;
   const deliver = async (kind: 'alert' | 'event', message: WebhookMessage): Promise<string> => {
-    // Stable across attempts (the receiver's idempotency key) and unique per definition run.
-    const messageId = `${workflowId}/${def.name}/${kind === 'alert' ? 'alert' : 'webhook'}`;
+    // Stable across attempts (the receiver's idempotency key) and unique per message: a
+    // definition's second and later alerts (a reminder, an escalation) are numbered.
+    const n = kind === 'alert' ? ++alerts : 1;
+    const messageId = `${workflowId}/${def.name}/${kind === 'alert' ? 'alert' : 'webhook'}${n > 1 ? `-${n}` : ''}`;
     const { deliverWebhookMessage } = proxyActivities<Activities>({
       ...WEBHOOK_DELIVERY,
       summary: `${def.name}: webhook ${message.type}`,
@@ -109,6 +136,7 @@ function contextFor(def: Definition, input: FanoutInput): DefinitionContext {
     activities,
     alert: (alert) => deliver('alert', alertMessage(input, alert, workflowId)),
     forward: () => deliver('event', forwardedMessage(input)),
+    waitFor: (options) => waits.waitFor(def.name, def.cancelOn ?? [], options),
   };
 }
 

@@ -53,6 +53,8 @@ export interface FanoutResult {
   matched: number;
   completed: number;
   failed: number;
+  /** Ended by a later event (cancelOn, erasure): neither completed nor failed. */
+  cancelled: number;
   runs: DefinitionRun[];
 }
 

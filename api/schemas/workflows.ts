@@ -34,12 +34,9 @@ export const PutWorkflowsBody = z
     description: "Replaces the operator's workflow settings (a new version, in force from now on)",
   });
 
-const Effective = z.object({
-  value: z.number(),
-  source: z
-    .enum(['operator', 'default'])
-    .meta({ description: "operator: its own; default: the environment's" }),
-});
+const Source = z.enum(['operator', 'default']).meta({ description: "operator: its own; default: the environment's" });
+const Effective = z.object({ value: z.number(), source: Source });
+const EffectiveDuration = z.object({ value: z.string().meta({ description: 'A duration, e.g. 30d' }), source: Source });
 
 export const WorkflowsState = ok(
   z
@@ -61,6 +58,10 @@ export const WorkflowsState = ok(
         amlThresholds: z.record(z.string(), Effective),
         affordabilityThreshold: Effective,
         affordabilityWindowDays: Effective,
+        sourceOfFundsThreshold: Effective,
+        sourceOfFundsWindowDays: Effective,
+        sourceOfFundsDeadline: EffectiveDuration,
+        sourceOfFundsReminder: EffectiveDuration,
       }),
       validFrom: z
         .string()

@@ -181,9 +181,10 @@ export async function putStates(
        select * from unnest($2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::text[])
               as t(external_id, state_key, value, fanout_id, always, if_subscribed)
      ), up as (
-       insert into entity_states (operator_id, external_id, state_key, value)
-       select $1, i.external_id, i.state_key, i.value from i where ${LIVE_ENTITY} order by i.external_id, i.state_key
-       on conflict (operator_id, external_id, state_key) do update set value = excluded.value, updated_at = now()
+       insert into entity_states (operator_id, external_id, state_key, value, update_id)
+       select $1, i.external_id, i.state_key, i.value, i.fanout_id from i where ${LIVE_ENTITY} order by i.external_id, i.state_key
+       on conflict (operator_id, external_id, state_key) do update
+         set value = excluded.value, updated_at = now(), update_id = excluded.update_id
        returning external_id, state_key
      ), ob as (
        insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at, definitions)

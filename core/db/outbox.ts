@@ -8,6 +8,11 @@ export interface PendingStart {
   /** The plan: definitions the workflow runs. Null only for rows queued before migration 005. */
   definitions: string[] | null;
   attempts: number;
+  /**
+   * false: an internal event that starts no workflow (a state write nothing plans), queued only
+   * so that it is matched against open waits after commit (settleOutbox). Absent means true.
+   */
+  start?: boolean;
 }
 
 /**
@@ -37,7 +42,7 @@ async function withEventData(db: Queryable, rows: PendingStart[]): Promise<Pendi
  */
 export async function claimDueStarts(db: Queryable, limit: number): Promise<PendingStart[]> {
   const { rows } = await db.query<PendingStart>(
-    `select workflow_id, payload, search_attributes, definitions, attempts from fanout_outbox
+    `select workflow_id, payload, search_attributes, definitions, attempts, start from fanout_outbox
       where next_attempt_at <= clock_timestamp()
       order by next_attempt_at
       limit $1
@@ -89,32 +94,14 @@ export async function leaseDueStarts(
           join (select workflow_id from due order by turn, next_attempt_at limit $1) pick using (workflow_id)
          where f.next_attempt_at <= clock_timestamp()
            for update of f skip locked)
-      returning o.workflow_id, o.payload, o.search_attributes, o.definitions, o.attempts`,
+      returning o.workflow_id, o.payload, o.search_attributes, o.definitions, o.attempts, o.start`,
     values: [limit, leaseSeconds],
   });
   return withEventData(db, rows);
 }
 
-export async function markStarted(db: Queryable, workflowIds: string[]): Promise<void> {
-  if (workflowIds.length === 0) return;
-  await db.query('delete from fanout_outbox where workflow_id = any($1::text[])', [workflowIds]);
-}
-
-/**
- * Clears rows whose workflow the immediate path started, skipping rows a relay sweep holds
- * locked: a plain DELETE would wait for that sweep's transaction, which spans up to a batch
- * of Temporal calls (seconds under load), and the waiting deletes would drain the API's pool
- * (measured in bench/: p99 of POST /events in seconds at 64 connections). The relay clears
- * the skipped rows itself, since their start answers "already started".
- */
-export async function clearStarted(db: Queryable, workflowIds: string[]): Promise<void> {
-  if (workflowIds.length === 0) return;
-  await db.query(
-    `delete from fanout_outbox where workflow_id in (
-       select workflow_id from fanout_outbox where workflow_id = any($1::text[]) for update skip locked)`,
-    [workflowIds],
-  );
-}
+// Rows leave the outbox through settleOutbox (core/db/waits.ts), which also matches them
+// against open waits, in the same statement.
 
 /** Exponential backoff, capped at one minute, so a long outage is retried steadily. */
 export async function markFailed(db: Queryable, workflowId: string, error: string): Promise<void> {

@@ -6,6 +6,8 @@ export interface StateRow {
   state_key: string;
   value: unknown;
   updated_at: Date;
+  /** The write that set it (its outbox row is `entity_state.updated.<key>:<update_id>`). */
+  update_id: string | null;
 }
 
 const TS = `to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
@@ -30,9 +32,10 @@ export async function putState(
     `with ent as (
        select 1 from entities where operator_id = $1 and external_id = $2 and deleted_at is null
      ), up as (
-       insert into entity_states (operator_id, external_id, state_key, value)
-       select $1, $2, $3, $4::jsonb from ent
-       on conflict (operator_id, external_id, state_key) do update set value = excluded.value, updated_at = now()
+       insert into entity_states (operator_id, external_id, state_key, value, update_id)
+       select $1, $2, $3, $4::jsonb, $5 from ent
+       on conflict (operator_id, external_id, state_key) do update
+         set value = excluded.value, updated_at = now(), update_id = excluded.update_id
        returning 1
      ), ob as (
        insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions)
@@ -64,7 +67,7 @@ export async function putState(
 
 export async function listStates(db: Queryable, operatorId: string, externalId: string): Promise<StateRow[]> {
   const { rows } = await db.query<StateRow>(
-    `select state_key, value, updated_at from entity_states
+    `select state_key, value, updated_at, update_id from entity_states
       where operator_id = $1 and external_id = $2 order by state_key`,
     [operatorId, externalId],
   );
@@ -78,7 +81,7 @@ export async function getState(
   key: string,
 ): Promise<StateRow | undefined> {
   const { rows } = await db.query<StateRow>(
-    `select state_key, value, updated_at from entity_states
+    `select state_key, value, updated_at, update_id from entity_states
       where operator_id = $1 and external_id = $2 and state_key = $3`,
     [operatorId, externalId, key],
   );

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { definitions } from '../../workflows/definitions';
 import type { WorkflowDefaults } from '../config';
+import { DurationString } from '../duration';
 import type { Queryable } from './pool';
 
 const Amount = z.number().min(0);
@@ -38,6 +39,23 @@ export const WorkflowParameters = z
       .max(365)
       .optional()
       .meta({ description: 'The affordability window, in days (1 to 365)' }),
+    sourceOfFundsThreshold: Amount.optional().meta({
+      description:
+        "source-of-funds asks for it once the player's deposits over the window reach this amount (deposit's currency)",
+    }),
+    sourceOfFundsWindowDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(3650)
+      .optional()
+      .meta({ description: 'The source-of-funds window, in days (1 to 3650)' }),
+    sourceOfFundsDeadline: DurationString.optional().meta({
+      description: 'How long the player has to provide source of funds before it is overdue (e.g. 30d, 72h, 20s)',
+    }),
+    sourceOfFundsReminder: DurationString.optional().meta({
+      description: 'When to send the operator a reminder while source of funds is still awaited (ignored at or past the deadline)',
+    }),
   })
   .strict();
 export type WorkflowParameters = z.infer<typeof WorkflowParameters>;
@@ -111,5 +129,9 @@ export function effectiveThresholds(s: WorkflowSettings, config: WorkflowDefault
       config.AML_THRESHOLD,
     affordabilityThreshold: s.affordabilityThreshold ?? config.AFFORDABILITY_THRESHOLD,
     affordabilityWindowDays: s.affordabilityWindowDays ?? config.AFFORDABILITY_WINDOW_DAYS,
+    sourceOfFundsThreshold: s.sourceOfFundsThreshold ?? config.SOURCE_OF_FUNDS_THRESHOLD,
+    sourceOfFundsWindowDays: s.sourceOfFundsWindowDays ?? config.SOURCE_OF_FUNDS_WINDOW_DAYS,
+    sourceOfFundsDeadline: s.sourceOfFundsDeadline ?? config.SOURCE_OF_FUNDS_DEADLINE,
+    sourceOfFundsReminder: s.sourceOfFundsReminder ?? config.SOURCE_OF_FUNDS_REMINDER,
   };
 }

@@ -11,8 +11,8 @@ import type { Queryable } from '../db/pool';
 
 /** Where a parameter's value comes from: the operator's own settings, or the environment. */
 export type ParameterSource = 'operator' | 'default';
-export interface EffectiveValue {
-  value: number;
+export interface EffectiveValue<T = number> {
+  value: T;
   source: ParameterSource;
 }
 
@@ -27,6 +27,10 @@ export interface WorkflowsView {
     amlThresholds: Record<string, EffectiveValue>;
     affordabilityThreshold: EffectiveValue;
     affordabilityWindowDays: EffectiveValue;
+    sourceOfFundsThreshold: EffectiveValue;
+    sourceOfFundsWindowDays: EffectiveValue;
+    sourceOfFundsDeadline: EffectiveValue<string>;
+    sourceOfFundsReminder: EffectiveValue<string>;
   };
   /** When the version in force began; null while the operator has never set any. */
   validFrom: string | null;
@@ -38,7 +42,7 @@ export interface WorkflowsUpdate {
   parameters?: WorkflowParameters;
 }
 
-const pick = (own: number | undefined, fallback: number): EffectiveValue =>
+const pick = <T>(own: T | undefined, fallback: T): EffectiveValue<T> =>
   own === undefined ? { value: fallback, source: 'default' } : { value: own, source: 'operator' };
 
 /**
@@ -59,6 +63,10 @@ function effectiveOf(s: WorkflowParameters, env: WorkflowDefaults): WorkflowsVie
     amlThresholds,
     affordabilityThreshold: pick(s.affordabilityThreshold, env.AFFORDABILITY_THRESHOLD),
     affordabilityWindowDays: pick(s.affordabilityWindowDays, env.AFFORDABILITY_WINDOW_DAYS),
+    sourceOfFundsThreshold: pick(s.sourceOfFundsThreshold, env.SOURCE_OF_FUNDS_THRESHOLD),
+    sourceOfFundsWindowDays: pick(s.sourceOfFundsWindowDays, env.SOURCE_OF_FUNDS_WINDOW_DAYS),
+    sourceOfFundsDeadline: pick(s.sourceOfFundsDeadline, env.SOURCE_OF_FUNDS_DEADLINE),
+    sourceOfFundsReminder: pick(s.sourceOfFundsReminder, env.SOURCE_OF_FUNDS_REMINDER),
   };
 }
 

@@ -1,8 +1,10 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { clearStarted, leaseDueStarts, markFailed, type PendingStart } from '../db/outbox';
+import { leaseDueStarts, markFailed, type PendingStart } from '../db/outbox';
+import { settleOutbox } from '../db/waits';
 import { startFanout } from './temporal-start';
+import { relayWaitSignals, sendWaitSignals } from './wait-signals';
 
 export interface DispatcherMetrics {
   started(path: 'immediate' | 'relay', lagSeconds: number | undefined): void;
@@ -154,11 +156,13 @@ export class FanoutDispatcher {
     const cancel = new AbortController();
     this.cancels.add(cancel);
     try {
-      await this.o.client.withAbortSignal(cancel.signal, () =>
-        this.o.client.withDeadline(Date.now() + START_TIMEOUT_MS, () =>
-          startFanout(this.o.client, this.o.taskQueue, row),
-        ),
-      );
+      // A start-less row (matched against waits only) has nothing to start.
+      if (row.start !== false)
+        await this.o.client.withAbortSignal(cancel.signal, () =>
+          this.o.client.withDeadline(Date.now() + START_TIMEOUT_MS, () =>
+            startFanout(this.o.client, this.o.taskQueue, row),
+          ),
+        );
       this.o.log.debug({ workflowId: row.workflow_id, path }, 'workflow started');
       const occurred = Date.parse(row.payload.occurredAt);
       this.o.metrics?.started(path, Number.isNaN(occurred) ? undefined : (Date.now() - occurred) / 1000);
@@ -175,7 +179,10 @@ export class FanoutDispatcher {
     }
   }
 
-  /** Deletes started rows in small batches rather than one statement per event. */
+  /**
+   * Deletes started rows in small batches rather than one statement per event; the same
+   * statement matches them against open waits (settleOutbox), whose signals go out at once.
+   */
   private markDone(workflowId: string): void {
     this.done.push(workflowId);
     this.flushTimer ??= setTimeout(() => void this.flush(), 20);
@@ -185,19 +192,23 @@ export class FanoutDispatcher {
     this.flushTimer = undefined;
     const ids = this.done.splice(0, this.done.length);
     if (ids.length === 0) return;
+    let signals;
     try {
-      await clearStarted(this.o.pool, ids);
+      signals = await settleOutbox(this.o.pool, ids);
     } catch (err) {
       // The rows stay; the relay will find them, get "already started", and delete them.
       this.o.log.warn({ err, count: ids.length }, 'could not clear started outbox rows');
+      return;
     }
+    if (signals.length > 0) await sendWaitSignals(this.o.pool, this.o.client, signals, this.o.log);
   }
 
-  /** One sweep of up to `limit` due rows, awaited; returns how many it handled. For tests and the CLI. */
+  /** One sweep of up to `limit` due rows (and due wait signals), awaited; returns how many rows it handled. For tests and the CLI. */
   async sweep(limit = this.max): Promise<number> {
     const rows = await leaseDueStarts(this.o.pool, limit, this.leaseSeconds);
     await Promise.all(rows.map((r) => this.relayOne(r)));
     await this.flush();
+    await this.relaySignals();
     return rows.length;
   }
 
@@ -251,7 +262,17 @@ export class FanoutDispatcher {
     this.relayTimer = setTimeout(() => {
       this.relayTimer = undefined;
       this.nudge();
+      void this.relaySignals();
     }, this.o.relayIntervalMs ?? 1000);
+  }
+
+  /** Signals whose immediate send did not happen (process died, Temporal down): one sweep at a time. */
+  private signalSweep?: Promise<unknown>;
+  private relaySignals(): Promise<unknown> {
+    this.signalSweep ??= relayWaitSignals(this.o.pool, this.o.client, this.o.log)
+      .catch((err: unknown) => this.o.log.warn({ err }, 'wait signal relay sweep failed'))
+      .finally(() => (this.signalSweep = undefined));
+    return this.signalSweep;
   }
 
   private slotFreed(): Promise<void> {
@@ -292,5 +313,6 @@ export class FanoutDispatcher {
     }
     if (this.flushTimer) clearTimeout(this.flushTimer);
     await this.flush();
+    await this.signalSweep;
   }
 }

@@ -61,7 +61,7 @@ export const IGAMING_TEMPLATE: Template = {
       support: { required: [], optional: ['type', 'ticket_id', 'channel'] },
       affiliate: { required: [], optional: ['affiliate_id', 'campaign', 'source'] },
     },
-    state_keys: ['balance', 'kyc_status', 'risk_score', 'loyalty_tier'],
+    state_keys: ['balance', 'kyc_status', 'risk_score', 'loyalty_tier', 'sof_status'],
     pii_fields: { player: ['first_name', 'last_name', 'email', 'phone', 'date_of_birth'] },
   },
 };

@@ -83,7 +83,7 @@ describe('entity states', () => {
   it('400 VALIDATION_FAILED for a key outside the template, listing the allowed keys', async () => {
     const put = await op.client.put(state('favourite_colour'), { value: 'blue' });
     expectError(put, 400, 'VALIDATION_FAILED');
-    expect(put.body.error.message).toContain('balance, kyc_status, risk_score, loyalty_tier');
+    expect(put.body.error.message).toContain('balance, kyc_status, risk_score, loyalty_tier, sof_status');
     expectError(await op.client.get(state('favourite_colour')), 400, 'VALIDATION_FAILED');
   });
 

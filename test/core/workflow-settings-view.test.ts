@@ -6,6 +6,7 @@ import { workflowsView } from '../../core/domain/workflow-settings';
 const CURRENCIES = ['GBP', 'EUR', 'USD', 'SEK'];
 const amount = fc.integer({ min: 0, max: 10_000 });
 const perCurrency = fc.dictionary(fc.constantFrom(...CURRENCIES), amount);
+const duration = fc.constantFrom('10s', '90m', '72h', '30d', '1d12h');
 
 /**
  * GET /workflows reports effective parameters; the activities apply effectiveThresholds. The
@@ -22,6 +23,10 @@ describe('the effective parameters GET /workflows reports', () => {
             amlThresholds: perCurrency,
             affordabilityThreshold: amount,
             affordabilityWindowDays: fc.integer({ min: 1, max: 365 }),
+            sourceOfFundsThreshold: amount,
+            sourceOfFundsWindowDays: fc.integer({ min: 1, max: 3650 }),
+            sourceOfFundsDeadline: duration,
+            sourceOfFundsReminder: duration,
           },
           { requiredKeys: [] },
         ),
@@ -31,6 +36,10 @@ describe('the effective parameters GET /workflows reports', () => {
           AML_THRESHOLDS: perCurrency,
           AFFORDABILITY_THRESHOLD: amount,
           AFFORDABILITY_WINDOW_DAYS: fc.integer({ min: 1, max: 365 }),
+          SOURCE_OF_FUNDS_THRESHOLD: amount,
+          SOURCE_OF_FUNDS_WINDOW_DAYS: fc.integer({ min: 1, max: 3650 }),
+          SOURCE_OF_FUNDS_DEADLINE: duration,
+          SOURCE_OF_FUNDS_REMINDER: duration,
         }),
         (settings: WorkflowSettings, env: WorkflowDefaults) => {
           const { effective } = workflowsView({ settings, validFrom: new Date() }, env);
@@ -38,6 +47,10 @@ describe('the effective parameters GET /workflows reports', () => {
           expect(effective.kycDepositThreshold.value).toBe(applied.kycDepositThreshold);
           expect(effective.affordabilityThreshold.value).toBe(applied.affordabilityThreshold);
           expect(effective.affordabilityWindowDays.value).toBe(applied.affordabilityWindowDays);
+          expect(effective.sourceOfFundsThreshold.value).toBe(applied.sourceOfFundsThreshold);
+          expect(effective.sourceOfFundsWindowDays.value).toBe(applied.sourceOfFundsWindowDays);
+          expect(effective.sourceOfFundsDeadline.value).toBe(applied.sourceOfFundsDeadline);
+          expect(effective.sourceOfFundsReminder.value).toBe(applied.sourceOfFundsReminder);
           for (const c of [...CURRENCIES, 'JPY'])
             expect((effective.amlThresholds[c] ?? effective.amlThreshold).value).toBe(
               applied.amlThreshold(c),
@@ -59,11 +72,16 @@ describe('the effective parameters GET /workflows reports', () => {
         AML_THRESHOLDS: {},
         AFFORDABILITY_THRESHOLD: 150,
         AFFORDABILITY_WINDOW_DAYS: 30,
+        SOURCE_OF_FUNDS_THRESHOLD: 2000,
+        SOURCE_OF_FUNDS_WINDOW_DAYS: 180,
+        SOURCE_OF_FUNDS_DEADLINE: '30d',
+        SOURCE_OF_FUNDS_REMINDER: '20d',
       },
     );
     expect(view.parameters).toEqual({ kycDepositThreshold: 5 });
     expect(view.effective.kycDepositThreshold).toEqual({ value: 5, source: 'operator' });
     expect(view.effective.amlThreshold).toEqual({ value: 2000, source: 'default' });
+    expect(view.effective.sourceOfFundsDeadline).toEqual({ value: '30d', source: 'default' });
     expect(view.definitions.filter((d) => !d.enabled).map((d) => d.name)).toEqual(['aml-threshold']);
     expect(view.validFrom).toBe('1970-01-01T00:00:00.000Z');
   });

@@ -4,6 +4,7 @@ import { amlThreshold } from './aml-threshold';
 import { kycOnDeposit } from './kyc-on-deposit';
 import { operatorWebhook } from './operator-webhook';
 import { selfExclusion } from './self-exclusion';
+import { sourceOfFunds } from './source-of-funds';
 
 /**
  * Every registered definition: one line per definition. An event's plan lists, in this
@@ -13,8 +14,9 @@ export const definitions: readonly Definition[] = [
   kycOnDeposit,
   amlThreshold,
   affordabilityCheck,
+  sourceOfFunds,
   selfExclusion,
   operatorWebhook,
 ];
 
-export { affordabilityCheck, amlThreshold, kycOnDeposit, operatorWebhook, selfExclusion };
+export { affordabilityCheck, amlThreshold, kycOnDeposit, operatorWebhook, selfExclusion, sourceOfFunds };

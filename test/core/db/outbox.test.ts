@@ -1,4 +1,5 @@
-import { claimDueStarts, clearStarted, markStarted } from '../../../core/db/outbox';
+import { claimDueStarts } from '../../../core/db/outbox';
+import { settleOutbox } from '../../../core/db/waits';
 import { withTransaction } from '../../../core/db/pool';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 
@@ -39,13 +40,13 @@ describe('clearing started outbox rows', () => {
       claimed = (await claimDueStarts(tx, 100)).map((r) => r.workflow_id);
       sweepLocked();
       await held;
-      await markStarted(tx, ['wf_b']);
+      await settleOutbox(tx, ['wf_b']);
     });
     await locked;
     expect(claimed).toEqual(expect.arrayContaining(['wf_a', 'wf_b', 'wf_c']));
 
     const started = Date.now();
-    await clearStarted(db.pool, ['wf_a', 'wf_b']);
+    await settleOutbox(db.pool, ['wf_a', 'wf_b']);
     // Returned without waiting for the sweep's transaction; the locked rows are still there.
     expect(Date.now() - started).toBeLessThan(2000);
     expect(await remaining(['wf_a', 'wf_b', 'wf_c'])).toEqual(['wf_a', 'wf_b', 'wf_c']);
@@ -54,7 +55,7 @@ describe('clearing started outbox rows', () => {
     await sweep;
     // The sweep cleared what it started; the row it skipped is cleared by the next clear.
     expect(await remaining(['wf_a', 'wf_b', 'wf_c'])).toEqual(['wf_a', 'wf_c']);
-    await clearStarted(db.pool, ['wf_a']);
+    await settleOutbox(db.pool, ['wf_a']);
     expect(await remaining(['wf_a', 'wf_b', 'wf_c'])).toEqual(['wf_c']);
   });
 });

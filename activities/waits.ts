@@ -1,0 +1,29 @@
+import { closeWait, lookbackPage, registerWait, type LookbackPage, type WaitRegistration } from '../core/db/waits';
+import type { ResolvedDeps } from './index';
+
+/** The steps of `ctx.waitFor` that touch Postgres (workflows/waits.ts; the design in core/db/waits.ts). */
+export function waitActivities(deps: ResolvedDeps) {
+  return {
+    /**
+     * Registers the wait, then reads its first lookback page in a later statement (after the
+     * registration committed: the order the no-miss argument needs). Safe to retry.
+     */
+    async openWait(w: WaitRegistration): Promise<LookbackPage> {
+      await registerWait(deps.pool, w);
+      return lookbackPage(deps.pool, { workflowId: w.workflowId, waitId: w.waitId });
+    },
+
+    /** A further lookback page, when more recorded events than one page may match. */
+    async readWaitLookback(q: {
+      workflowId: string;
+      waitId: string;
+      after: { at: string; id: string };
+    }): Promise<LookbackPage> {
+      return lookbackPage(deps.pool, q);
+    },
+
+    async closeWait(q: { workflowId: string; waitId: string }): Promise<void> {
+      await closeWait(deps.pool, q.workflowId, q.waitId);
+    },
+  };
+}
