@@ -58,6 +58,11 @@ export interface Definition {
   /** The steps, as workflow code: deterministic, side effects only through `ctx`. */
   run(input: FanoutInput, ctx: DefinitionContext): Promise<unknown>;
   /**
+   * Set when `run` may call `ctx.waitFor` (which refuses otherwise): its runs can last days, so
+   * re-drives and backfills start its re-runs without awaiting their end.
+   */
+  waits?: boolean;
+  /**
    * Later events that end this definition's pending waits (e.g. a self-exclusion): its run
    * stops, `onCancel` runs, and the outcome is `cancelled`, not failed. The entity's erasure
    * always does the same.

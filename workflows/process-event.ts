@@ -136,7 +136,11 @@ function contextFor(def: Definition, input: FanoutInput, waits: Waits): Definiti
     activities,
     alert: (alert) => deliver('alert', alertMessage(input, alert, workflowId)),
     forward: () => deliver('event', forwardedMessage(input)),
-    waitFor: (options) => waits.waitFor(def.name, def.cancelOn ?? [], options),
+    waitFor: (options) => {
+      // A bug in the definition, not in the event: fails the workflow task until it is fixed.
+      if (!def.waits) throw new Error(`Definition "${def.name}" calls ctx.waitFor but does not declare waits: true`);
+      return waits.waitFor(def.name, def.cancelOn ?? [], options);
+    },
   };
 }
 

@@ -10,7 +10,7 @@ import {
   type Logger as SdkLogger,
 } from '@temporalio/worker';
 import pino from 'pino';
-import { createActivities, type ActivityDeps } from '../../activities';
+import { createActivities, type Activities, type ActivityDeps } from '../../activities';
 import { startKycSandbox, type KycSandbox } from '../../activities/kyc/sandbox-server';
 import { createApp } from '../../api/app';
 import { answerClientError } from '../../api/http/client-error';
@@ -57,8 +57,11 @@ export interface TestStack {
   kyc: KycSandbox;
   /** Activity outcomes counted by the in-process worker's interceptor (as worker/main.ts serves them). */
   workerMetrics: WorkerMetrics;
-  /** Starts (or restarts) an in-process worker on this stack's task queue. */
-  startWorker(overrides?: Partial<ActivityDeps>): Promise<Worker>;
+  /**
+   * Starts (or restarts) an in-process worker on this stack's task queue; `wrap` may replace
+   * activities (a test that holds one back to force an interleaving).
+   */
+  startWorker(overrides?: Partial<ActivityDeps>, wrap?: (activities: Activities) => Activities): Promise<Worker>;
   stopWorker(): Promise<void>;
   close(): Promise<void>;
 }
@@ -152,7 +155,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     rateLimiter,
     kyc,
     workerMetrics,
-    async startWorker(overrides = {}) {
+    async startWorker(overrides = {}, wrap = (a: Activities) => a) {
       sdkLog = new PinoSdkLogger(log.child({ component: 'temporal-sdk' }));
       if (!runtimeInstalled) {
         Runtime.install({
@@ -169,7 +172,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
         namespace: env.namespace,
         taskQueue,
         workflowBundle: { codePath: WORKFLOW_BUNDLE },
-        activities: createActivities({ pool: db.pool, log, config, ...overrides }),
+        activities: wrap(createActivities({ pool: db.pool, log, config, ...overrides })),
         shutdownGraceTime: '1s',
         interceptors: { activity: [activityInterceptor(log, workerMetrics)] },
       });

@@ -14,6 +14,7 @@ export const sourceOfFunds = defineDefinition({
   description: "Requests source of funds once deposits over the window reach the threshold, and waits for the verdict until a deadline",
   trigger: 'entity_event.transaction',
   condition: (input) => input.data.type === 'deposit',
+  waits: true,
   // A self-exclusion ends the request: the player is not to be contacted.
   cancelOn: [{ event: 'entity_event.block', where: (e) => (e.data.type ?? 'self_exclusion') === 'self_exclusion' }],
   async run(input, ctx) {
