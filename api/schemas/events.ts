@@ -95,6 +95,20 @@ const definitionRun = {
   lastError: FanoutFailure.optional().meta({ description: 'running: why the previous attempt failed' }),
   nextAttemptAt: z.string().optional().meta({ description: 'running: when the next attempt starts' }),
   error: FanoutFailure.optional().meta({ description: 'failed: why it gave up' }),
+  waitingFor: z
+    .string()
+    .optional()
+    .meta({ description: 'waiting: what it waits for, in words', example: 'sof_status verified or rejected' }),
+  events: z
+    .array(z.string())
+    .optional()
+    .meta({ description: 'waiting: the internal events that can end the wait', example: ['entity_state.updated.sof_status'] }),
+  deadline: z.string().nullable().optional().meta({ description: 'waiting: when the wait times out' }),
+  since: z.string().optional().meta({ description: 'waiting: when the wait began' }),
+  cancelledBy: z
+    .object({ internalEvent: z.string(), eventId: z.string().nullable(), at: z.string() })
+    .optional()
+    .meta({ description: 'cancelled: the later event that ended it (a self-exclusion, the erasure)' }),
 };
 
 const RedriveMode = z.enum(['redrive', 'redrive-failed', 'backfill']);
@@ -102,7 +116,7 @@ const RedriveMode = z.enum(['redrive', 'redrive-failed', 'backfill']);
 const FanoutRedriveRun = z
   .object({
     ...definitionRun,
-    status: z.enum(['running', 'completed', 'failed']),
+    status: z.enum(['running', 'waiting', 'completed', 'failed', 'cancelled']),
     redriveId: z.string().meta({ example: 'rd_4f1c0a2b3c4d' }),
     mode: RedriveMode,
     workflowId: z.string().meta({ example: 'redrive:rd_4f1c0a2b3c4d:eev_b2c3d4e5f6789012' }),
@@ -112,8 +126,9 @@ const FanoutRedriveRun = z
 const FanoutDefinition = z
   .object({
     ...definitionRun,
-    status: z.enum(['pending', 'running', 'completed', 'failed', 'not_planned']).meta({
-      description: "In the event's own workflow; `not_planned`: only a backfill ran it (see `redrives`)",
+    status: z.enum(['pending', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'not_planned']).meta({
+      description:
+        "In the event's own workflow. `waiting`: parked in a wait (see `waitingFor`, `deadline`); `cancelled`: ended by a later event, not a failure; `not_planned`: only a backfill ran it (see `redrives`)",
     }),
     redrives: z.array(FanoutRedriveRun),
   })

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { findEventForOperator } from '../db/events';
 import { isPending } from '../db/outbox';
 import { redrivesCovering, type RegisteredRedrive } from '../db/redrives';
+import { openWaitsOf } from '../db/waits';
 import { eventWorkflowId } from '../ids';
 import type { Logger } from '../logger';
 import type { DefinitionState } from '../temporal/history-outcomes';
@@ -78,9 +79,10 @@ async function outcomesFromTemporal(
   event: { id: string; created_at: Date },
   workflowId: string,
 ): Promise<Outcomes> {
-  const [original, redrives] = await Promise.all([
+  const [original, redrives, waits] = await Promise.all([
     readWorkflowOutcome(deps.temporal, workflowId),
     reRuns(deps, operatorId, event),
+    openWaitsOf(deps.pool, operatorId, workflowId),
   ]);
   if (!original) {
     return {
@@ -92,11 +94,25 @@ async function outcomesFromTemporal(
   const planned = new Set(original.definitions.map((d) => d.definition));
   const backfilledOnly = [...new Set(redrives.map((r) => r.definition))].filter((d) => !planned.has(d));
   const runsOf = (definition: string) => redrives.filter((r) => r.definition === definition);
+  // A definition parked in a wait has no open activity, so its history alone reads as done:
+  // its open wait (Postgres, written by the wait itself) says what it waits for, until when.
+  const waitOf = (d: DefinitionState): DefinitionState => {
+    const w = original.status === 'running' ? waits.find((x) => x.definition === d.definition) : undefined;
+    if (!w || (d.status !== 'completed' && d.status !== 'running')) return d;
+    return {
+      definition: d.definition,
+      status: 'waiting',
+      waitingFor: w.label,
+      events: w.internalEvents,
+      deadline: w.deadline,
+      since: w.openedAt,
+    };
+  };
   return {
     available: true,
     workflowStatus: original.status,
     definitions: [
-      ...original.definitions.map((d) => ({ ...d, redrives: runsOf(d.definition) })),
+      ...original.definitions.map((d) => ({ ...waitOf(d), redrives: runsOf(d.definition) })),
       ...backfilledOnly.map((definition) => ({
         definition,
         status: 'not_planned' as const,

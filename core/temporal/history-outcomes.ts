@@ -26,8 +26,25 @@ export type DefinitionState =
       /** When its next attempt starts (ISO), while it is retrying. */
       nextAttemptAt?: string;
     }
+  | {
+      definition: string;
+      status: 'waiting';
+      /** What it waits for, in words (the wait's label). */
+      waitingFor: string;
+      events: string[];
+      deadline: string | null;
+      since: string;
+    }
   | { definition: string; status: 'completed' }
-  | { definition: string; status: 'failed'; error: FailureSummary };
+  | { definition: string; status: 'failed'; error: FailureSummary }
+  | { definition: string; status: 'cancelled'; cancelledBy?: CancelledBy };
+
+/** The later event that ended a definition (a `cancelOn` event, the erasure). */
+export interface CancelledBy {
+  internalEvent: string;
+  eventId: string | null;
+  at: string;
+}
 
 // Long messages (a provider's HTML error page) are cut: this is a status line, not a log.
 const MAX_MESSAGE = 500;

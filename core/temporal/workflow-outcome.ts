@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { FanoutResult } from '../../workflows/types';
-import { outcomesFromHistory, type DefinitionState } from './history-outcomes';
+import { outcomesFromHistory, type CancelledBy, type DefinitionState } from './history-outcomes';
 import { Definitions } from './search-attributes';
 
 export type WorkflowStatus =
@@ -32,15 +32,18 @@ const STATUS: Record<string, WorkflowStatus> = {
 };
 
 function fromResult(result: FanoutResult): DefinitionState[] {
-  return result.runs.map((r) =>
-    r.status === 'completed'
-      ? { definition: r.definition, status: 'completed' }
-      : {
-          definition: r.definition,
-          status: 'failed',
-          error: { message: r.error ?? 'failed', ...(r.errorType ? { type: r.errorType } : {}) },
-        },
-  );
+  return result.runs.map((r): DefinitionState => {
+    if (r.status === 'completed') return { definition: r.definition, status: 'completed' };
+    if (r.status === 'cancelled') {
+      const by = (r.result as { cancelledBy?: CancelledBy } | undefined)?.cancelledBy;
+      return { definition: r.definition, status: 'cancelled', ...(by ? { cancelledBy: by } : {}) };
+    }
+    return {
+      definition: r.definition,
+      status: 'failed',
+      error: { message: r.error ?? 'failed', ...(r.errorType ? { type: r.errorType } : {}) },
+    };
+  });
 }
 
 /**

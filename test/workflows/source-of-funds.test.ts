@@ -70,6 +70,20 @@ describe('source-of-funds', () => {
     ).toEqual([crossing.fanoutId]);
     const waiting = await h.stack.temporal.workflow.getHandle(crossing.fanoutId).describe();
     expect(waiting.typedSearchAttributes.get(WaitDeadline)!.getTime()).toBeGreaterThan(Date.now() + 3_500_000);
+    await h.stack.stopWorker();
+    try {
+      const status = await op.client.get(`${P}/events/${crossing.id}/fanout`);
+      expect(status.status).toBe(200);
+      const sof = status.body.data.outcomes.definitions.find((d: any) => d.definition === 'source-of-funds');
+      expect(sof).toMatchObject({
+        status: 'waiting',
+        waitingFor: 'sof_status verified or rejected',
+        events: expect.arrayContaining(['entity_state.updated.sof_status', 'entity_event.block', 'entity.deleted']),
+      });
+      expect(Date.parse(sof.deadline)).toBeGreaterThan(Date.now() + 3_500_000);
+    } finally {
+      await h.stack.startWorker();
+    }
 
     expect((await op.client.put(`${P}/entities/sof_1/state/sof_status`, { value: 'verified' })).status).toBe(200);
     const run = await definitionRun(h.stack, crossing.fanoutId, 'source-of-funds');
