@@ -14,9 +14,10 @@ interface Kind {
   target: { workflows: number; actions: number };
   /**
    * Whose event: `quiet` has no webhook endpoint, `alerts` one endpoint subscribed to nothing
-   * (alerts still go to it), `loud` one subscribed to every internal event.
+   * (alerts still go to it), `loud` one subscribed to every internal event, `sof` one with
+   * source-of-funds at 100 with a 10 s deadline (so its waits end in seconds) and one endpoint.
    */
-  op?: 'quiet' | 'alerts' | 'loud';
+  op?: 'quiet' | 'alerts' | 'loud' | 'sof';
 }
 
 const UNITS = 3;
@@ -38,7 +39,28 @@ export async function actionsPerEvent(ctx: BenchContext): Promise<void> {
     });
     const alerted = await newOperator(ctx.s, 'bench-alerts');
     await call(ctx, alerted, 'PUT', '/webhooks', { url: receiver.url, events: [] });
-    const opOf = (kind: Kind) => (kind.op === 'loud' ? loud : kind.op === 'alerts' ? alerted : quiet);
+    const sof = await newOperator(ctx.s, 'bench-sof');
+    await call(ctx, sof, 'PUT', '/webhooks', { url: receiver.url, events: [] });
+    // The reminder falls after the deadline: none is sent, so each row counts one wait's own cost.
+    await call(ctx, sof, 'PUT', '/workflows', {
+      parameters: { sourceOfFundsThreshold: 100, sourceOfFundsDeadline: '10s', sourceOfFundsReminder: '1h' },
+    });
+    const opOf = (kind: Kind) =>
+      ({ loud, alerts: alerted, sof, quiet })[kind.op ?? 'quiet'];
+    /** Records a deposit that asks for source of funds, and waits until its wait is open. */
+    const asked = async (op: BenchOperator, id: string) => {
+      await post(op, id, 'transaction', { type: 'deposit', amount: 150, currency: 'EUR' });
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const { rows } = await ctx.s.pool.query(
+          'select 1 from entity_waits where operator_id = $1 and external_id = $2',
+          [op.operatorId, id],
+        );
+        if (rows.length > 0) return;
+        if (Date.now() > deadline) throw new Error(`no source-of-funds wait opened for ${id}`);
+        await sleep(100);
+      }
+    };
     const post = (op: BenchOperator, id: string, eventType: string, data: Record<string, unknown>) =>
       call(ctx, op, 'POST', `/entities/${id}/events`, { eventType, data });
     const kinds: Kind[] = [
@@ -87,6 +109,30 @@ export async function actionsPerEvent(ctx: BenchContext): Promise<void> {
         target: { workflows: 0, actions: 0 },
       },
       {
+        name: 'deposit that waits for source of funds, verdict by state update (satisfied)',
+        record: async (op, id) => {
+          await asked(op, id);
+          await call(ctx, op, 'PUT', `/entities/${id}/state/sof_status`, { value: 'verified' });
+        },
+        target: { workflows: 1, actions: 16 },
+        op: 'sof',
+      },
+      {
+        name: 'deposit that waits for source of funds, no verdict (timed out: overdue + critical alert)',
+        record: (op, id) => asked(op, id),
+        target: { workflows: 1, actions: 18 },
+        op: 'sof',
+      },
+      {
+        name: 'deposit that waits for source of funds, then a self-exclusion (cancelled; both events)',
+        record: async (op, id) => {
+          await asked(op, id);
+          await post(op, id, 'block', { type: 'self_exclusion' });
+        },
+        target: { workflows: 2, actions: 22 },
+        op: 'sof',
+      },
+      {
         name: 'game round forwarded to a subscribed endpoint',
         record: (op, id) =>
           post(op, id, 'game_activity', { game_id: 'slot', bet_amount: 2.5, round_id: 'r1' }),
@@ -108,7 +154,7 @@ export async function actionsPerEvent(ctx: BenchContext): Promise<void> {
       entities.set(kind.name, ids);
     }
     // Let the players' own creation settle first (a subscribed operator's entity.created).
-    await settle(ctx, [quiet, alerted, loud]);
+    await settle(ctx, [quiet, alerted, loud, sof]);
     const before = new Map<string, Set<string>>();
     for (const kind of kinds)
       before.set(kind.name, await workflowIds(ctx, opOf(kind), entities.get(kind.name)!));
@@ -116,7 +162,7 @@ export async function actionsPerEvent(ctx: BenchContext): Promise<void> {
       const op = opOf(kind);
       for (let u = 0; u < UNITS; u++) await kind.record(op, `actions-${k}-${u}`);
     }
-    await settle(ctx, [quiet, alerted, loud]);
+    await settle(ctx, [quiet, alerted, loud, sof]);
     for (const kind of kinds) {
       const op = opOf(kind);
       const ids = [...(await workflowIds(ctx, op, entities.get(kind.name)!))].filter(
