@@ -22,6 +22,7 @@ import { memory, ingest } from './scenarios/ingest';
 import { fanoutLag } from './scenarios/lag';
 import { listing } from './scenarios/listing';
 import { scale } from './scenarios/scale';
+import { waits } from './scenarios/waits';
 
 /** In this order: later ones reuse figures (max ingest rate, max fan-out rate) of earlier ones. */
 const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<void>> = {
@@ -32,6 +33,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   e2e: fanoutEndToEnd,
   lag: fanoutLag,
   fairness,
+  waits,
   // Paced, not load-bound: 10,000 re-runs at the CLI's 20/s take over 8 minutes on any machine.
   backfill,
   listing,

@@ -25,3 +25,20 @@ export async function waitForCount(
   }
   return n;
 }
+
+type History = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>;
+
+const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  t ? Number(String(t.seconds ?? 0)) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : undefined;
+
+/**
+ * When a waiting workflow resumed after its first signal: the server's time of the first
+ * workflow task completed after the signal (its code ran on what the signal brought).
+ */
+export function resumedAfterSignal(history: History): number | undefined {
+  const events = history.events ?? [];
+  const signalled = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes);
+  if (signalled < 0) return undefined;
+  const resumed = events.slice(signalled).find((e) => e.workflowTaskCompletedEventAttributes);
+  return millis(resumed?.eventTime);
+}
