@@ -47,9 +47,9 @@ describe('replay of recorded histories against the current workflow code', () =>
     const input = JSON.parse(Buffer.from(payload.data!).toString('utf8')) as { definitions: string[] };
     expect(input.definitions.length).toBeGreaterThan(1);
     payload.data = Buffer.from(JSON.stringify({ ...input, definitions: [input.definitions.at(-1)] }));
-    await expect(
-      Worker.runReplayHistory(replayOptions, history, deposit.workflowId),
-    ).rejects.toThrow(/[Nn]ondetermin/);
+    await expect(Worker.runReplayHistory(replayOptions, history, deposit.workflowId)).rejects.toThrow(
+      /[Nn]ondetermin/,
+    );
   });
 
   it('replays all fixtures in one replay worker', async () => {
