@@ -24,6 +24,12 @@ export const newJobId = (): string => hexId('job_');
 export const newOperatorId = (): string => hexId('op_');
 export const newKeyId = (): string => hexId('key_');
 
+/**
+ * The workflow of one internal event occurrence: `<internal event>:<event id or ien_ fan-out
+ * id>` (the outbox row's SQL writes the same: core/fanout/outbox-row.ts).
+ */
+export const fanoutWorkflowId = (internalEvent: string, id: string): string => `${internalEvent}:${id}`;
+
 /** The fan-out workflow of one recorded event, as the product names it. */
 export const eventWorkflowId = (eventType: string, eventId: string): string =>
-  `entity_event.${eventType}:${eventId}`;
+  fanoutWorkflowId(`entity_event.${eventType}`, eventId);

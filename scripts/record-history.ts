@@ -13,8 +13,8 @@ import { Command, Option } from 'commander';
  *   npx tsx scripts/record-history.ts 'entity_event.transaction:eev_…/kyc-on-deposit' --name kyc-on-deposit-rejected
  *
  * The history is kept in the proto-JSON form the Temporal CLI and UI export; the workflow ID
- * is stored next to it because histories do not contain it and fanOut derives its children's
- * IDs from its own.
+ * is stored next to it because histories do not contain it and workflow code may read it
+ * (processEvent derives its webhook message ids from it).
  */
 export interface HistoryFixture {
   workflowId: string;

@@ -104,7 +104,7 @@ function contextFor(def: Definition, input: FanoutInput, waits: Waits): Definiti
       summary: `${def.name}: webhook ${message.type}`,
     });
     // Fixed when the event was recorded (no Action spent here); looked up only for workflows
-    // whose input does not carry them (older runs, re-drives, entity and state changes).
+    // whose input does not carry them (re-drives, entity and state changes).
     const planned = input.webhooks?.[kind === 'alert' ? 'alert' : 'forward'];
     const targets =
       planned ??

@@ -18,8 +18,8 @@ export interface FanoutInput {
   occurredAt: string;
   /**
    * Where its webhooks go, fixed when the event was recorded (recorded events only; absent
-   * for workflows started before migration 009, re-drives and entity or state changes, whose
-   * webhooks look their endpoints up when they are sent).
+   * for re-drives and entity or state changes, whose webhooks look their endpoints up when
+   * they are sent).
    */
   webhooks?: PlannedWebhooks;
 }
@@ -38,8 +38,6 @@ export interface EventWorkflowInput extends FanoutInput {
 
 export interface DefinitionRun {
   definition: string;
-  /** Set by the retired `fanOut` shape only: the child workflow that ran the definition. */
-  workflowId?: string;
   /** cancelled: a later event (cancelOn, or the entity's erasure) ended its waits; not a failure. */
   status: 'completed' | 'failed' | 'cancelled';
   result?: unknown;

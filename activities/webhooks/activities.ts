@@ -1,7 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import {
-  anyEndpointSubscribes,
   findWebhookEndpoint,
   legacyDeliveryEndpoint,
   webhookDeliveryTargets,
@@ -303,27 +302,5 @@ export function webhookActivities(deps: ResolvedDeps) {
     }): Promise<string[]> {
       return webhookDeliveryTargets(deps.pool, t);
     },
-
-    /**
-     * Retired shape (workflows/legacy): whether the operator forwards this internal event: an enabled endpoint's event filter holds a
-     * matching pattern (a trailing `*` matches a prefix). Alerts do not ask: they always go.
-     */
-    async isSubscribed(s: { operatorId: string; internalEvent: string }): Promise<boolean> {
-      return anyEndpointSubscribes(deps.pool, s.operatorId, s.internalEvent);
-    },
-
-    /** Retired shape (workflows/legacy): whether there is an endpoint at all, and the retry schedule from config (workflows cannot read config). */
-    async planWebhookDelivery(p: {
-      operatorId: string;
-    }): Promise<{ endpoint: boolean; retry: WebhookRetrySchedule }> {
-      const endpoint = await legacyDeliveryEndpoint(deps.pool, p.operatorId);
-      return {
-        endpoint: endpoint !== undefined,
-        retry: retrySchedule(),
-      };
-    },
-
-    /** Retired shape (workflows/legacy): one attempt; the delivering workflow retries on timers. */
-    sendWebhook: sendOnce,
   };
 }

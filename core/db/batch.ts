@@ -1,14 +1,7 @@
-import {
-  partCsv,
-  planOf,
-  planSql,
-  planWithSubscription,
-  SUBSCRIPTIONS_SQL,
-  PLANNED_WEBHOOKS_SQL,
-  type PlanParts,
-} from '../fanout/plan';
+import { OUTBOX_COLUMNS, outboxRowSql } from '../fanout/outbox-row';
+import { partCsv, planOf, SUBSCRIPTIONS_SQL, type PlanParts } from '../fanout/plan';
 import type { EntityWrite } from './entities';
-import { EVENT_OUTBOX_PAYLOAD_SQL, EVENT_SEARCH_ATTRIBUTES_SQL } from './events';
+import { EVENT_OUTBOX_ROW } from './events';
 import type { Queryable } from './pool';
 
 /**
@@ -43,7 +36,7 @@ export interface BatchEventRow {
 /**
  * Inserts the events of live entities and their outbox rows; returns the ids written.
  *
- * The outbox row is built in SQL as a single event's is (EVENT_OUTBOX_PAYLOAD_SQL), and the
+ * The outbox row is built in SQL as a single event's is (EVENT_OUTBOX_ROW), and the
  * events' data goes as one JSON array rather than a text[] of JSON documents: node-postgres
  * escapes every quote of every element of an array parameter, which was the batch path's
  * largest cost after parsing (measured in bench/, "Batch").
@@ -68,12 +61,8 @@ export async function insertEvents(
      ), sub as (
        ${SUBSCRIPTIONS_SQL}
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at, definitions)
-       select i.internal_event || ':' || i.id, $1, i.internal_event,
-              ${EVENT_OUTBOX_PAYLOAD_SQL} || ${PLANNED_WEBHOOKS_SQL},
-              ${EVENT_SEARCH_ATTRIBUTES_SQL},
-              ${DUE_NOW},
-              ${planWithSubscription('$1', 'coalesce(sub.subscribed, false)', PART('i.always'), PART('i.if_subscribed'))}
+       insert into fanout_outbox (${OUTBOX_COLUMNS}, next_attempt_at)
+       select ${outboxRowSql(EVENT_OUTBOX_ROW)}, ${DUE_NOW}
          from ev join i on i.id = ev.id left join sub on sub.internal_event = i.internal_event
      )
      select id from ev`,
@@ -125,19 +114,24 @@ export async function upsertEntities(
               i.created_always, i.created_if_subscribed, i.updated_always, i.updated_if_subscribed
          from up join i on i.external_id = up.external_id
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at, definitions)
-       select 'entity.' || act.action || ':' || act.fanout_id, $1, 'entity.' || act.action,
-              jsonb_build_object('internalEvent', 'entity.' || act.action, 'operatorId', $1::text,
-                                 'externalId', act.external_id, 'data', act.data, 'occurredAt', ${TS}),
-              jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array(act.external_id),
-                                 'InternalEvent', jsonb_build_array('entity.' || act.action)),
-              ${DUE_NOW}, p.definitions
-         from act cross join lateral (
-           select case when act.action = 'created'
-                       then ${planSql('$1', `'entity.created'`, PART('act.created_always'), PART('act.created_if_subscribed'))}
-                       else ${planSql('$1', `'entity.updated'`, PART('act.updated_always'), PART('act.updated_if_subscribed'))}
-                  end as definitions) p
-        where cardinality(p.definitions) > 0
+       insert into fanout_outbox (${OUTBOX_COLUMNS}, next_attempt_at)
+       select r.*, ${DUE_NOW}
+         from (select ${outboxRowSql({
+           id: 'act.fanout_id',
+           fields: {
+             internalEvent: `('entity.' || act.action)`,
+             operatorId: '$1::text',
+             externalId: 'act.external_id',
+             data: 'act.data',
+             occurredAt: TS,
+           },
+           plan: {
+             always: `case when act.action = 'created' then ${PART('act.created_always')} else ${PART('act.updated_always')} end`,
+             ifSubscribed: `case when act.action = 'created' then ${PART('act.created_if_subscribed')} else ${PART('act.updated_if_subscribed')} end`,
+           },
+         })} from act) r
+        -- No workflow for nothing: a change no definition or subscription wants queues none.
+        where cardinality(r.definitions) > 0
      )
      select act.external_id as "externalId", act.id, act.action from act`,
     [
@@ -187,17 +181,21 @@ export async function putStates(
          set value = excluded.value, updated_at = now(), update_id = excluded.update_id
        returning external_id, state_key
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at, definitions)
-       select 'entity_state.updated.' || i.state_key || ':' || i.fanout_id, $1, 'entity_state.updated.' || i.state_key,
-              jsonb_build_object('internalEvent', 'entity_state.updated.' || i.state_key, 'operatorId', $1::text,
-                                 'externalId', i.external_id, 'stateKey', i.state_key,
-                                 'data', jsonb_build_object('value', i.value), 'occurredAt', ${TS}),
-              jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array(i.external_id),
-                                 'InternalEvent', jsonb_build_array('entity_state.updated.' || i.state_key)),
-              ${DUE_NOW}, p.definitions
-         from up join i on i.external_id = up.external_id and i.state_key = up.state_key
-              cross join lateral (select ${planSql('$1', `'entity_state.updated.' || i.state_key`, PART('i.always'), PART('i.if_subscribed'))} as definitions) p
-        where cardinality(p.definitions) > 0
+       insert into fanout_outbox (${OUTBOX_COLUMNS}, next_attempt_at)
+       select r.*, ${DUE_NOW}
+         from (select ${outboxRowSql({
+           id: 'i.fanout_id',
+           fields: {
+             internalEvent: `('entity_state.updated.' || i.state_key)`,
+             operatorId: '$1::text',
+             externalId: 'i.external_id',
+             stateKey: 'i.state_key',
+             data: `jsonb_build_object('value', i.value)`,
+             occurredAt: TS,
+           },
+           plan: { always: PART('i.always'), ifSubscribed: PART('i.if_subscribed') },
+         })} from up join i on i.external_id = up.external_id and i.state_key = up.state_key) r
+        where cardinality(r.definitions) > 0
      )
      select up.external_id as "externalId", up.state_key as key from up`,
     [

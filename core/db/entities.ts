@@ -1,4 +1,5 @@
-import { planOf, planSql } from '../fanout/plan';
+import { OUTBOX_COLUMNS, outboxRowSql } from '../fanout/outbox-row';
+import { planOf } from '../fanout/plan';
 import type { PendingStart } from './outbox';
 import type { Queryable } from './pool';
 
@@ -54,18 +55,24 @@ export async function upsertEntity(
               case when exists (select 1 from prev where deleted_at is null) then 'updated' else 'created' end as action
          from up
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions)
-       select 'entity.' || act.action || ':' || $7, $1, 'entity.' || act.action,
-              jsonb_build_object('internalEvent', 'entity.' || act.action, 'operatorId', $1::text,
-                                 'externalId', $2::text, 'data', $5::jsonb, 'occurredAt', ${TS}),
-              jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array($2::text),
-                                 'InternalEvent', jsonb_build_array('entity.' || act.action)),
-              p.definitions
-         from act cross join lateral (
-           select case when act.action = 'created' then ${planSql('$1', `'entity.created'`, '$8', '$9')}
-                       else ${planSql('$1', `'entity.updated'`, '$10', '$11')} end as definitions) p
+       insert into fanout_outbox (${OUTBOX_COLUMNS})
+       select r.*
+         from (select ${outboxRowSql({
+           id: '$7::text',
+           fields: {
+             internalEvent: `('entity.' || act.action)`,
+             operatorId: '$1::text',
+             externalId: '$2::text',
+             data: '$5::jsonb',
+             occurredAt: TS,
+           },
+           plan: {
+             always: `case when act.action = 'created' then $8::text[] else $10::text[] end`,
+             ifSubscribed: `case when act.action = 'created' then $9::text[] else $11::text[] end`,
+           },
+         })} from act) r
         -- No workflow for nothing: a change no definition or subscription wants queues none.
-        where cardinality(p.definitions) > 0
+        where cardinality(r.definitions) > 0
        returning workflow_id, payload, search_attributes, definitions, attempts
      )
      select act.id, act.action, (select to_jsonb(ob) from ob) as start from act`,
@@ -125,15 +132,20 @@ export async function softDeleteEntity(
      ), st as (
        delete from entity_states s using del where s.operator_id = $1 and s.external_id = $2
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions)
-       select 'entity.deleted:' || $3, $1, 'entity.deleted',
-              jsonb_build_object('internalEvent', 'entity.deleted', 'operatorId', $1::text, 'externalId', $2::text,
-                                 'data', '{}'::jsonb, 'occurredAt', ${TS}),
-              jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array($2::text),
-                                 'InternalEvent', jsonb_build_array('entity.deleted')),
-              p.definitions
-         from del cross join lateral (select ${planSql('$1', `'entity.deleted'`, '$5', '$6')} as definitions) p
-        where cardinality(p.definitions) > 0
+       insert into fanout_outbox (${OUTBOX_COLUMNS})
+       select r.*
+         from (select ${outboxRowSql({
+           id: '$3::text',
+           fields: {
+             internalEvent: `'entity.deleted'::text`,
+             operatorId: '$1::text',
+             externalId: '$2::text',
+             data: `'{}'::jsonb`,
+             occurredAt: TS,
+           },
+           plan: { always: '$5::text[]', ifSubscribed: '$6::text[]' },
+         })} from del) r
+        where cardinality(r.definitions) > 0
        returning workflow_id, payload, search_attributes, definitions, attempts
      )
      select (select to_jsonb(ob) from ob) as start from del`,

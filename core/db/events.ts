@@ -1,11 +1,6 @@
 import type { PlannedWebhooks } from '../../workflows/types';
-import {
-  partCsv,
-  planWithSubscription,
-  PLANNED_WEBHOOKS_SQL,
-  SUBSCRIPTIONS_SQL,
-  type PlanParts,
-} from '../fanout/plan';
+import { OUTBOX_COLUMNS, outboxRowSql, type OutboxRowSql } from '../fanout/outbox-row';
+import { partCsv, SUBSCRIPTIONS_SQL, type PlanParts } from '../fanout/plan';
 import type { Queryable } from './pool';
 
 export interface EventRow {
@@ -47,24 +42,34 @@ export interface EventWrite {
 const TS_MS = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 
 /**
- * An event's outbox row, built in SQL from a relation `i` (operator_id, external_id, id,
- * event_type, internal_event) and `ev.created_at`; the same for single events and batches. It
+ * An event's outbox row (core/fanout/outbox-row.ts) from a relation `i` (operator_id,
+ * external_id, id, event_type, internal_event, always, if_subscribed as comma-joined parts),
+ * `ev.created_at` and SUBSCRIPTIONS_SQL's `sub`; the same for single events and batches. It
  * leaves out the event's data (in `events`, up to 32 KB; the relay reads it back, see
- * leaseDueStarts), so it is neither sent nor stored twice. The immediate start's input is the
- * same object with the data (core/fanout/outbox-row.ts); test/api/batch-outbox.test.ts and
- * the fan-out guarantee test compare them.
+ * leaseDueStarts), so it is neither sent nor stored twice.
  */
-export const EVENT_OUTBOX_PAYLOAD_SQL = `jsonb_build_object('internalEvent', i.internal_event, 'operatorId', i.operator_id,
-         'externalId', i.external_id, 'eventId', i.id, 'eventType', i.event_type,
-         'occurredAt', to_char(ev.created_at at time zone 'UTC', ${TS_MS}))`;
-export const EVENT_SEARCH_ATTRIBUTES_SQL = `jsonb_build_object('OperatorId', jsonb_build_array(i.operator_id),
-         'EntityExternalId', jsonb_build_array(i.external_id), 'InternalEvent', jsonb_build_array(i.internal_event),
-         'EventType', jsonb_build_array(i.event_type))`;
+export const EVENT_OUTBOX_ROW: OutboxRowSql = {
+  id: 'i.id',
+  fields: {
+    internalEvent: 'i.internal_event',
+    operatorId: 'i.operator_id',
+    externalId: 'i.external_id',
+    eventId: 'i.id',
+    eventType: 'i.event_type',
+    occurredAt: `to_char(ev.created_at at time zone 'UTC', ${TS_MS})`,
+  },
+  webhookTargets: 'sub.targets',
+  plan: {
+    always: "string_to_array(i.always, ',')",
+    ifSubscribed: "string_to_array(i.if_subscribed, ',')",
+    subscribed: 'coalesce(sub.subscribed, false)',
+  },
+};
 
 /**
  * Records a group of events in one statement (and so one commit): for each item it checks the
  * entity exists, claims the idempotency key (an expired key is reclaimed), inserts the event
- * and its outbox row (EVENT_OUTBOX_PAYLOAD_SQL) with the event's plan (planWithSubscription:
+ * and its outbox row (EVENT_OUTBOX_ROW) with the event's plan (planWithSubscription:
  * the operator's webhook subscription and switched-off definitions as of this transaction).
  * Each item gets its own outcome, in order. The data-modifying CTEs select from the previous ones, so nothing is
  * written for a missing entity or a held key. A key held by a concurrent transaction makes
@@ -96,8 +101,7 @@ export async function recordEvents(db: Queryable, items: EventWrite[]): Promise<
     // Named: each pooled connection parses and plans it once, whatever the group's size.
     name: 'record-events',
     text: `with i as (
-       select t.*, d.data, 'entity_event.' || t.event_type as internal_event,
-              'entity_event.' || t.event_type || ':' || t.id as workflow_id
+       select t.*, d.data, 'entity_event.' || t.event_type as internal_event
          from unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[], $7::text[], $8::text[], $9::text[])
                 with ordinality as t(operator_id, external_id, id, event_type, idem_key, request_hash,
                                      always, if_subscribed, ord)
@@ -125,18 +129,15 @@ export async function recordEvents(db: Queryable, items: EventWrite[]): Promise<
      ), sub as (
        ${SUBSCRIPTIONS_SQL}
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions)
-       select i.workflow_id, i.operator_id, i.internal_event,
-              ${EVENT_OUTBOX_PAYLOAD_SQL} || ${PLANNED_WEBHOOKS_SQL},
-              ${EVENT_SEARCH_ATTRIBUTES_SQL},
-              ${planWithSubscription('i.operator_id', 'coalesce(sub.subscribed, false)', "string_to_array(i.always, ',')", "string_to_array(i.if_subscribed, ',')")}
+       insert into fanout_outbox (${OUTBOX_COLUMNS})
+       select ${outboxRowSql(EVENT_OUTBOX_ROW)}
          from ev join i on i.id = ev.id
               left join sub on sub.operator_id = i.operator_id and sub.internal_event = i.internal_event
-       returning workflow_id, definitions, payload->'webhooks' as webhooks
+       returning payload->>'eventId' as event_id, definitions, payload->'webhooks' as webhooks
      )
      select i.ord, ent.ord is not null as entity_found, ev.id, ev.created_at, ev.occurred_at, ob.definitions,
             ob.webhooks
-       from i left join ent using (ord) left join ev on ev.id = i.id left join ob on ob.workflow_id = i.workflow_id
+       from i left join ent using (ord) left join ev on ev.id = i.id left join ob on ob.event_id = i.id
       order by i.ord`,
     // The data goes as one JSON array, not a text[] of documents: node-postgres escapes every
     // quote of every array element (measured in bench/: its largest cost after parsing).

@@ -5,8 +5,8 @@ export interface PendingStart {
   workflow_id: string;
   payload: FanoutInput;
   search_attributes: Record<string, string[]>;
-  /** The plan: definitions the workflow runs. Null only for rows queued before migration 005. */
-  definitions: string[] | null;
+  /** The plan: definitions the workflow runs. */
+  definitions: string[];
   attempts: number;
   /**
    * false: an internal event that starts no workflow (a state write nothing plans), queued only
@@ -126,13 +126,10 @@ export async function isPending(
   db: Queryable,
   workflowId: string,
 ): Promise<{ since: Date; attempts: number; definitions: string[] } | undefined> {
-  const { rows } = await db.query<{ created_at: Date; attempts: number; definitions: string[] | null }>(
+  const { rows } = await db.query<{ created_at: Date; attempts: number; definitions: string[] }>(
     'select created_at, attempts, definitions from fanout_outbox where workflow_id = $1',
     [workflowId],
   );
   const row = rows[0];
-  // A row queued before migration 005 has no plan: its (retired) workflow decides it.
-  return row
-    ? { since: row.created_at, attempts: row.attempts, definitions: row.definitions ?? [] }
-    : undefined;
+  return row ? { since: row.created_at, attempts: row.attempts, definitions: row.definitions } : undefined;
 }

@@ -1,4 +1,5 @@
-import { planOf, planSql } from '../fanout/plan';
+import { OUTBOX_COLUMNS, outboxRowSql } from '../fanout/outbox-row';
+import { planOf } from '../fanout/plan';
 import type { PendingStart } from './outbox';
 import type { Queryable } from './pool';
 
@@ -38,16 +39,21 @@ export async function putState(
          set value = excluded.value, updated_at = now(), update_id = excluded.update_id
        returning 1
      ), ob as (
-       insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions)
-       select $6 || ':' || $5, $1, $6,
-              jsonb_build_object('internalEvent', $6::text, 'operatorId', $1::text,
-                                 'externalId', $2::text, 'stateKey', $3::text,
-                                 'data', jsonb_build_object('value', $4::jsonb), 'occurredAt', ${TS}),
-              jsonb_build_object('OperatorId', jsonb_build_array($1::text), 'EntityExternalId', jsonb_build_array($2::text),
-                                 'InternalEvent', jsonb_build_array($6::text)),
-              p.definitions
-         from up cross join lateral (select ${planSql('$1', '$6', '$7', '$8')} as definitions) p
-        where cardinality(p.definitions) > 0
+       insert into fanout_outbox (${OUTBOX_COLUMNS})
+       select r.*
+         from (select ${outboxRowSql({
+           id: '$5::text',
+           fields: {
+             internalEvent: '$6::text',
+             operatorId: '$1::text',
+             externalId: '$2::text',
+             stateKey: '$3::text',
+             data: `jsonb_build_object('value', $4::jsonb)`,
+             occurredAt: TS,
+           },
+           plan: { always: '$7::text[]', ifSubscribed: '$8::text[]' },
+         })} from up) r
+        where cardinality(r.definitions) > 0
        returning workflow_id, payload, search_attributes, definitions, attempts
      )
      select (select to_jsonb(ob) from ob) as start from up`,

@@ -288,16 +288,3 @@ export async function legacyDeliveryEndpoint(
   );
   return rows[0] ? fromRow(rows[0]) : undefined;
 }
-
-/** Whether any enabled endpoint of the operator subscribes to the internal event. */
-export async function anyEndpointSubscribes(
-  db: Queryable,
-  operatorId: string,
-  internalEvent: string,
-): Promise<boolean> {
-  const { rows } = await db.query<{ yes: boolean }>('select fanout_subscribed($1, $2) as yes', [
-    operatorId,
-    internalEvent,
-  ]);
-  return rows[0]?.yes === true;
-}

@@ -3,7 +3,7 @@ import { entityExists } from '../db/entities';
 import { apiError } from '../errors';
 import { outboxEntry, type OutboxEntry } from '../fanout/outbox-row';
 import type { FanoutInput } from '../../workflows/types';
-import { eventWorkflowId, newEventId } from '../ids';
+import { newEventId } from '../ids';
 import type { Template } from '../template/igaming';
 import { validateEventData } from '../template/validate';
 import type { DomainDeps } from './deps';
@@ -38,7 +38,7 @@ export function checkEvent(template: Template, e: NewEvent): void {
  * `occurredAt` is filled in by the insert statement from the event's `created_at`.
  */
 export function eventOutboxEntry(operatorId: string, id: string, e: NewEvent) {
-  return outboxEntry(eventWorkflowId(e.eventType, id), eventInput(operatorId, id, e));
+  return outboxEntry(id, eventInput(operatorId, id, e));
 }
 
 /** A recorded event as its workflow (and a definition's condition) sees it. */

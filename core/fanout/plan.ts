@@ -71,10 +71,6 @@ export const SUBSCRIPTIONS_SQL = `select t.operator_id, t.internal_event, t.targ
        from (select d.operator_id, d.internal_event, webhook_targets(d.operator_id, d.internal_event) as targets
                from (select distinct operator_id, internal_event from i where i.if_subscribed <> '') d) t`;
 
-/** The webhook targets as the workflow input carries them, from SUBSCRIPTIONS_SQL's `sub`. */
-export const PLANNED_WEBHOOKS_SQL = `case when sub.targets is null then '{}'::jsonb
-            else jsonb_build_object('webhooks', sub.targets) end`;
-
 /** The parts of an internal event's plan that SQL needs, from the fields the writer knows. */
 export function planOf(
   internalEvent: string,

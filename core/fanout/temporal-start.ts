@@ -5,8 +5,6 @@ import type { PendingStart } from '../db/outbox';
 
 /** Workflow type of every event's workflow: runs the definitions of its plan as activities. */
 export const EVENT_WORKFLOW = 'processEvent';
-/** The retired shape, started only for outbox rows queued before plans existed (no plan). */
-export const LEGACY_FANOUT_WORKFLOW = 'fanOut';
 
 const KEYS = {
   OperatorId: SA.OperatorId,
@@ -15,14 +13,14 @@ const KEYS = {
   InternalEvent: SA.InternalEvent,
 } as const;
 
-function typedAttributes(raw: Record<string, string[]>, definitions: string[] | null): TypedSearchAttributes {
+function typedAttributes(raw: Record<string, string[]>, definitions: string[]): TypedSearchAttributes {
   const pairs: SearchAttributePair[] = [];
   for (const [name, key] of Object.entries(KEYS)) {
     const value = raw[name]?.[0];
     if (value !== undefined) pairs.push({ key, value } as SearchAttributePair);
   }
   // Left unset for an empty plan: `Definitions IS NULL` finds the events nothing ran for.
-  if (definitions && definitions.length > 0) pairs.push({ key: SA.Definitions, value: definitions });
+  if (definitions.length > 0) pairs.push({ key: SA.Definitions, value: definitions });
   return new TypedSearchAttributes(pairs);
 }
 
@@ -44,11 +42,10 @@ export async function startFanout(
   row: PendingStart,
 ): Promise<'started' | 'already_started'> {
   try {
-    const planned = row.definitions !== null;
-    await client.workflow.start(planned ? EVENT_WORKFLOW : LEGACY_FANOUT_WORKFLOW, {
+    await client.workflow.start(EVENT_WORKFLOW, {
       taskQueue,
       workflowId: row.workflow_id,
-      args: [planned ? { ...row.payload, definitions: row.definitions } : row.payload],
+      args: [{ ...row.payload, definitions: row.definitions }],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       typedSearchAttributes: typedAttributes(row.search_attributes, row.definitions),
       staticSummary: fanoutSummary(row.payload),

@@ -10,8 +10,6 @@ export const OperatorId = defineSearchAttributeKey('OperatorId', SearchAttribute
 export const EntityExternalId = defineSearchAttributeKey('EntityExternalId', SearchAttributeType.KEYWORD);
 export const EventType = defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD);
 export const InternalEvent = defineSearchAttributeKey('InternalEvent', SearchAttributeType.KEYWORD);
-/** Set on the child workflows of the retired `fanOut` shape only (kept for their histories). */
-export const DefinitionName = defineSearchAttributeKey('DefinitionName', SearchAttributeType.KEYWORD);
 /** The event's plan: every definition its workflow runs, fixed at start. */
 export const Definitions = defineSearchAttributeKey('Definitions', SearchAttributeType.KEYWORD_LIST);
 /** Upserted only when a definition gives up: `FailedDefinitions = 'kyc-on-deposit'` finds them. */
@@ -26,7 +24,6 @@ export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'KeywordList' | 'Date
   EntityExternalId: 'Keyword',
   EventType: 'Keyword',
   InternalEvent: 'Keyword',
-  DefinitionName: 'Keyword',
   Definitions: 'KeywordList',
   FailedDefinitions: 'KeywordList',
   WaitingFor: 'KeywordList',

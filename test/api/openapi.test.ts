@@ -188,8 +188,8 @@ describe('the published OpenAPI document', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     await stack.db.pool.query(
-      `insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at)
-       values ($1, $2, 'entity_event.session', '{}', '{}', now() + interval '1 hour')`,
+      `insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions, next_attempt_at)
+       values ($1, $2, 'entity_event.session', '{}', '{}', '{}', now() + interval '1 hour')`,
       [workflowId, op.operatorId],
     );
     const pending = await fanout();

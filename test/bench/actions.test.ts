@@ -18,12 +18,6 @@ describe('Temporal Actions counted from a history', () => {
     ],
     ['process-event-kyc-refused', 6, 'start + 4 activities + one FailedDefinitions upsert'],
     ['process-event-webhook-retried', 3, 'start + one activity tried twice'],
-    ['fanout-deposit', 9, 'the retired fanOut: start + 4 children at 2 each'],
-    [
-      'kyc-on-deposit-rejected',
-      5,
-      'a retired child: its start is billed to the parent; 3 activities + an alert child',
-    ],
   ])('%s: %i (%s)', (name, expected) => {
     expect(actionsOf(fixture(name))).toBe(expected);
   });

@@ -116,7 +116,7 @@ describe('fan-out dispatcher: one in-flight budget, relay on demand', () => {
       workflow_id: string;
       payload: never;
       search_attributes: never;
-      definitions: string[] | null;
+      definitions: string[];
       attempts: number;
     }>(
       `select workflow_id, payload, search_attributes, definitions, attempts from fanout_outbox order by created_at`,

@@ -113,8 +113,8 @@ describe('the status line (scripts/lib/stack-status.ts)', () => {
       'events_recorded_total{event_type="bet"} 10',
       'events_recorded_total{event_type="deposit"} 5',
       'events_recorded_total_other 99',
-      'workflow_completions_total{workflow_type="fanOut",outcome="completed"} 4',
-      'workflow_completions_total{workflow_type="fanOut",outcome="failed"} 1',
+      'workflow_completions_total{workflow_type="processEvent",outcome="completed"} 4',
+      'workflow_completions_total{workflow_type="processEvent",outcome="failed"} 1',
       'fanout_backlog 7',
     ].join('\n');
     expect(sumMetric(text, 'events_recorded_total')).toBe(15);

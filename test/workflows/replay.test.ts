@@ -9,8 +9,7 @@ import { WORKFLOW_BUNDLE } from '../support/env';
  * Replays histories recorded from real runs (scripts/record-history.ts) against the current
  * workflow code, bundled once by the jest global set-up. A change that would make a running
  * workflow take a different path (reordered activities, a changed timer) fails here; make it
- * with `patched()` instead (see README, "Changing a workflow safely"). The retired `fanOut`
- * shape's fixtures stay until that shape is removed: its children share the definitions' steps.
+ * with `patched()` instead (see README, "Changing a workflow safely").
  */
 const fixtures: HistoryFixture[] = readdirSync(FIXTURES_DIR)
   .filter((f) => f.endsWith('.json'))
@@ -20,7 +19,7 @@ const fixtures: HistoryFixture[] = readdirSync(FIXTURES_DIR)
 const replayOptions = { workflowBundle: { codePath: WORKFLOW_BUNDLE }, replayName: 'replay-test' };
 
 describe('replay of recorded histories against the current workflow code', () => {
-  it('has a recorded history for every workflow type the worker registers (the retired fan-out shape included)', () => {
+  it('has a recorded history for every workflow type the worker registers, and none for a type it does not', () => {
     const types = Object.entries(registered)
       .filter(([, value]) => typeof value === 'function')
       .map(([name]) => name)
@@ -28,6 +27,7 @@ describe('replay of recorded histories against the current workflow code', () =>
     expect(types).toContain('processEvent');
     const recorded = new Set(fixtures.map((f) => f.workflowType));
     expect(types.filter((t) => !recorded.has(t))).toEqual([]);
+    expect([...recorded].filter((t) => !types.includes(t))).toEqual([]);
   });
 
   it.each(fixtures.map((f) => [`${f.workflowType} ${f.workflowId}`, f] as const))(
@@ -39,15 +39,17 @@ describe('replay of recorded histories against the current workflow code', () =>
     },
   );
 
-  it('catches a divergence: fanOut replayed under another workflow ID would start differently named children', async () => {
-    const fanout = fixtures.find((f) => f.workflowType === 'fanOut')!;
-    await expect(
-      Worker.runReplayHistory(
-        replayOptions,
-        fixtureHistory(fanout),
-        'entity_event.transaction:eev_0000000000000000',
-      ),
-    ).rejects.toThrow(/[Nn]ondetermin/);
+  it('catches a divergence: a deposit replayed with a plan of one definition schedules other activities', async () => {
+    const deposit = fixtures.find((f) => f.workflowId.startsWith('entity_event.transaction:'))!;
+    const history = fixtureHistory(deposit);
+    const started = history.events![0]!.workflowExecutionStartedEventAttributes!;
+    const payload = started.input!.payloads![0]!;
+    const input = JSON.parse(Buffer.from(payload.data!).toString('utf8')) as { definitions: string[] };
+    expect(input.definitions.length).toBeGreaterThan(1);
+    payload.data = Buffer.from(JSON.stringify({ ...input, definitions: [input.definitions.at(-1)] }));
+    await expect(Worker.runReplayHistory(replayOptions, history, deposit.workflowId)).rejects.toThrow(
+      /[Nn]ondetermin/,
+    );
   });
 
   it('replays all fixtures in one replay worker', async () => {

@@ -13,8 +13,8 @@ afterAll(() => db.drop());
 
 async function addRows(ids: string[]): Promise<void> {
   await db.pool.query(
-    `insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, next_attempt_at)
-     select id, 'op_outbox', 'entity_event.session', '{}'::jsonb, '{}'::jsonb, clock_timestamp() from unnest($1::text[]) id`,
+    `insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions, next_attempt_at)
+     select id, 'op_outbox', 'entity_event.session', '{}'::jsonb, '{}'::jsonb, '{}'::text[], clock_timestamp() from unnest($1::text[]) id`,
     [ids],
   );
 }
