@@ -28,9 +28,10 @@ export interface StateWrite {
 
 /**
  * Writes a state value through the same statement as the API (`putState`), so the write
- * fans out `entity_state.updated.<key>` like any other — only when its plan is not empty (a
- * definition triggers on it or the operator's endpoint subscribes to it); most writes queue
- * nothing and cost no workflow. When one is queued, this activity starts it itself.
+ * fans out `entity_state.updated.<key>` like any other — a workflow only when its plan is not
+ * empty (a definition triggers on it or the operator's endpoint subscribes to it); most writes
+ * start none and cost no Action. This activity then takes its outbox row out itself (starting
+ * the workflow, if any, and signalling the waits the write satisfies).
  *
  * Why start it here rather than leave the outbox row to the API's relay: the relay only
  * picks a row up after its first-attempt grace period (5 s) and only while an API process
@@ -40,8 +41,9 @@ export interface StateWrite {
  *
  * The fan-out id is derived from the activity, so a retried attempt queues the same workflow
  * ID: at most one `entity_state.updated` fan-out per activity, however often it is retried.
- * Writes that queue nothing are simply written again by a retry: both values written here
- * (kyc_status, risk_score's merged flags) come out the same.
+ * A retry after its row was taken out writes again under the same ID: the values written here
+ * (kyc_status, risk_score's merged flags, sof_status) come out the same, and a wait keeps one
+ * copy of an event per ID.
  */
 export async function writeState(
   deps: ResolvedDeps,

@@ -162,7 +162,8 @@ export interface BatchStateRow {
 
 /**
  * Upserts state values of live entities ((externalId, key) pairs must be distinct) and
- * queues `entity_state.updated.<key>` for each whose plan is not empty, as putState does for one.
+ * queues `entity_state.updated.<key>` for each, as putState does for one (a start-less row,
+ * for open waits only, where the plan is empty).
  */
 export async function putStates(
   db: Queryable,
@@ -181,8 +182,8 @@ export async function putStates(
          set value = excluded.value, updated_at = now(), update_id = excluded.update_id
        returning external_id, state_key
      ), ob as (
-       insert into fanout_outbox (${OUTBOX_COLUMNS}, next_attempt_at)
-       select r.*, ${DUE_NOW}
+       insert into fanout_outbox (${OUTBOX_COLUMNS}, next_attempt_at, start)
+       select r.*, ${DUE_NOW}, cardinality(r.definitions) > 0
          from (select ${outboxRowSql({
            id: 'i.fanout_id',
            fields: {
@@ -195,7 +196,6 @@ export async function putStates(
            },
            plan: { always: PART('i.always'), ifSubscribed: PART('i.if_subscribed') },
          })} from up join i on i.external_id = up.external_id and i.state_key = up.state_key) r
-        where cardinality(r.definitions) > 0
      )
      select up.external_id as "externalId", up.state_key as key from up`,
     [

@@ -73,7 +73,7 @@ export async function upsertEntity(
          })} from act) r
         -- No workflow for nothing: a change no definition or subscription wants queues none.
         where cardinality(r.definitions) > 0
-       returning workflow_id, payload, search_attributes, definitions, attempts
+       returning workflow_id, payload, search_attributes, definitions, attempts, start
      )
      select act.id, act.action, (select to_jsonb(ob) from ob) as start from act`,
     [
@@ -116,8 +116,9 @@ export async function entityExists(db: Queryable, operatorId: string, externalId
 
 /**
  * GDPR erasure: the PII ciphertext and every PII field are overwritten, states dropped, and
- * the row kept only as a tombstone so events stay attached. Queues `entity.deleted` when
- * its plan is not empty. Undefined when there was no live entity.
+ * the row kept only as a tombstone so events stay attached. Queues `entity.deleted`: a
+ * workflow when its plan is not empty, and in any case a row that ends the entity's open
+ * waits (settleOutbox matches it after commit). Undefined when there was no live entity.
  */
 export async function softDeleteEntity(
   db: Queryable,
@@ -132,8 +133,8 @@ export async function softDeleteEntity(
      ), st as (
        delete from entity_states s using del where s.operator_id = $1 and s.external_id = $2
      ), ob as (
-       insert into fanout_outbox (${OUTBOX_COLUMNS})
-       select r.*
+       insert into fanout_outbox (${OUTBOX_COLUMNS}, start)
+       select r.*, cardinality(r.definitions) > 0
          from (select ${outboxRowSql({
            id: '$3::text',
            fields: {
@@ -145,8 +146,7 @@ export async function softDeleteEntity(
            },
            plan: { always: '$5::text[]', ifSubscribed: '$6::text[]' },
          })} from del) r
-        where cardinality(r.definitions) > 0
-       returning workflow_id, payload, search_attributes, definitions, attempts
+       returning workflow_id, payload, search_attributes, definitions, attempts, start
      )
      select (select to_jsonb(ob) from ob) as start from del`,
     [e.operatorId, e.externalId, e.fanoutId, e.piiFields, plan.always, plan.ifSubscribed],

@@ -14,9 +14,10 @@ export interface StateRow {
 const TS = `to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /**
- * Upserts one state value of a live entity and queues `entity_state.updated.<key>` when its
- * plan is not empty (a definition or the operator's subscription wants it). Returns the
- * queued start (null when nothing was queued), or undefined when the entity does not exist.
+ * Upserts one state value of a live entity and queues `entity_state.updated.<key>`: a workflow
+ * when its plan is not empty (a definition or the operator's subscription wants it), else a
+ * start-less row that only meets the entity's open waits (settleOutbox). Returns the queued
+ * row, or undefined when the entity does not exist.
  */
 export async function putState(
   db: Queryable,
@@ -39,8 +40,8 @@ export async function putState(
          set value = excluded.value, updated_at = now(), update_id = excluded.update_id
        returning 1
      ), ob as (
-       insert into fanout_outbox (${OUTBOX_COLUMNS})
-       select r.*
+       insert into fanout_outbox (${OUTBOX_COLUMNS}, start)
+       select r.*, cardinality(r.definitions) > 0
          from (select ${outboxRowSql({
            id: '$5::text',
            fields: {
@@ -53,8 +54,7 @@ export async function putState(
            },
            plan: { always: '$7::text[]', ifSubscribed: '$8::text[]' },
          })} from up) r
-        where cardinality(r.definitions) > 0
-       returning workflow_id, payload, search_attributes, definitions, attempts
+       returning workflow_id, payload, search_attributes, definitions, attempts, start
      )
      select (select to_jsonb(ob) from ob) as start from up`,
     [
