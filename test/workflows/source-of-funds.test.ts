@@ -149,19 +149,19 @@ describe('source-of-funds', () => {
     await newPlayer(op.client, 'sof_4');
     const [a, b] = await Promise.all([deposit(op, 'sof_4', 120), deposit(op, 'sof_4', 130)]);
     await eventually(async () => ((await sofStatus(op, 'sof_4')) === 'requested' ? true : undefined));
-    const runs = await Promise.all(
-      [a!, b!].map(async (e) => {
-        // One of the two ends at once (already asked); the other waits: read it from Temporal.
-        try {
-          return (await definitionRun(h.stack, e.fanoutId, 'source-of-funds', 5_000)).result;
-        } catch {
-          return { waiting: true };
-        }
-      }),
-    );
-    expect(runs).toEqual(
-      expect.arrayContaining([{ waiting: true }, expect.objectContaining({ reason: 'already_requested' })]),
-    );
+    // One of the two ends at once (already asked); the other waits.
+    const statusOf = async (e: { fanoutId: string }) =>
+      (await h.stack.temporal.workflow.getHandle(e.fanoutId).describe()).status.name;
+    const finished = await eventually(async () => {
+      const [sa, sb] = await Promise.all([statusOf(a!), statusOf(b!)]);
+      if (sa === 'COMPLETED' && sb === 'RUNNING') return a!;
+      if (sb === 'COMPLETED' && sa === 'RUNNING') return b!;
+      return undefined;
+    });
+    expect((await definitionRun(h.stack, finished.fanoutId, 'source-of-funds')).result).toMatchObject({
+      requested: false,
+      reason: 'already_requested',
+    });
     await op.client.put(`${P}/entities/sof_4/state/sof_status`, { value: 'rejected' });
     await eventually(async () =>
       (await listWorkflowIds(h.stack, `WaitingFor = 'source-of-funds' AND OperatorId = '${op.operatorId}'`, 0))
