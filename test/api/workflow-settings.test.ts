@@ -7,6 +7,7 @@ const NAMES = [
   'kyc-on-deposit',
   'aml-threshold',
   'affordability-check',
+  'source-of-funds',
   'self-exclusion',
   'operator-webhook',
 ];

@@ -24,7 +24,7 @@ describe('the backfill benchmark’s seeded history', () => {
     expect(
       planWithout('aml-threshold', transaction({ type: 'deposit', amount: 5, currency: 'GBP' })),
     ).toEqual({
-      always: ['kyc-on-deposit', 'affordability-check'],
+      always: ['kyc-on-deposit', 'affordability-check', 'source-of-funds'],
       ifSubscribed: ['operator-webhook'],
     });
   });

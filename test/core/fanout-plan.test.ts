@@ -16,7 +16,7 @@ describe('the plan of an event (definition trigger, condition and subscription)'
     [
       'a deposit',
       input('entity_event.transaction', { type: 'deposit', amount: 10, currency: 'GBP' }),
-      ['kyc-on-deposit', 'aml-threshold', 'affordability-check'],
+      ['kyc-on-deposit', 'aml-threshold', 'affordability-check', 'source-of-funds'],
     ],
     [
       'a withdrawal',

@@ -71,6 +71,7 @@ describe('kyc-on-deposit', () => {
       'kyc-on-deposit',
       'aml-threshold',
       'affordability-check',
+      'source-of-funds',
     ]);
   });
 
@@ -218,6 +219,7 @@ describe('kyc-on-deposit', () => {
     expect(fanout.runs.filter((r) => r.status === 'completed').map((r) => r.definition)).toEqual([
       'aml-threshold',
       'affordability-check',
+      'source-of-funds',
     ]);
     expect(
       await listWorkflowIds(

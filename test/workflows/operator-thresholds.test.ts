@@ -168,6 +168,6 @@ describe('per-operator workflow settings', () => {
     const runs = async (workflowId: string) =>
       (await waitForResult<FanoutResult>(h.stack, workflowId)).runs.map((r) => r.definition);
     expect(await runs(l.fanoutId)).toContain('aml-threshold');
-    expect(await runs(hi.fanoutId)).toEqual(['kyc-on-deposit', 'affordability-check']);
+    expect(await runs(hi.fanoutId)).toEqual(['kyc-on-deposit', 'affordability-check', 'source-of-funds']);
   });
 });
