@@ -22,8 +22,15 @@ export function waitActivities(deps: ResolvedDeps) {
       return lookbackPage(deps.pool, q);
     },
 
-    async closeWait(q: { workflowId: string; waitId: string }): Promise<void> {
+    /**
+     * Ends the wait. After a timeout (`lookback`), first reads what was recorded since it
+     * opened: an event recorded before the deadline whose signal came late (Temporal paused, a
+     * worker down at the deadline) still counts, judged by when it was recorded.
+     */
+    async closeWait(q: { workflowId: string; waitId: string; lookback?: boolean }): Promise<LookbackPage | null> {
+      const page = q.lookback ? await lookbackPage(deps.pool, q) : null;
       await closeWait(deps.pool, q.workflowId, q.waitId);
+      return page;
     },
   };
 }

@@ -162,8 +162,11 @@ export class Waits {
       this.listeners.delete(consider);
       this.open.delete(waitId);
     }
-    // Closed before the outcome is acted on, so no further signal is queued for it.
-    await db.closeWait({ workflowId: workflowInfo().workflowId, waitId });
+    // Closed before the outcome is acted on, so no further signal is queued for it. At a
+    // timeout, what was recorded before the deadline but not yet delivered still counts.
+    const timedOut = !satisfied && !cancelledBy;
+    const late = await db.closeWait({ workflowId: workflowInfo().workflowId, waitId, lookback: timedOut });
+    if (timedOut) late?.events.filter((e) => Date.parse(e.at) <= deadline).forEach(consider);
     this.publish();
     if (cancelledBy) throw new DefinitionCancelled(cancelledBy);
     if (satisfied) {
