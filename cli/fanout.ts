@@ -123,7 +123,8 @@ const refusal = (mode: RedriveMode, c: RedriveCriteria, running: string) =>
 export function progressLine(p: RedriveProgress): string {
   const total = p.total ?? '?';
   const pct = p.total ? ` ${Math.floor((100 * p.selected) / p.total)}%` : '';
-  return `${p.selected}/${total}${pct}: ${p.completed} completed, ${p.failed} failed (${p.scanned} events read)${p.done ? ', done' : ''}`;
+  const waiting = p.waiting ? `, ${p.waiting} started and waiting` : '';
+  return `${p.selected}/${total}${pct}: ${p.completed} completed, ${p.failed} failed${waiting} (${p.scanned} events read)${p.done ? ', done' : ''}`;
 }
 
 /** An error and its causes, outermost first: "Workflow execution failed" alone says nothing. */

@@ -48,6 +48,12 @@ export interface RedriveProgress {
   completed: number;
   /** Runs in which the definition failed again. */
   failed: number;
+  /**
+   * Runs of a definition that waits (`waits: true`), started and not awaited: they may wait
+   * for days, and a page waiting for them would stall the run. Their outcome is in each
+   * re-run's own workflow (and `GET /events/:eventId/fanout`).
+   */
+  waiting: number;
   pages: number;
   cursor: RedriveCursor | null;
   done: boolean;

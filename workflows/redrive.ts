@@ -18,6 +18,7 @@ import {
 } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { DATABASE_ACTIVITY } from './activity-options';
+import { definitionNamed } from './catalog';
 import { processEvent } from './process-event';
 import {
   REDRIVE_PROGRESS_QUERY,
@@ -45,6 +46,7 @@ const initialProgress = (total: number | null): RedriveProgress => ({
   selected: 0,
   completed: 0,
   failed: 0,
+  waiting: 0,
   pages: 0,
   cursor: null,
   done: false,
@@ -63,6 +65,7 @@ const initialProgress = (total: number | null): RedriveProgress => ({
  */
 export async function redriveDefinition(input: RedriveInput): Promise<RedriveProgress> {
   const progress = input.progress ?? initialProgress(input.total ?? null);
+  const waits = definitionNamed(input.definition).waits === true;
   setHandler(progressQuery, () => progress);
   const { selectRedrivePage } = proxyActivities<Activities>({
     ...SELECT_PAGE,
@@ -80,7 +83,7 @@ export async function redriveDefinition(input: RedriveInput): Promise<RedrivePro
   for (let page = 0; page < input.pagesPerRun; page++) {
     const startedAt = Date.now();
     const selected = await selectRedrivePage(criteria, progress.cursor, input.pageSize);
-    const results = await Promise.all(selected.events.map((event) => rerun(input, event)));
+    const results = await Promise.all(selected.events.map((event) => rerun(input, event, waits)));
     progress.pages += 1;
     progress.scanned += selected.scanned;
     progress.selected += selected.events.length;
@@ -96,8 +99,12 @@ export async function redriveDefinition(input: RedriveInput): Promise<RedrivePro
   return await continueAsNew<typeof redriveDefinition>({ ...input, progress });
 }
 
-/** Runs the definition for one event as a child workflow; answers how its run ended. */
-async function rerun(input: RedriveInput, event: FanoutInput): Promise<'completed' | 'failed' | null> {
+/** Runs the definition for one event as a child workflow; answers how its run ended (or that it waits). */
+async function rerun(
+  input: RedriveInput,
+  event: FanoutInput,
+  waits: boolean,
+): Promise<'completed' | 'failed' | 'waiting' | null> {
   const pairs = [
     { key: OperatorId, value: event.operatorId },
     { key: EntityExternalId, value: event.externalId },
@@ -120,6 +127,7 @@ async function rerun(input: RedriveInput, event: FanoutInput): Promise<'complete
     throw err;
   });
   if (!child) return null;
+  if (waits) return 'waiting';
   try {
     const result: FanoutResult = await child.result();
     return result.failed > 0 ? 'failed' : 'completed';
@@ -134,7 +142,7 @@ function describeProgress(input: RedriveInput, p: RedriveProgress): string {
   const of = p.total === null ? '' : ` of ${p.total}`;
   return (
     `${input.mode} of ${input.definition}: ${p.selected}${of} run ` +
-    `(${p.completed} completed, ${p.failed} failed), ${p.scanned} events read, ` +
+    `(${p.completed} completed, ${p.failed} failed${p.waiting ? `, ${p.waiting} left waiting` : ''}), ${p.scanned} events read, ` +
     (p.done ? 'done' : `page ${p.pages}`)
   );
 }

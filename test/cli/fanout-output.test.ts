@@ -17,6 +17,7 @@ describe('what the fanout CLI prints', () => {
       selected: 10,
       completed: 9,
       failed: 1,
+      waiting: 0,
       pages: 2,
       cursor: null,
       done: false,
@@ -24,6 +25,10 @@ describe('what the fanout CLI prints', () => {
     expect(progressLine(p)).toBe('10/40 25%: 9 completed, 1 failed (120 events read)');
     expect(progressLine({ ...p, total: null, done: true })).toBe(
       '10/?: 9 completed, 1 failed (120 events read), done',
+    );
+    // A definition that waits: its re-runs are started and left to wait, not awaited.
+    expect(progressLine({ ...p, completed: 0, failed: 0, waiting: 10 })).toBe(
+      '10/40 25%: 0 completed, 0 failed, 10 started and waiting (120 events read)',
     );
   });
 
