@@ -131,7 +131,7 @@ describe('batch writes queue the same fan-out as single writes', () => {
     expect(b.map((r) => r.definitions)).toEqual([['operator-webhook'], ['operator-webhook']]);
   });
 
-  it('queues nothing, single or batched, for entity and state changes nothing wants', async () => {
+  it('queues no workflow, single or batched, for entity and state changes nothing wants', async () => {
     const quiet = await newOperator(stack.db.pool, stack.baseUrl);
     const entity = {
       entityType: 'player',
@@ -164,8 +164,16 @@ describe('batch writes queue the same fan-out as single writes', () => {
         })
       ).status,
     ).toBe(201);
-    const rows = await outbox('operator_id = $1', [quiet.operatorId]);
+    const rows = await outbox('operator_id = $1 and start', [quiet.operatorId]);
     expect(rows.map((r) => [r.internal_event, r.definitions])).toEqual([['entity_event.session', []]]);
+    // The state writes and the erasure queue start-less rows: no workflow, only a meeting with
+    // the entity's open waits after commit.
+    const waitsOnly = await outbox('operator_id = $1 and not start', [quiet.operatorId]);
+    expect(waitsOnly.map((r) => [r.internal_event, r.definitions]).sort()).toEqual([
+      ['entity.deleted', []],
+      ['entity_state.updated.loyalty_tier', []],
+      ['entity_state.updated.loyalty_tier', []],
+    ]);
   });
 
   it('states: one entity_state.updated.<key> row per value, equal to what PUT /state/:key queues', async () => {

@@ -48,6 +48,10 @@ describe('GET and PUT /workflows', () => {
     amlThresholds: { EUR: { value: 1800, source: 'default' } },
     affordabilityThreshold: { value: 150, source: 'default' },
     affordabilityWindowDays: { value: 30, source: 'default' },
+    sourceOfFundsThreshold: { value: 2000, source: 'default' },
+    sourceOfFundsWindowDays: { value: 180, source: 'default' },
+    sourceOfFundsDeadline: { value: '30d', source: 'default' },
+    sourceOfFundsReminder: { value: '20d', source: 'default' },
   };
 
   it('GET lists every definition enabled, no own parameters, and the environment as the effective values', async () => {
@@ -91,6 +95,7 @@ describe('GET and PUT /workflows', () => {
       'kyc-on-deposit': true,
       'aml-threshold': true,
       'affordability-check': false,
+      'source-of-funds': true,
       'self-exclusion': true,
       'operator-webhook': true,
     });
@@ -161,6 +166,21 @@ describe('GET and PUT /workflows', () => {
       'a fractional window',
       { parameters: { affordabilityWindowDays: 1.5 } },
       'parameters.affordabilityWindowDays',
+    ],
+    [
+      'a deadline under 10 seconds',
+      { parameters: { sourceOfFundsDeadline: '9s' } },
+      'parameters.sourceOfFundsDeadline',
+    ],
+    [
+      'a deadline that is not a duration',
+      { parameters: { sourceOfFundsDeadline: '30 days' } },
+      'parameters.sourceOfFundsDeadline',
+    ],
+    [
+      'a deadline as a number',
+      { parameters: { sourceOfFundsDeadline: 30 } },
+      'parameters.sourceOfFundsDeadline',
     ],
     [
       'a threshold as a string',

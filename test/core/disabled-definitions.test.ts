@@ -8,7 +8,7 @@ import { startStack, type TestStack } from '../support/stack';
 import { eventually } from '../support/workflow-harness';
 
 const DEPOSIT = { type: 'deposit', amount: 50, currency: 'GBP', method: 'card' };
-const ALL = ['kyc-on-deposit', 'aml-threshold', 'affordability-check', 'operator-webhook'];
+const ALL = ['kyc-on-deposit', 'aml-threshold', 'affordability-check', 'source-of-funds', 'operator-webhook'];
 
 /**
  * A definition an operator switched off (PUT /workflows) is left out of the plan that the
@@ -37,7 +37,7 @@ describe('switched-off definitions in the plan at recording time', () => {
     (
       await stack.db.pool.query<{ workflow_id: string; definitions: string[] }>(
         `select workflow_id, definitions from fanout_outbox
-          where operator_id = $1 and payload->>'externalId' = $2 and internal_event like $3
+          where operator_id = $1 and payload->>'externalId' = $2 and internal_event like $3 and start
           order by created_at, workflow_id`,
         [op.operatorId, externalId, internalEvent],
       )
@@ -63,10 +63,13 @@ describe('switched-off definitions in the plan at recording time', () => {
 
     expect(await plans('single')).toEqual([
       { workflow_id: before, definitions: ALL },
-      { workflow_id: after, definitions: ['aml-threshold', 'affordability-check', 'operator-webhook'] },
+      {
+        workflow_id: after,
+        definitions: ['aml-threshold', 'affordability-check', 'source-of-funds', 'operator-webhook'],
+      },
     ]);
     expect((await plans('batched')).map((r) => r.definitions)).toEqual([
-      ['aml-threshold', 'affordability-check', 'operator-webhook'],
+      ['aml-threshold', 'affordability-check', 'source-of-funds', 'operator-webhook'],
     ]);
 
     // Switched on again: the next event plans it again.
@@ -75,7 +78,7 @@ describe('switched-off definitions in the plan at recording time', () => {
     expect((await plans('single')).find((r) => r.workflow_id === third)?.definitions).toEqual(ALL);
   });
 
-  it('queues nothing for entity and state changes whose only definition is switched off', async () => {
+  it('queues no workflow for entity and state changes whose only definition is switched off', async () => {
     await setRules({ definitions: { 'operator-webhook': { enabled: false } } });
     const entity = { entityType: 'player', externalId: 'quiet', data: { email: 'q@example.com' } };
     expect((await op.client.post(`${P}/entities`, entity)).status).toBe(201);
@@ -153,7 +156,12 @@ describe('switched-off definitions in the plan at recording time', () => {
         }
       });
     expect(await definitionsOf(before)).toEqual(ALL);
-    expect(await definitionsOf(after)).toEqual(['kyc-on-deposit', 'affordability-check', 'operator-webhook']);
+    expect(await definitionsOf(after)).toEqual([
+      'kyc-on-deposit',
+      'affordability-check',
+      'source-of-funds',
+      'operator-webhook',
+    ]);
     const input = async (workflowId: string) => {
       const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
       const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
@@ -161,6 +169,11 @@ describe('switched-off definitions in the plan at recording time', () => {
         .definitions;
     };
     expect(await input(before)).toEqual(ALL);
-    expect(await input(after)).toEqual(['kyc-on-deposit', 'affordability-check', 'operator-webhook']);
+    expect(await input(after)).toEqual([
+      'kyc-on-deposit',
+      'affordability-check',
+      'source-of-funds',
+      'operator-webhook',
+    ]);
   });
 });

@@ -149,6 +149,9 @@ export async function startWorkflowHarness(
       WEBHOOK_RETRY_INITIAL_MS: '300',
       WEBHOOK_RETRY_MAX_INTERVAL_MS: '1000',
       WEBHOOK_RETRY_WINDOW_MS: '60000',
+      // Out of reach unless a test sets an operator's own threshold: otherwise any test whose
+      // deposits add up to 2,000 would leave a source-of-funds run waiting for 30 days.
+      SOURCE_OF_FUNDS_THRESHOLD: '1000000000',
       ...o.config,
     },
   }).catch(async (err: unknown) => {
