@@ -4,7 +4,7 @@ import type { Queryable } from '../core/db/pool';
 import { redriveEventsPage, type RedriveEventRow } from '../core/db/redrive-events';
 import { registeredOverlaps, type RegisteredRedrive } from '../core/db/redrives';
 import { eventWorkflowId } from '../core/ids';
-import * as SA from '../core/temporal/search-attributes';
+import * as SA from '../workflows/search-attributes';
 import { definitionNamed } from '../workflows/catalog';
 import { definitionMatches, triggersOf, type Definition } from '../workflows/definition';
 import {

@@ -1,10 +1,11 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 /**
- * Custom search attributes that make fan-out workflows findable in the Temporal UI.
- * No PII goes here: only opaque ids and type names.
- * Registered on the dev server at start (`--search-attribute`), in test set-up, and by
- * the docker-compose `temporal-setup` step; keep the three in sync through this list.
+ * The custom search attributes, declared once: workflows upsert them, core/ writes them at
+ * start and reads them back, scripts/ registers them on the dev server and in test set-up
+ * (`--search-attribute`), and the docker-compose `temporal-setup` step lists the same (a test
+ * checks). Workflow-safe: it imports only @temporalio/common. No PII goes here: only opaque ids
+ * and type names.
  */
 export const OperatorId = defineSearchAttributeKey('OperatorId', SearchAttributeType.KEYWORD);
 export const EntityExternalId = defineSearchAttributeKey('EntityExternalId', SearchAttributeType.KEYWORD);
@@ -18,12 +19,14 @@ export const FailedDefinitions = defineSearchAttributeKey(
   SearchAttributeType.KEYWORD_LIST,
 );
 
+const ALL = [OperatorId, EntityExternalId, EventType, InternalEvent, Definitions, FailedDefinitions] as const;
+
+const CLI_TYPE = {
+  [SearchAttributeType.KEYWORD]: 'Keyword',
+  [SearchAttributeType.KEYWORD_LIST]: 'KeywordList',
+} as const;
+
 /** name → CLI type, as `temporal server start-dev --search-attribute NAME=Keyword` expects. */
-export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'KeywordList'> = {
-  OperatorId: 'Keyword',
-  EntityExternalId: 'Keyword',
-  EventType: 'Keyword',
-  InternalEvent: 'Keyword',
-  Definitions: 'KeywordList',
-  FailedDefinitions: 'KeywordList',
-};
+export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'KeywordList'> = Object.fromEntries(
+  ALL.map((key) => [key.name, CLI_TYPE[key.type]]),
+);
