@@ -4,7 +4,7 @@ import type { Queryable } from '../core/db/pool';
 import { redriveEventsPage, type RedriveEventRow } from '../core/db/redrive-events';
 import { registeredOverlaps, type RegisteredRedrive } from '../core/db/redrives';
 import { eventWorkflowId } from '../core/ids';
-import * as SA from '../core/temporal/search-attributes';
+import * as SA from '../workflows/search-attributes';
 import { definitionNamed } from '../workflows/catalog';
 import { definitionMatches, triggersOf, type Definition } from '../workflows/definition';
 import {
@@ -25,14 +25,13 @@ interface EventOutcome {
   failed: string[];
 }
 
-/**
- * The internal-event LIKE patterns of a definition's triggers that recorded events can match
- * (`entity_event.*`). Coarse (`_` matches any character); definitionMatches decides exactly.
- */
-export function eventPatterns(def: Definition): string[] {
-  return triggersOf(def.trigger)
-    .filter((t) => t.startsWith('entity_event.'))
-    .map((t) => (t.endsWith('*') ? `${t.slice(0, -1)}%` : t));
+const RECORDED = 'entity_event.';
+
+/** Whether any trigger of the definition can match a recorded event (`entity_event.<type>`). */
+export function triggersOnRecordedEvents(def: Definition): boolean {
+  return triggersOf(def.trigger).some((t) =>
+    t.endsWith('*') ? RECORDED.startsWith(t.slice(0, -1)) || t.startsWith(RECORDED) : t.startsWith(RECORDED),
+  );
 }
 
 function inputOf(row: RedriveEventRow): FanoutInput {
@@ -131,7 +130,7 @@ export async function selectRedrivePage(
     operatorId: c.operatorId,
     since: c.since,
     until: c.until,
-    patterns: eventPatterns(def),
+    triggers: triggersOf(def.trigger),
     after,
     limit,
     ...(c.mode === 'backfill' ? { unlessDisabled: def.name } : {}),

@@ -7,7 +7,7 @@ import {
 } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Command } from 'commander';
-import { countRedrive, eventPatterns } from '../activities/redrive';
+import { countRedrive, triggersOnRecordedEvents } from '../activities/redrive';
 import { getOperator } from '../core/db/operators';
 import { newestArchivedInRange } from '../core/db/redrive-events';
 import { runningOverlap, startRedriveAlone, type GuardedStart } from '../core/fanout/redrive-guard';
@@ -80,7 +80,7 @@ function positiveInt(name: string, value: string, fail: (m: string) => never): n
 function criteriaFrom(mode: RedriveMode, o: RunOptions, fail: (m: string) => never): RedriveCriteria {
   const def = definitions.find((d) => d.name === o.definition);
   if (!def) fail(`Unknown definition "${o.definition}"; known: ${definitions.map((d) => d.name).join(', ')}`);
-  if (eventPatterns(def).length === 0)
+  if (!triggersOnRecordedEvents(def))
     fail(`Definition "${def.name}" triggers on no recorded events (entity_event.*): nothing to ${mode}`);
   if (mode === 'backfill' && def.requiresSubscription)
     fail(`Definition "${def.name}" depends on each operator's webhook subscription; it cannot be backfilled`);

@@ -82,10 +82,17 @@ export function triggersOf(trigger: string | string[]): string[] {
   return Array.isArray(trigger) ? trigger : [trigger];
 }
 
+/**
+ * The one rule by which a trigger (or a webhook endpoint's event filter) matches an internal
+ * event: the name itself, or a prefix ending in `*`. SQL applies the same rule through
+ * `internal_event_matches` (migration 013); test/core/event-matching.test.ts compares the two.
+ */
+export function patternMatches(pattern: string, internalEvent: string): boolean {
+  return pattern.endsWith('*') ? internalEvent.startsWith(pattern.slice(0, -1)) : pattern === internalEvent;
+}
+
 export function triggerMatches(trigger: string | string[], internalEvent: string): boolean {
-  return triggersOf(trigger).some((t) =>
-    t.endsWith('*') ? internalEvent.startsWith(t.slice(0, -1)) : t === internalEvent,
-  );
+  return triggersOf(trigger).some((t) => patternMatches(t, internalEvent));
 }
 
 export function definitionMatches(def: Definition, input: FanoutInput): boolean {

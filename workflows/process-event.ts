@@ -7,17 +7,14 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { WebhookMessage } from '../activities/webhooks/activities';
 import { DATABASE_ACTIVITY, WEBHOOK_DELIVERY } from './activity-options';
 import { definitionNamed } from './catalog';
 import type { Alert, Definition, DefinitionContext } from './definition';
+import { FailedDefinitions } from './search-attributes';
 import type { DefinitionRun, EventWorkflowInput, FanoutInput, FanoutResult } from './types';
 import { DefinitionCancelled, Waits } from './waits';
-
-// Declared here rather than imported from core/: workflows see only workflow-safe modules.
-const FailedDefinitions = defineSearchAttributeKey('FailedDefinitions', SearchAttributeType.KEYWORD_LIST);
 
 /**
  * The workflow of one event (ID `entity_event.<type>:<eventId>` for recorded events): runs

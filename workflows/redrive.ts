@@ -10,8 +10,6 @@ import {
   startChild,
 } from '@temporalio/workflow';
 import {
-  defineSearchAttributeKey,
-  SearchAttributeType,
   TypedSearchAttributes,
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
@@ -20,6 +18,7 @@ import type { Activities } from '../activities';
 import { DATABASE_ACTIVITY } from './activity-options';
 import { definitionNamed } from './catalog';
 import { processEvent } from './process-event';
+import { Definitions, EntityExternalId, EventType, InternalEvent, OperatorId } from './search-attributes';
 import {
   REDRIVE_PROGRESS_QUERY,
   redriveChildId,
@@ -27,13 +26,6 @@ import {
   type RedriveProgress,
 } from './redrive-types';
 import type { FanoutInput, FanoutResult } from './types';
-
-// Declared here rather than imported from core/: workflows see only workflow-safe modules.
-const OperatorId = defineSearchAttributeKey('OperatorId', SearchAttributeType.KEYWORD);
-const EntityExternalId = defineSearchAttributeKey('EntityExternalId', SearchAttributeType.KEYWORD);
-const EventType = defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD);
-const InternalEvent = defineSearchAttributeKey('InternalEvent', SearchAttributeType.KEYWORD);
-const Definitions = defineSearchAttributeKey('Definitions', SearchAttributeType.KEYWORD_LIST);
 
 /** A page reads Postgres and describes up to a page of workflows: more than a single query. */
 const SELECT_PAGE = { ...DATABASE_ACTIVITY, startToCloseTimeout: '2m' } as const;

@@ -7,15 +7,11 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { DATABASE_ACTIVITY } from './activity-options';
 import { durationMs } from './duration';
+import { WaitDeadline, WaitingFor } from './search-attributes';
 import type { FanoutInput, WaitEvent } from './types';
-
-/** The definitions of a workflow that wait now, and the nearest deadline: ops query these. */
-export const WaitingFor = defineSearchAttributeKey('WaitingFor', SearchAttributeType.KEYWORD_LIST);
-export const WaitDeadline = defineSearchAttributeKey('WaitDeadline', SearchAttributeType.DATETIME);
 
 /** How recorded internal events reach a waiting workflow (sent by core/fanout/wait-signals.ts). */
 export const waitEventSignal = defineSignal<[WaitEvent]>('waitEvent');

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { TypedSearchAttributes, WorkflowIdReusePolicy } from '@temporalio/common';
-import * as SA from '../../core/temporal/search-attributes';
+import * as SA from '../../workflows/search-attributes';
 
 async function main(): Promise<void> {
   const [address, namespace, taskQueue, count, concurrency, operatorId] = process.argv.slice(2);

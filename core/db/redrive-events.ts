@@ -14,7 +14,8 @@ export interface RedriveEventRow {
 
 /**
  * One page of recorded events in [since, until), optionally of one operator, whose internal
- * event (`entity_event.<type>`) is LIKE one of `patterns`, in (created_at, id) order after
+ * event (`entity_event.<type>`) one of `triggers` matches (internal_event_matches, migration
+ * 013: the rule of triggerMatches in workflows/definition.ts), in (created_at, id) order after
  * `after`. Keyset pagination: each page costs the same however deep into the range it is.
  * The cursor carries created_at as Postgres text (microseconds), so no event is skipped or
  * read twice at a millisecond boundary.
@@ -25,7 +26,8 @@ export async function redriveEventsPage(
     operatorId?: string;
     since: string;
     until: string;
-    patterns: string[];
+    /** A definition's triggers: names, or prefixes ending in `*`. */
+    triggers: string[];
     after: RedriveCursor | null;
     limit: number;
     /**
@@ -42,7 +44,7 @@ export async function redriveEventsPage(
        from events
       where ($1::text is null or operator_id = $1)
         and created_at >= $2::timestamptz and created_at < $3::timestamptz
-        and ('entity_event.' || event_type) like any ($4::text[])
+        and exists (select 1 from unnest($4::text[]) t where internal_event_matches(t, 'entity_event.' || event_type))
         and ($5::timestamptz is null or (created_at, id) > ($5::timestamptz, $6::text))
         -- The recording statement's own test of "switched off" (migration 010).
         and ($8::text is null or cardinality(fanout_enabled_plan(events.operator_id, array[$8::text])) > 0)
@@ -54,7 +56,7 @@ export async function redriveEventsPage(
       q.operatorId ?? null,
       q.since,
       q.until,
-      q.patterns,
+      q.triggers,
       q.after?.createdAt ?? null,
       q.after?.id ?? null,
       q.limit,

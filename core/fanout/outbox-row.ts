@@ -1,4 +1,5 @@
 import type { FanoutInput } from '../../workflows/types';
+import * as SA from '../../workflows/search-attributes';
 import { fanoutWorkflowId } from '../ids';
 import { planParts, planSql, planWithSubscription, type PlanParts } from './plan';
 
@@ -41,10 +42,10 @@ const PAYLOAD_FIELDS = [
 
 /** Search attribute name → the payload field it holds (no PII: ids and type names only). */
 const SEARCH_ATTRIBUTE_FIELDS = [
-  ['OperatorId', 'operatorId'],
-  ['EntityExternalId', 'externalId'],
-  ['InternalEvent', 'internalEvent'],
-  ['EventType', 'eventType'],
+  [SA.OperatorId.name, 'operatorId'],
+  [SA.EntityExternalId.name, 'externalId'],
+  [SA.InternalEvent.name, 'internalEvent'],
+  [SA.EventType.name, 'eventType'],
 ] as const satisfies ReadonlyArray<readonly [string, keyof Fields<unknown>]>;
 
 function present<T>(f: Fields<T>, names: ReadonlyArray<keyof Fields<T>>): Array<[keyof Fields<T>, T]> {

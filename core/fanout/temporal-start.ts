@@ -1,22 +1,18 @@
 import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { TypedSearchAttributes, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
-import * as SA from '../temporal/search-attributes';
+import * as SA from '../../workflows/search-attributes';
 import type { PendingStart } from '../db/outbox';
 
 /** Workflow type of every event's workflow: runs the definitions of its plan as activities. */
 export const EVENT_WORKFLOW = 'processEvent';
 
-const KEYS = {
-  OperatorId: SA.OperatorId,
-  EntityExternalId: SA.EntityExternalId,
-  EventType: SA.EventType,
-  InternalEvent: SA.InternalEvent,
-} as const;
+/** The keyword attributes an outbox row carries (core/fanout/outbox-row.ts writes them by name). */
+const ROW_KEYS = [SA.OperatorId, SA.EntityExternalId, SA.EventType, SA.InternalEvent] as const;
 
 function typedAttributes(raw: Record<string, string[]>, definitions: string[]): TypedSearchAttributes {
   const pairs: SearchAttributePair[] = [];
-  for (const [name, key] of Object.entries(KEYS)) {
-    const value = raw[name]?.[0];
+  for (const key of ROW_KEYS) {
+    const value = raw[key.name]?.[0];
     if (value !== undefined) pairs.push({ key, value } as SearchAttributePair);
   }
   // Left unset for an empty plan: `Definitions IS NULL` finds the events nothing ran for.

@@ -1,5 +1,6 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
+import { FailedDefinitions } from '../../workflows/search-attributes';
 
 // The proto types as the client hands them out (@temporalio/proto is not a dependency of ours).
 type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
@@ -113,7 +114,9 @@ function scan(events: HistoryEvent[], plan: string[]): Scan {
     } else if (e.upsertWorkflowSearchAttributesEventAttributes) {
       // Read here, not from describe: then the failures and the history are of the same moment.
       const field =
-        e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields?.FailedDefinitions;
+        e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields?.[
+          FailedDefinitions.name
+        ];
       if (field) failedDefinitions = defaultPayloadConverter.fromPayload<string[]>(field) ?? [];
     }
   });

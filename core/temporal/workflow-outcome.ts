@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { FanoutResult } from '../../workflows/types';
 import { outcomesFromHistory, type CancelledBy, type DefinitionState } from './history-outcomes';
-import { Definitions } from './search-attributes';
+import { Definitions } from '../../workflows/search-attributes';
 
 export type WorkflowStatus =
   | 'running'

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from '../../core/temporal/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { spawnManaged, type ExitStatus, type ManagedChild } from './children';
 import { isListening, sleep } from './ports';
 import { findTemporalCli } from './temporal-cli';

