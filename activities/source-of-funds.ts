@@ -10,7 +10,13 @@ export type SourceOfFundsStatus = 'requested' | 'verified' | 'rejected' | 'overd
 
 export interface SourceOfFundsAssessment {
   required: boolean;
-  reason: 'threshold_reached' | 'below_threshold' | 'already_verified' | 'already_rejected' | 'already_requested' | 'overdue';
+  reason:
+    | 'threshold_reached'
+    | 'below_threshold'
+    | 'already_verified'
+    | 'already_rejected'
+    | 'already_requested'
+    | 'overdue';
   currency: string;
   /** Deposits in the deposit's currency over the rolling window, this one included. */
   deposits: number;

@@ -59,7 +59,8 @@ export async function writeState(
       const current = await getState(tx, target.operatorId, target.externalId, target.key);
       const value = next(current?.value);
       // A conditional write that finds its own earlier attempt's value (its update id) was written.
-      if (value === KEEP) return { written: current?.update_id === fanoutId, start: null, value: current?.value };
+      if (value === KEEP)
+        return { written: current?.update_id === fanoutId, start: null, value: current?.value };
       const put = await putState(tx, { ...target, value, fanoutId });
       return { written: put !== undefined, start: put?.start ?? null, value };
     });

@@ -1,4 +1,10 @@
-import { closeWait, lookbackPage, registerWait, type LookbackPage, type WaitRegistration } from '../core/db/waits';
+import {
+  closeWait,
+  lookbackPage,
+  registerWait,
+  type LookbackPage,
+  type WaitRegistration,
+} from '../core/db/waits';
 import type { ResolvedDeps } from './index';
 
 /** The steps of `ctx.waitFor` that touch Postgres (workflows/waits.ts; the design in core/db/waits.ts). */
@@ -27,7 +33,11 @@ export function waitActivities(deps: ResolvedDeps) {
      * opened: an event recorded before the deadline whose signal came late (Temporal paused, a
      * worker down at the deadline) still counts, judged by when it was recorded.
      */
-    async closeWait(q: { workflowId: string; waitId: string; lookback?: boolean }): Promise<LookbackPage | null> {
+    async closeWait(q: {
+      workflowId: string;
+      waitId: string;
+      lookback?: boolean;
+    }): Promise<LookbackPage | null> {
       const page = q.lookback ? await lookbackPage(deps.pool, q) : null;
       await closeWait(deps.pool, q.workflowId, q.waitId);
       return page;

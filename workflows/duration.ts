@@ -17,7 +17,10 @@ export function parseDuration(text: string): number | undefined {
   if (!m || text === '') return undefined;
   const [, d, h, min, s] = m;
   return (
-    Number(d ?? 0) * UNIT_MS.d + Number(h ?? 0) * UNIT_MS.h + Number(min ?? 0) * UNIT_MS.m + Number(s ?? 0) * UNIT_MS.s
+    Number(d ?? 0) * UNIT_MS.d +
+    Number(h ?? 0) * UNIT_MS.h +
+    Number(min ?? 0) * UNIT_MS.m +
+    Number(s ?? 0) * UNIT_MS.s
   );
 }
 

@@ -74,7 +74,12 @@ async function cancelled(
     return { definition: def.name, status: 'cancelled', result: { cancelledBy: by, cleanup } };
   } catch (cleanupErr) {
     if (!(cleanupErr instanceof TemporalFailure)) throw cleanupErr;
-    return { definition: def.name, status: 'failed', ...describeFailure(cleanupErr), result: { cancelledBy: by } };
+    return {
+      definition: def.name,
+      status: 'failed',
+      ...describeFailure(cleanupErr),
+      result: { cancelledBy: by },
+    };
   }
 }
 
@@ -135,7 +140,8 @@ function contextFor(def: Definition, input: FanoutInput, waits: Waits): Definiti
     forward: () => deliver('event', forwardedMessage(input)),
     waitFor: (options) => {
       // A bug in the definition, not in the event: fails the workflow task until it is fixed.
-      if (!def.waits) throw new Error(`Definition "${def.name}" calls ctx.waitFor but does not declare waits: true`);
+      if (!def.waits)
+        throw new Error(`Definition "${def.name}" calls ctx.waitFor but does not declare waits: true`);
       return waits.waitFor(def.name, def.cancelOn ?? [], options);
     },
   };

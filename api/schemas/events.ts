@@ -98,11 +98,17 @@ const definitionRun = {
   waitingFor: z
     .string()
     .optional()
-    .meta({ description: 'waiting: what it waits for, in words', example: 'sof_status verified or rejected' }),
+    .meta({
+      description: 'waiting: what it waits for, in words',
+      example: 'sof_status verified or rejected',
+    }),
   events: z
     .array(z.string())
     .optional()
-    .meta({ description: 'waiting: the internal events that can end the wait', example: ['entity_state.updated.sof_status'] }),
+    .meta({
+      description: 'waiting: the internal events that can end the wait',
+      example: ['entity_state.updated.sof_status'],
+    }),
   deadline: z.string().nullable().optional().meta({ description: 'waiting: when the wait times out' }),
   since: z.string().optional().meta({ description: 'waiting: when the wait began' }),
   cancelledBy: z
@@ -126,10 +132,12 @@ const FanoutRedriveRun = z
 const FanoutDefinition = z
   .object({
     ...definitionRun,
-    status: z.enum(['pending', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'not_planned']).meta({
-      description:
-        "In the event's own workflow. `waiting`: parked in a wait (see `waitingFor`, `deadline`); `cancelled`: ended by a later event, not a failure; `not_planned`: only a backfill ran it (see `redrives`)",
-    }),
+    status: z
+      .enum(['pending', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'not_planned'])
+      .meta({
+        description:
+          "In the event's own workflow. `waiting`: parked in a wait (see `waitingFor`, `deadline`); `cancelled`: ended by a later event, not a failure; `not_planned`: only a backfill ran it (see `redrives`)",
+      }),
     redrives: z.array(FanoutRedriveRun),
   })
   .meta({ id: 'FanoutDefinition' });

@@ -34,9 +34,14 @@ export const PutWorkflowsBody = z
     description: "Replaces the operator's workflow settings (a new version, in force from now on)",
   });
 
-const Source = z.enum(['operator', 'default']).meta({ description: "operator: its own; default: the environment's" });
+const Source = z
+  .enum(['operator', 'default'])
+  .meta({ description: "operator: its own; default: the environment's" });
 const Effective = z.object({ value: z.number(), source: Source });
-const EffectiveDuration = z.object({ value: z.string().meta({ description: 'A duration, e.g. 30d' }), source: Source });
+const EffectiveDuration = z.object({
+  value: z.string().meta({ description: 'A duration, e.g. 30d' }),
+  source: Source,
+});
 
 export const WorkflowsState = ok(
   z

@@ -61,7 +61,13 @@ async function main(): Promise<void> {
     return out.sort((a, b) => a - b);
   });
   await connection.close();
-  console.log(JSON.stringify({ count: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99) }));
+  console.log(
+    JSON.stringify({
+      count: latencies.length,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+    }),
+  );
 }
 
 main().catch((err: unknown) => {

@@ -45,8 +45,7 @@ export async function actionsPerEvent(ctx: BenchContext): Promise<void> {
     await call(ctx, sof, 'PUT', '/workflows', {
       parameters: { sourceOfFundsThreshold: 100, sourceOfFundsDeadline: '10s', sourceOfFundsReminder: '1h' },
     });
-    const opOf = (kind: Kind) =>
-      ({ loud, alerts: alerted, sof, quiet })[kind.op ?? 'quiet'];
+    const opOf = (kind: Kind) => ({ loud, alerts: alerted, sof, quiet })[kind.op ?? 'quiet'];
     /** Records a deposit that asks for source of funds, and waits until its wait is open. */
     const asked = async (op: BenchOperator, id: string) => {
       await post(op, id, 'transaction', { type: 'deposit', amount: 150, currency: 'EUR' });

@@ -28,8 +28,11 @@ export async function waits(ctx: BenchContext): Promise<void> {
     });
   await waitUntil(
     async () =>
-      (await ctx.s.pool.query('select count(*)::int as c from entity_waits where operator_id = $1', [op.operatorId]))
-        .rows[0].c === n,
+      (
+        await ctx.s.pool.query('select count(*)::int as c from entity_waits where operator_id = $1', [
+          op.operatorId,
+        ])
+      ).rows[0].c === n,
     600_000,
     `${n} waits open`,
     500,

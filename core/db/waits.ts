@@ -203,7 +203,11 @@ export async function settleOutbox(db: Queryable, workflowIds: string[]): Promis
 }
 
 /** Due signals for a relay, under a lease (as leaseDueStarts): another relay skips them meanwhile. */
-export async function leaseDueSignals(db: Queryable, limit: number, leaseSeconds: number): Promise<WaitSignal[]> {
+export async function leaseDueSignals(
+  db: Queryable,
+  limit: number,
+  leaseSeconds: number,
+): Promise<WaitSignal[]> {
   const { rows } = await db.query<WaitSignal>(
     `update wait_signals s set next_attempt_at = clock_timestamp() + make_interval(secs => $2)
       where (s.workflow_id, s.event_key) in (
@@ -220,7 +224,10 @@ export async function leaseDueSignals(db: Queryable, limit: number, leaseSeconds
 
 /** Delivered (or its workflow closed): the row goes. */
 export async function clearSignal(db: Queryable, workflowId: string, eventKey: string): Promise<void> {
-  await db.query('delete from wait_signals where workflow_id = $1 and event_key = $2', [workflowId, eventKey]);
+  await db.query('delete from wait_signals where workflow_id = $1 and event_key = $2', [
+    workflowId,
+    eventKey,
+  ]);
 }
 
 /** Backoff as for workflow starts: capped at a minute, so a long outage is retried steadily. */
@@ -248,7 +255,11 @@ export interface OpenWait {
   openedAt: string;
 }
 
-export async function openWaitsOf(db: Queryable, operatorId: string, workflowId: string): Promise<OpenWait[]> {
+export async function openWaitsOf(
+  db: Queryable,
+  operatorId: string,
+  workflowId: string,
+): Promise<OpenWait[]> {
   const { rows } = await db.query<OpenWait>(
     `select definition, label, internal_events as "internalEvents",
             ${iso('deadline')} as deadline, ${iso('opened_at')} as "openedAt"

@@ -51,10 +51,12 @@ export const WorkflowParameters = z
       .optional()
       .meta({ description: 'The source-of-funds window, in days (1 to 3650)' }),
     sourceOfFundsDeadline: DurationString.optional().meta({
-      description: 'How long the player has to provide source of funds before it is overdue (e.g. 30d, 72h, 20s)',
+      description:
+        'How long the player has to provide source of funds before it is overdue (e.g. 30d, 72h, 20s)',
     }),
     sourceOfFundsReminder: DurationString.optional().meta({
-      description: 'When to send the operator a reminder while source of funds is still awaited (ignored at or past the deadline)',
+      description:
+        'When to send the operator a reminder while source of funds is still awaited (ignored at or past the deadline)',
     }),
   })
   .strict();

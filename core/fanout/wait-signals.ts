@@ -52,16 +52,27 @@ export async function sendWaitSignal(
       await dropWaitsOf(pool, signal.workflow_id);
       return 'closed';
     }
-    log.warn({ err, workflowId: signal.workflow_id, eventKey: signal.event_key }, 'wait signal failed; will retry');
-    await markSignalFailed(pool, signal.workflow_id, signal.event_key, (err as Error).message ?? String(err)).catch(
-      () => undefined,
+    log.warn(
+      { err, workflowId: signal.workflow_id, eventKey: signal.event_key },
+      'wait signal failed; will retry',
     );
+    await markSignalFailed(
+      pool,
+      signal.workflow_id,
+      signal.event_key,
+      (err as Error).message ?? String(err),
+    ).catch(() => undefined);
     return 'failed';
   }
 }
 
 /** Sends these signals now, in parallel; never throws (a row left behind is the relay's). */
-export async function sendWaitSignals(pool: Pool, client: Client, signals: WaitSignal[], log: Logger): Promise<void> {
+export async function sendWaitSignals(
+  pool: Pool,
+  client: Client,
+  signals: WaitSignal[],
+  log: Logger,
+): Promise<void> {
   await Promise.all(
     signals.map((s) =>
       sendWaitSignal(pool, client, s, log).catch((err: unknown) =>

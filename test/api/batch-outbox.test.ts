@@ -88,7 +88,12 @@ describe('batch writes queue the same fan-out as single writes', () => {
     });
     expect(s!.search_attributes).toEqual(entry.searchAttributes);
     // The plan: what code matched, without forwarding (entity_event.* is not subscribed).
-    expect(b!.definitions).toEqual(['kyc-on-deposit', 'aml-threshold', 'affordability-check', 'source-of-funds']);
+    expect(b!.definitions).toEqual([
+      'kyc-on-deposit',
+      'aml-threshold',
+      'affordability-check',
+      'source-of-funds',
+    ]);
     // occurredAt is the event's own created_at, as for single events.
     const { rows } = await stack.db.pool.query(
       `select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at from events where id = $1`,

@@ -62,7 +62,13 @@ describe('templates and settings', () => {
     expect(t.schema.event_types.session.optional).toEqual(
       expect.arrayContaining(['action', 'ip_address', 'country', 'device', 'browser']),
     );
-    expect(t.schema.state_keys).toEqual(['balance', 'kyc_status', 'risk_score', 'loyalty_tier', 'sof_status']);
+    expect(t.schema.state_keys).toEqual([
+      'balance',
+      'kyc_status',
+      'risk_score',
+      'loyalty_tier',
+      'sof_status',
+    ]);
     expect(t.schema.pii_fields).toEqual({
       player: ['first_name', 'last_name', 'email', 'phone', 'date_of_birth'],
     });

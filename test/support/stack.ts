@@ -61,7 +61,10 @@ export interface TestStack {
    * Starts (or restarts) an in-process worker on this stack's task queue; `wrap` may replace
    * activities (a test that holds one back to force an interleaving).
    */
-  startWorker(overrides?: Partial<ActivityDeps>, wrap?: (activities: Activities) => Activities): Promise<Worker>;
+  startWorker(
+    overrides?: Partial<ActivityDeps>,
+    wrap?: (activities: Activities) => Activities,
+  ): Promise<Worker>;
   stopWorker(): Promise<void>;
   close(): Promise<void>;
 }

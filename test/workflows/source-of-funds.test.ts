@@ -1,4 +1,12 @@
+import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Activities } from '../../activities';
+import {
+  REDRIVE_WORKFLOW,
+  redriveChildId,
+  redriveWorkflowId,
+  type RedriveInput,
+  type RedriveProgress,
+} from '../../workflows/redrive-types';
 import { WaitDeadline, WaitingFor } from '../../workflows/search-attributes';
 import { P } from '../support/http';
 import { newPlayer } from '../support/operators';
@@ -69,7 +77,9 @@ describe('source-of-funds', () => {
       await listWorkflowIds(h.stack, `WaitingFor = 'source-of-funds' AND OperatorId = '${op.operatorId}'`),
     ).toEqual([crossing.fanoutId]);
     const waiting = await h.stack.temporal.workflow.getHandle(crossing.fanoutId).describe();
-    expect(waiting.typedSearchAttributes.get(WaitDeadline)!.getTime()).toBeGreaterThan(Date.now() + 3_500_000);
+    expect(waiting.typedSearchAttributes.get(WaitDeadline)!.getTime()).toBeGreaterThan(
+      Date.now() + 3_500_000,
+    );
     await h.stack.stopWorker();
     try {
       const status = await op.client.get(`${P}/events/${crossing.id}/fanout`);
@@ -78,14 +88,20 @@ describe('source-of-funds', () => {
       expect(sof).toMatchObject({
         status: 'waiting',
         waitingFor: 'sof_status verified or rejected',
-        events: expect.arrayContaining(['entity_state.updated.sof_status', 'entity_event.block', 'entity.deleted']),
+        events: expect.arrayContaining([
+          'entity_state.updated.sof_status',
+          'entity_event.block',
+          'entity.deleted',
+        ]),
       });
       expect(Date.parse(sof.deadline)).toBeGreaterThan(Date.now() + 3_500_000);
     } finally {
       await h.stack.startWorker();
     }
 
-    expect((await op.client.put(`${P}/entities/sof_1/state/sof_status`, { value: 'verified' })).status).toBe(200);
+    expect((await op.client.put(`${P}/entities/sof_1/state/sof_status`, { value: 'verified' })).status).toBe(
+      200,
+    );
     const run = await definitionRun(h.stack, crossing.fanoutId, 'source-of-funds');
     expect(run).toMatchObject({ status: 'completed', result: { requested: true, status: 'verified' } });
     const done = await h.stack.temporal.workflow.getHandle(crossing.fanoutId).describe();
@@ -136,7 +152,10 @@ describe('source-of-funds', () => {
     const run = await definitionRun(h.stack, ev.fanoutId, 'source-of-funds');
     expect(run).toMatchObject({
       status: 'cancelled',
-      result: { cancelledBy: { internalEvent: 'entity_event.block', eventId: exclusion.id }, cleanup: { withdrawn: true } },
+      result: {
+        cancelledBy: { internalEvent: 'entity_event.block', eventId: exclusion.id },
+        cleanup: { withdrawn: true },
+      },
     });
     expect(await sofStatus(op, 'sof_3')).toBe('cancelled');
     const description = await h.stack.temporal.workflow.getHandle(ev.fanoutId).describe();
@@ -164,8 +183,13 @@ describe('source-of-funds', () => {
     });
     await op.client.put(`${P}/entities/sof_4/state/sof_status`, { value: 'rejected' });
     await eventually(async () =>
-      (await listWorkflowIds(h.stack, `WaitingFor = 'source-of-funds' AND OperatorId = '${op.operatorId}'`, 0))
-        .length === 0
+      (
+        await listWorkflowIds(
+          h.stack,
+          `WaitingFor = 'source-of-funds' AND OperatorId = '${op.operatorId}'`,
+          0,
+        )
+      ).length === 0
         ? true
         : undefined,
     );
@@ -193,7 +217,9 @@ describe('source-of-funds', () => {
       const ev = await deposit(op, 'sof_5', 150);
       await eventually(async () => (held > 0 ? true : undefined));
       expect(await sofStatus(op, 'sof_5')).toBe('requested');
-      expect((await op.client.put(`${P}/entities/sof_5/state/sof_status`, { value: 'verified' })).status).toBe(200);
+      expect(
+        (await op.client.put(`${P}/entities/sof_5/state/sof_status`, { value: 'verified' })).status,
+      ).toBe(200);
       // The verdict has left the outbox, matched against no wait (none was registered yet).
       await eventually(async () => {
         const { rows } = await h.stack.db.pool.query(
@@ -227,9 +253,64 @@ describe('source-of-funds', () => {
     );
     expect((await op.client.delete(`${P}/entities/sof_6`)).status).toBe(200);
     const run = await definitionRun(h.stack, ev.fanoutId, 'source-of-funds');
-    expect(run).toMatchObject({ status: 'cancelled', result: { cancelledBy: { internalEvent: 'entity.deleted' } } });
+    expect(run).toMatchObject({
+      status: 'cancelled',
+      result: { cancelledBy: { internalEvent: 'entity.deleted' } },
+    });
     expect(
       (await h.stack.db.pool.query('select 1 from entity_waits where workflow_id = $1', [ev.fanoutId])).rows,
     ).toEqual([]);
+  });
+
+  it('is backfilled without stalling the backfill: its re-runs start and are left waiting', async () => {
+    const op = await operator({ sourceOfFundsDeadline: '1h' });
+    const since = new Date(Date.now() - 1000).toISOString();
+    await op.client.put(`${P}/workflows`, {
+      definitions: { 'source-of-funds': { enabled: false } },
+      parameters: { sourceOfFundsThreshold: 100, sourceOfFundsDeadline: '1h' },
+    });
+    await newPlayer(op.client, 'sof_7');
+    const ev = await deposit(op, 'sof_7', 150);
+    await definitionRun(h.stack, ev.fanoutId, 'aml-threshold');
+    await op.client.put(`${P}/workflows`, {
+      parameters: { sourceOfFundsThreshold: 100, sourceOfFundsDeadline: '1h' },
+    });
+    const input: RedriveInput = {
+      redriveId: `sof_${op.operatorId}`,
+      mode: 'backfill',
+      definition: 'source-of-funds',
+      operatorId: op.operatorId,
+      since,
+      until: new Date().toISOString(),
+      pageSize: 10,
+      ratePerSecond: 100,
+      pagesPerRun: 10,
+    };
+    const handle = await h.stack.temporal.workflow.start(REDRIVE_WORKFLOW, {
+      taskQueue: h.stack.taskQueue,
+      workflowId: redriveWorkflowId(input.redriveId),
+      args: [input],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+    // Done while its one re-run still waits for the verdict (its deadline is an hour away).
+    expect((await handle.result()) as RedriveProgress).toMatchObject({
+      selected: 1,
+      completed: 0,
+      failed: 0,
+      waiting: 1,
+      done: true,
+    });
+    const child = h.stack.temporal.workflow.getHandle(redriveChildId(input.redriveId, ev.id));
+    await eventually(async () => ((await sofStatus(op, 'sof_7')) === 'requested' ? true : undefined));
+    expect((await child.describe()).status.name).toBe('RUNNING');
+    await op.client.put(`${P}/entities/sof_7/state/sof_status`, { value: 'rejected' });
+    const result = (await child.result()) as { runs: Array<{ definition: string; result: unknown }> };
+    expect(result.runs).toEqual([
+      expect.objectContaining({
+        definition: 'source-of-funds',
+        status: 'completed',
+        result: expect.objectContaining({ status: 'rejected' }),
+      }),
+    ]);
   });
 });

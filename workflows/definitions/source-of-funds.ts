@@ -11,12 +11,15 @@ const VERDICTS = ['verified', 'rejected'];
  */
 export const sourceOfFunds = defineDefinition({
   name: 'source-of-funds',
-  description: "Requests source of funds once deposits over the window reach the threshold, and waits for the verdict until a deadline",
+  description:
+    'Requests source of funds once deposits over the window reach the threshold, and waits for the verdict until a deadline',
   trigger: 'entity_event.transaction',
   condition: (input) => input.data.type === 'deposit',
   waits: true,
   // A self-exclusion ends the request: the player is not to be contacted.
-  cancelOn: [{ event: 'entity_event.block', where: (e) => (e.data.type ?? 'self_exclusion') === 'self_exclusion' }],
+  cancelOn: [
+    { event: 'entity_event.block', where: (e) => (e.data.type ?? 'self_exclusion') === 'self_exclusion' },
+  ],
   async run(input, ctx) {
     const { assessSourceOfFunds, setSourceOfFundsStatus } = ctx.activities();
     const a = await assessSourceOfFunds(input);
@@ -28,10 +31,15 @@ export const sourceOfFunds = defineDefinition({
       windowDays: a.windowDays,
       deadline: a.deadline,
     };
-    if (!a.required) return { requested: false, reason: a.reason, deposits: a.deposits, threshold: a.threshold };
+    if (!a.required)
+      return { requested: false, reason: a.reason, deposits: a.deposits, threshold: a.threshold };
     const player = { operatorId: input.operatorId, externalId: input.externalId };
     // Another deposit's workflow may have asked a moment ago: then that one waits, not this one.
-    const asked = await setSourceOfFundsStatus({ ...player, status: 'requested', onlyIf: [null, 'cancelled'] });
+    const asked = await setSourceOfFundsStatus({
+      ...player,
+      status: 'requested',
+      onlyIf: [null, 'cancelled'],
+    });
     if (!asked.written) return { requested: false, reason: 'already_requested', status: asked.current };
     await ctx.alert({
       kind: 'source_of_funds_requested',
@@ -41,7 +49,10 @@ export const sourceOfFunds = defineDefinition({
     });
     const outcome = await ctx.waitFor({
       label: 'sof_status verified or rejected',
-      for: { event: 'entity_state.updated.sof_status', where: (e) => VERDICTS.includes(String(e.data.value)) },
+      for: {
+        event: 'entity_state.updated.sof_status',
+        where: (e) => VERDICTS.includes(String(e.data.value)),
+      },
       timeout: a.deadline,
       escalations: [
         {
@@ -65,7 +76,11 @@ export const sourceOfFunds = defineDefinition({
       summary: `Source of funds for ${input.externalId} is overdue: no verdict within ${a.deadline}`,
       details: { ...details, deadlineAt: outcome.deadline },
     });
-    return { requested: true, status: overdue.written ? 'overdue' : overdue.current, deadlineAt: outcome.deadline };
+    return {
+      requested: true,
+      status: overdue.written ? 'overdue' : overdue.current,
+      deadlineAt: outcome.deadline,
+    };
   },
   async onCancel(input, ctx, cancelledBy) {
     const { setSourceOfFundsStatus } = ctx.activities();

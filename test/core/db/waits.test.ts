@@ -35,12 +35,21 @@ async function record(
   await q.query(
     `insert into fanout_outbox (workflow_id, operator_id, internal_event, payload, search_attributes, definitions)
      values ($1, $2, $3, $4, '{}'::jsonb, '{}')`,
-    [key, OP, `entity_event.${eventType}`, { externalId, eventId: id, operatorId: OP, internalEvent: `entity_event.${eventType}` }],
+    [
+      key,
+      OP,
+      `entity_event.${eventType}`,
+      { externalId, eventId: id, operatorId: OP, internalEvent: `entity_event.${eventType}` },
+    ],
   );
   return { id, key };
 }
 
-function waitOf(trigger: { id: string; key: string }, externalId: string, events: string[]): WaitRegistration {
+function waitOf(
+  trigger: { id: string; key: string },
+  externalId: string,
+  events: string[],
+): WaitRegistration {
   return {
     workflowId: trigger.key,
     waitId: 'test-definition/1',
@@ -153,7 +162,10 @@ describe('an internal event meets an open wait', () => {
 
   it('includes a state written since, under the key of its outbox row, and the entity’s erasure', async () => {
     const trigger = await record(db.pool, 'p6', 'transaction', { type: 'deposit' });
-    await db.pool.query(`insert into entities (id, operator_id, external_id, entity_type, data) values ('ent_p6', $1, 'p6', 'player', '{}')`, [OP]);
+    await db.pool.query(
+      `insert into entities (id, operator_id, external_id, entity_type, data) values ('ent_p6', $1, 'p6', 'player', '{}')`,
+      [OP],
+    );
     await db.pool.query(
       `insert into entity_states (operator_id, external_id, state_key, value, update_id) values ($1, 'p6', 'sof_status', '"verified"', 'ien_1')`,
       [OP],
@@ -168,7 +180,10 @@ describe('an internal event meets an open wait', () => {
         data: { value: 'verified' },
       }),
     ]);
-    await db.pool.query(`update entities set deleted_at = now() where operator_id = $1 and external_id = 'p6'`, [OP]);
+    await db.pool.query(
+      `update entities set deleted_at = now() where operator_id = $1 and external_id = 'p6'`,
+      [OP],
+    );
     expect(await lookbackKeys(w)).toContain('entity.deleted:p6');
   });
 });
