@@ -17,6 +17,7 @@ import { backfill } from './scenarios/backfill';
 import { batch } from './scenarios/batch';
 import { fanoutEndToEnd } from './scenarios/e2e';
 import { fairness } from './scenarios/fairness';
+import { kycFairness } from './scenarios/kyc-fairness';
 import { fanoutStart } from './scenarios/fanout';
 import { memory, ingest } from './scenarios/ingest';
 import { fanoutLag } from './scenarios/lag';
@@ -32,6 +33,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   e2e: fanoutEndToEnd,
   lag: fanoutLag,
   fairness,
+  'kyc-fairness': kycFairness,
   // Paced, not load-bound: 10,000 re-runs at the CLI's 20/s take over 8 minutes on any machine.
   backfill,
   listing,
