@@ -151,7 +151,7 @@ interface KycLag {
 
 /**
  * events.created_at (the commit) against entity_states.updated_at of the player's kyc_status
- * written for that event (both Postgres clock): waits until every one is written or 10 minutes.
+ * written for that event (both Postgres clock): waits until every one is written or 30 minutes.
  */
 async function kycLag(ctx: BenchContext, op: BenchOperator, eventIds: string[]): Promise<KycLag> {
   const query = () =>
@@ -166,7 +166,7 @@ async function kycLag(ctx: BenchContext, op: BenchOperator, eventIds: string[]):
     );
   await waitUntil(
     async () => (await query()).rows.length >= eventIds.length,
-    600_000,
+    1_800_000,
     "B's KYC results",
     250,
   ).catch((err: unknown) => ctx.log(`kyc-fairness: ${String(err)}`));
