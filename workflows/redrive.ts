@@ -18,6 +18,7 @@ import {
 } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { DATABASE_ACTIVITY } from './activity-options';
+import { operatorPriority } from './fairness';
 import { processEvent } from './process-event';
 import {
   REDRIVE_PROGRESS_QUERY,
@@ -112,6 +113,9 @@ async function rerun(input: RedriveInput, event: FanoutInput): Promise<'complete
     // A re-run that is under way finishes even if the re-drive is terminated.
     parentClosePolicy: ParentClosePolicy.ABANDON,
     typedSearchAttributes: new TypedSearchAttributes(pairs),
+    // Its event's operator as its fairness key, as the event's own workflow has it
+    // (workflows/fairness.ts), also when the re-drive spans every operator.
+    priority: operatorPriority(event.operatorId),
     staticSummary: `${input.mode} ${input.redriveId}: ${input.definition} for event ${event.eventId ?? ''}`,
   }).catch((err: unknown) => {
     // Already run by this re-drive (an event selected twice): once is the promise, and that
