@@ -3,8 +3,11 @@ import { percentile, sleep, waitUntil } from '../lib/measure';
 import { newOperator, type BenchOperator } from '../lib/stack';
 import { quiesce } from './fanout';
 
-/** Operator B's steady deposit rate; each is a player's first deposit, so each needs a KYC check. */
-const B_RATE = 4;
+/**
+ * Operator B's steady deposit rate (each a player's first deposit, so each needs a KYC check);
+ * BENCH_KYC_FAIRNESS_RATE sets another, to find the rate up to which B stays within its share.
+ */
+const B_RATE = Number(process.env.BENCH_KYC_FAIRNESS_RATE ?? 4);
 
 /**
  * Fair to the activity: operator B's commit → KYC result written (the `kyc_status` state that

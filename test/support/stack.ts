@@ -8,6 +8,7 @@ import {
   Worker,
   makeTelemetryFilterString,
   type Logger as SdkLogger,
+  type WorkerOptions,
 } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities, type ActivityDeps } from '../../activities';
@@ -57,11 +58,19 @@ export interface TestStack {
   kyc: KycSandbox;
   /** Activity outcomes counted by the in-process worker's interceptor (as worker/main.ts serves them). */
   workerMetrics: WorkerMetrics;
-  /** Starts (or restarts) an in-process worker on this stack's task queue. */
-  startWorker(overrides?: Partial<ActivityDeps>): Promise<Worker>;
+  /**
+   * Starts (or restarts) an in-process worker on this stack's task queue; `limits` caps its
+   * slots (a worker that is the bottleneck, so the server's dispatch order shows).
+   */
+  startWorker(overrides?: Partial<ActivityDeps>, limits?: WorkerLimits): Promise<Worker>;
   stopWorker(): Promise<void>;
   close(): Promise<void>;
 }
+
+export type WorkerLimits = Pick<
+  WorkerOptions,
+  'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentActivityTaskExecutions' | 'maxCachedWorkflows'
+>;
 
 export interface StackOptions {
   worker?: boolean;
@@ -152,7 +161,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     rateLimiter,
     kyc,
     workerMetrics,
-    async startWorker(overrides = {}) {
+    async startWorker(overrides = {}, limits = {}) {
       sdkLog = new PinoSdkLogger(log.child({ component: 'temporal-sdk' }));
       if (!runtimeInstalled) {
         Runtime.install({
@@ -172,6 +181,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
         activities: createActivities({ pool: db.pool, log, config, ...overrides }),
         shutdownGraceTime: '1s',
         interceptors: { activity: [activityInterceptor(log, workerMetrics)] },
+        ...limits,
       });
       running = worker.run();
       return worker;
