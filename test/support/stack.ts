@@ -69,7 +69,7 @@ export interface TestStack {
 
 export type WorkerLimits = Pick<
   WorkerOptions,
-  'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentActivityTaskExecutions' | 'maxCachedWorkflows'
+  'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentActivityTaskExecutions'
 >;
 
 export interface StackOptions {
