@@ -197,7 +197,7 @@ async function terminateRunning(ctx: BenchContext, op: BenchOperator): Promise<v
     reason: 'benchmark measured; the rest of the load is not needed',
     terminationOperation: {},
   });
-  await waitUntil(async () => (await runningOf(ctx, op)) === 0, 600_000, `terminating ${query}`, 1000);
+  await waitUntil(async () => (await runningOf(ctx, op)) === 0, 1_800_000, `terminating ${query}`, 1000);
 }
 
 async function runningOf(ctx: BenchContext, op: BenchOperator): Promise<number> {
