@@ -17,6 +17,7 @@ import { backfill } from './scenarios/backfill';
 import { batch } from './scenarios/batch';
 import { fanoutEndToEnd } from './scenarios/e2e';
 import { fairness } from './scenarios/fairness';
+import { kycFairness } from './scenarios/kyc-fairness';
 import { fanoutStart } from './scenarios/fanout';
 import { memory, ingest } from './scenarios/ingest';
 import { fanoutLag } from './scenarios/lag';
@@ -34,6 +35,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   lag: fanoutLag,
   fairness,
   waits,
+  'kyc-fairness': kycFairness,
   // Paced, not load-bound: 10,000 re-runs at the CLI's 20/s take over 8 minutes on any machine.
   backfill,
   listing,

@@ -11,6 +11,7 @@ import { countRedrive, triggersOnRecordedEvents } from '../activities/redrive';
 import { getOperator } from '../core/db/operators';
 import { newestArchivedInRange } from '../core/db/redrive-events';
 import { runningOverlap, startRedriveAlone, type GuardedStart } from '../core/fanout/redrive-guard';
+import { operatorPriority } from '../workflows/fairness';
 import type { Db } from '../core/db/pool';
 import { definitions } from '../workflows/definitions';
 import {
@@ -214,6 +215,9 @@ async function runOrResume(mode: RedriveMode, o: RunOptions, deps: FanoutCliDeps
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       memo: { ...c },
       staticSummary: `${mode} of ${c.definition}: ${total} events (${scope})`,
+      // One operator's re-drive shares that operator's fairness key; one over all operators
+      // has none of its own, and each re-run carries its event's operator (workflows/redrive.ts).
+      ...(c.operatorId ? { priority: operatorPriority(c.operatorId) } : {}),
     });
   let outcome: GuardedStart;
   try {

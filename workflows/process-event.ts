@@ -10,6 +10,7 @@ import {
 import type { Activities } from '../activities';
 import type { WebhookMessage } from '../activities/webhooks/activities';
 import { DATABASE_ACTIVITY, WEBHOOK_DELIVERY } from './activity-options';
+import { operatorPriority } from './fairness';
 import { definitionNamed } from './catalog';
 import type { Alert, Definition, DefinitionContext } from './definition';
 import { FailedDefinitions } from './search-attributes';
@@ -93,8 +94,9 @@ function describeFailure(err: TemporalFailure): { error: string; errorType?: str
 function contextFor(def: Definition, input: FanoutInput, waits: Waits): DefinitionContext {
   const workflowId = workflowInfo().workflowId;
   // Labels every activity of this definition in the UI (the activity's summary).
+  const priority = operatorPriority(input.operatorId);
   const activities = (options: ActivityOptions = DATABASE_ACTIVITY) =>
-    proxyActivities<Activities>({ ...options, summary: def.name });
+    proxyActivities<Activities>({ ...options, summary: def.name, priority });
   let alerts = 0;
   const deliver = async (kind: 'alert' | 'event', message: WebhookMessage): Promise<string> => {
     // Stable across attempts (the receiver's idempotency key) and unique per message: a
@@ -104,6 +106,7 @@ function contextFor(def: Definition, input: FanoutInput, waits: Waits): Definiti
     const { deliverWebhookMessage } = proxyActivities<Activities>({
       ...WEBHOOK_DELIVERY,
       summary: `${def.name}: webhook ${message.type}`,
+      priority,
     });
     // Fixed when the event was recorded (no Action spent here); looked up only for workflows
     // whose input does not carry them (re-drives, entity and state changes).

@@ -1,6 +1,7 @@
 import { ActivityFailure, continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { DATABASE_ACTIVITY, WEBHOOK_DELIVERY } from './activity-options';
+import { operatorPriority } from './fairness';
 
 export interface RecoverWebhooksInput {
   operatorId: string;
@@ -28,10 +29,12 @@ const PAGE = 50;
  * is still down; recover again later) rather than spending a retry window on every message.
  */
 export async function recoverWebhookEndpoint(input: RecoverWebhooksInput): Promise<RecoverWebhooksResult> {
-  const { failedWebhookMessages } = proxyActivities<Activities>(DATABASE_ACTIVITY);
+  const priority = operatorPriority(input.operatorId);
+  const { failedWebhookMessages } = proxyActivities<Activities>({ ...DATABASE_ACTIVITY, priority });
   const { deliverWebhookMessage } = proxyActivities<Activities>({
     ...WEBHOOK_DELIVERY,
     summary: 'recover: webhook',
+    priority,
   });
   const page = await failedWebhookMessages({
     operatorId: input.operatorId,

@@ -17,6 +17,7 @@ import {
 import type { Activities } from '../activities';
 import { DATABASE_ACTIVITY } from './activity-options';
 import { definitionNamed } from './catalog';
+import { operatorPriority } from './fairness';
 import { processEvent } from './process-event';
 import { Definitions, EntityExternalId, EventType, InternalEvent, OperatorId } from './search-attributes';
 import {
@@ -111,6 +112,9 @@ async function rerun(
     // A re-run that is under way finishes even if the re-drive is terminated.
     parentClosePolicy: ParentClosePolicy.ABANDON,
     typedSearchAttributes: new TypedSearchAttributes(pairs),
+    // Its event's operator as its fairness key, as the event's own workflow has it
+    // (workflows/fairness.ts), also when the re-drive spans every operator.
+    priority: operatorPriority(event.operatorId),
     staticSummary: `${input.mode} ${input.redriveId}: ${input.definition} for event ${event.eventId ?? ''}`,
   }).catch((err: unknown) => {
     // Already run by this re-drive (an event selected twice): once is the promise, and that

@@ -2,6 +2,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { WebhookDelivery, WebhookMessage } from '../activities/webhooks/activities';
 import { WEBHOOK_DELIVERY } from './activity-options';
+import { operatorPriority } from './fairness';
 
 export interface ResendWebhookInput {
   operatorId: string;
@@ -20,6 +21,7 @@ export async function resendWebhookMessage(input: ResendWebhookInput): Promise<W
   const { deliverWebhookMessage } = proxyActivities<Activities>({
     ...WEBHOOK_DELIVERY,
     summary: `resend: webhook ${input.message.type}`,
+    priority: operatorPriority(input.operatorId),
   });
   return deliverWebhookMessage(input);
 }

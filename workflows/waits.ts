@@ -10,6 +10,7 @@ import {
 import type { Activities } from '../activities';
 import { DATABASE_ACTIVITY } from './activity-options';
 import { durationMs } from './duration';
+import { operatorPriority } from './fairness';
 import { WaitDeadline, WaitingFor } from './search-attributes';
 import type { FanoutInput, WaitEvent } from './types';
 
@@ -118,7 +119,11 @@ export class Waits {
       if (matched >= 0) satisfied = { event: e, matched };
     };
 
-    const db = proxyActivities<Activities>({ ...DATABASE_ACTIVITY, summary: `${definition}: wait` });
+    const db = proxyActivities<Activities>({
+      ...DATABASE_ACTIVITY,
+      summary: `${definition}: wait`,
+      priority: operatorPriority(this.input.operatorId),
+    });
     this.listeners.add(consider);
     this.open.set(waitId, { definition, label: opts.label, events, deadline });
     this.publish();

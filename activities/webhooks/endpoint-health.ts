@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { markEndpointDelivered, markEndpointFailing } from '../../core/db/webhook-health';
 import { listWebhookEndpoints } from '../../core/db/webhooks';
+import { operatorPriority } from '../../workflows/fairness';
 import type { ResolvedDeps } from '../index';
 import type { WebhookMessage } from './activities';
 
@@ -34,6 +35,7 @@ export function endpointHealth(deps: ResolvedDeps) {
         taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
         workflowId: `webhook-notice:${disabled.id}:${since}:${other.id}`,
         workflowIdConflictPolicy: 'USE_EXISTING',
+        priority: operatorPriority(operatorId),
         args: [
           {
             operatorId,

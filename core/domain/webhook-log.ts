@@ -85,12 +85,19 @@ export async function resendWebhookMessage(
       details: [{ field: 'id', reason: `endpoint ${endpoint ? 'disabled' : 'deleted'}` }],
     });
   }
-  return startOrJoin(deps.temporal, deps.taskQueue, 'resendWebhookMessage', `webhook-resend:${id}`, [
-    {
-      operatorId,
-      endpointId: logged.endpointId,
-      messageId: logged.messageId,
-      message: logged.payload as WebhookMessage,
-    },
-  ]);
+  return startOrJoin(
+    deps.temporal,
+    deps.taskQueue,
+    'resendWebhookMessage',
+    `webhook-resend:${id}`,
+    [
+      {
+        operatorId,
+        endpointId: logged.endpointId,
+        messageId: logged.messageId,
+        message: logged.payload as WebhookMessage,
+      },
+    ],
+    operatorId,
+  );
 }

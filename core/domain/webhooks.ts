@@ -144,7 +144,12 @@ export async function recoverEndpoint(
       details: [{ field: 'enabled', reason: 'endpoint is disabled' }],
     });
   }
-  return startOrJoin(deps.temporal, deps.taskQueue, 'recoverWebhookEndpoint', `webhook-recover:${r.id}`, [
-    { operatorId: r.operatorId, endpointId: r.id, since: r.since.toISOString() },
-  ]);
+  return startOrJoin(
+    deps.temporal,
+    deps.taskQueue,
+    'recoverWebhookEndpoint',
+    `webhook-recover:${r.id}`,
+    [{ operatorId: r.operatorId, endpointId: r.id, since: r.since.toISOString() }],
+    r.operatorId,
+  );
 }

@@ -1,5 +1,6 @@
 import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { TypedSearchAttributes, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
+import { operatorPriority } from '../../workflows/fairness';
 import * as SA from '../../workflows/search-attributes';
 import type { PendingStart } from '../db/outbox';
 
@@ -30,7 +31,8 @@ export function fanoutSummary(p: PendingStart['payload']): string {
  * Starts the workflow of one outbox row: `processEvent` with the row's plan as input and as
  * the `Definitions` search attribute. "Already started" counts as success: together with
  * REJECT_DUPLICATE (an ID that ever ran can never run again) this makes every start
- * attempt safe to repeat, so each outbox row yields exactly one workflow.
+ * attempt safe to repeat, so each outbox row yields exactly one workflow. The operator is its
+ * fairness key, for its activities too (workflows/fairness.ts).
  */
 export async function startFanout(
   client: Client,
@@ -45,6 +47,7 @@ export async function startFanout(
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       typedSearchAttributes: typedAttributes(row.search_attributes, row.definitions),
       staticSummary: fanoutSummary(row.payload),
+      priority: operatorPriority(row.payload.operatorId),
     });
     return 'started';
   } catch (err) {

@@ -81,6 +81,9 @@ export async function startTemporal(opts: TemporalOptions): Promise<TemporalHand
  */
 export const PERSISTENT_STORE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
 
+/** The server's switch for task-queue fairness (off by default in 1.32). */
+export const FAIRNESS_DYNAMIC_CONFIG = 'matching.enableFairness';
+
 function serverArgs(opts: TemporalOptions): string[] {
   const args = [
     'server',
@@ -99,6 +102,10 @@ function serverArgs(opts: TemporalOptions): string[] {
     args.push('--db-filename', path.resolve(opts.dbFile));
     for (const pragma of opts.sqlitePragmas ?? PERSISTENT_STORE_PRAGMAS) args.push('--sqlite-pragma', pragma);
   }
+  // Task-queue fairness: one operator's backlog of workflow and activity tasks no longer queues
+  // another operator's behind it (workflows/fairness.ts; docs/SCALING.md). Implies the
+  // priority matcher (matching.useNewMatcher). The same key as deploy/temporal/dynamicconfig.
+  args.push('--dynamic-config-value', `${FAIRNESS_DYNAMIC_CONFIG}=true`);
   // "default" always exists; naming it again is harmless but noisy.
   if (opts.namespace !== 'default') args.push('--namespace', opts.namespace);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))

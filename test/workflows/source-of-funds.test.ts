@@ -204,14 +204,19 @@ describe('source-of-funds', () => {
     const gate = new Promise<void>((resolve) => (openGate = resolve));
     let held = 0;
     await h.stack.stopWorker();
-    await h.stack.startWorker({}, (activities: Activities) => ({
-      ...activities,
-      openWait: async (w) => {
-        held++;
-        await gate;
-        return activities.openWait(w);
+    await h.stack.startWorker(
+      {},
+      {
+        wrap: (activities: Activities) => ({
+          ...activities,
+          openWait: async (w) => {
+            held++;
+            await gate;
+            return activities.openWait(w);
+          },
+        }),
       },
-    }));
+    );
     try {
       const started = Date.now();
       const ev = await deposit(op, 'sof_5', 150);
