@@ -32,6 +32,31 @@ const schema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('entity-events'),
+  /**
+   * Worker Deployment Versioning (worker/versioning.ts): the worker polls as version
+   * TEMPORAL_DEPLOYMENT_NAME:WORKER_BUILD_ID, and each workflow type is pinned to the build that
+   * started it or auto-upgrades, as its file declares. false: an unversioned worker (every open
+   * workflow replays on whatever code polls), for a server older than 1.29.1.
+   */
+  TEMPORAL_WORKER_VERSIONING: bool.default(true),
+  TEMPORAL_DEPLOYMENT_NAME: z.string().min(1).default('igaming-event-ingest'),
+  /**
+   * Unset or empty: a hash of the workflow bundle the worker loads, so a change to workflow code
+   * is a new build and a change to activities only is not (set it, e.g. to the image's commit,
+   * to make every release its own version).
+   */
+  WORKER_BUILD_ID: z
+    .string()
+    .max(255)
+    .regex(/^[^:]*$/, 'must not contain ":" (it separates deployment name and build id)')
+    .optional()
+    .transform((v) => (v ? v : undefined)),
+  /**
+   * true: the worker makes its version the deployment's current one once it polls (the local
+   * stack and tests). Production leaves it false and sets the current version as a deploy step
+   * (README, "Changing a workflow safely").
+   */
+  WORKER_SET_CURRENT_VERSION: bool.default(false),
   /** 32+ byte secret (hex or base64) from which per-operator PII keys are derived. */
   PII_MASTER_KEY: z.string().min(32),
   /** Relay sweep period for events whose immediate workflow start did not happen. */

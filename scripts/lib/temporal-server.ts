@@ -18,6 +18,8 @@ export interface TemporalOptions {
    */
   sqlitePragmas?: string[];
   namespace: string;
+  /** `--dynamic-config-value key=value` pairs (values JSON-encoded). */
+  dynamicConfig?: Record<string, string | number | boolean>;
   log?: (m: string) => void;
 }
 
@@ -99,6 +101,8 @@ function serverArgs(opts: TemporalOptions): string[] {
     args.push('--db-filename', path.resolve(opts.dbFile));
     for (const pragma of opts.sqlitePragmas ?? PERSISTENT_STORE_PRAGMAS) args.push('--sqlite-pragma', pragma);
   }
+  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {}))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   // "default" always exists; naming it again is harmless but noisy.
   if (opts.namespace !== 'default') args.push('--namespace', opts.namespace);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
