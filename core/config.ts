@@ -35,10 +35,10 @@ const schema = z.object({
   /**
    * Worker Deployment Versioning (worker/versioning.ts): the worker polls as version
    * TEMPORAL_DEPLOYMENT_NAME:WORKER_BUILD_ID, and each workflow type is pinned to the build that
-   * started it or auto-upgrades, as its file declares. false: an unversioned worker (every open
-   * workflow replays on whatever code polls), for a server older than 1.29.1.
+   * started it or auto-upgrades, as its file declares. Always on: a worker without a version
+   * cannot run workflow types that declare a behaviour (the 1.24 SDK's core answers "versioning
+   * behavior cannot be specified without deployment options being set with versioned mode").
    */
-  TEMPORAL_WORKER_VERSIONING: bool.default(true),
   TEMPORAL_DEPLOYMENT_NAME: z.string().min(1).default('igaming-event-ingest'),
   /**
    * Unset or empty: a hash of the workflow bundle the worker loads, so a change to workflow code
@@ -52,9 +52,9 @@ const schema = z.object({
     .optional()
     .transform((v) => (v ? v : undefined)),
   /**
-   * true: the worker makes its version the deployment's current one once it polls (the local
-   * stack and tests). Production leaves it false and sets the current version as a deploy step
-   * (README, "Changing a workflow safely").
+   * true: the worker makes its version the deployment's current one once it polls. Outside
+   * production it defaults to true (DEV_DEFAULTS: the local stack, tests, bench, faults); in
+   * production the current version is set as a deploy step (README, "Changing a workflow safely").
    */
   WORKER_SET_CURRENT_VERSION: bool.default(false),
   /** 32+ byte secret (hex or base64) from which per-operator PII keys are derived. */
@@ -134,6 +134,8 @@ export const unsetWorkflowDefaults = (): WorkflowDefaults =>
 /** Development-only defaults; production must set secrets explicitly. */
 const DEV_DEFAULTS: Record<string, string> = {
   PII_MASTER_KEY: 'dev-only-master-key-0123456789abcdef0123456789abcdef',
+  // No deploy step on a local stack: its worker's build becomes current as it starts.
+  WORKER_SET_CURRENT_VERSION: 'true',
 };
 
 export function parseConfig(env: NodeJS.ProcessEnv): Config {

@@ -182,13 +182,7 @@ async function main(): Promise<void> {
     // A local stack's webhook receivers are local too; production keeps the default (refused).
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? 'true',
   };
-  const workerEnv = {
-    ...appEnv,
-    WORKER_METRICS_PORT: String(workerMetricsPort),
-    // No deploy step here: the worker makes its build current once it polls. Workflows pinned
-    // to an earlier build (before a code change and restart) stay on it; the worker logs how many.
-    WORKER_SET_CURRENT_VERSION: process.env.WORKER_SET_CURRENT_VERSION ?? 'true',
-  };
+  const workerEnv = { ...appEnv, WORKER_METRICS_PORT: String(workerMetricsPort) };
   startApp('apps', 'api', 'api/main.ts', appEnv);
   startApp('apps', 'worker', 'worker/main.ts', workerEnv);
 

@@ -31,13 +31,11 @@ async function main(): Promise<void> {
       : await serveMetrics(metrics, config.WORKER_METRICS_PORT, config.HOST);
   if (metricsServer) log.info({ port: metricsServer.port }, 'worker metrics on /metrics');
   const code = await loadWorkflowCode(workflowCode());
-  const version = config.TEMPORAL_WORKER_VERSIONING
-    ? workerVersion(config, code.workflowBundle.code)
-    : undefined;
+  const version = workerVersion(config, code.workflowBundle.code);
   const worker = await Worker.create({
     ...workerOptions(),
     workflowBundle: code.workflowBundle,
-    ...(version ? { workerDeploymentOptions: deploymentOptions(version) } : {}),
+    workerDeploymentOptions: deploymentOptions(version),
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -55,11 +53,11 @@ async function main(): Promise<void> {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       address: config.TEMPORAL_ADDRESS,
       workflows: code.source,
-      version: version ? versionKey(version) : 'unversioned',
+      version: versionKey(version),
     },
     'worker polling',
   );
-  if (version && config.WORKER_SET_CURRENT_VERSION) {
+  if (config.WORKER_SET_CURRENT_VERSION) {
     // The server knows the version only once this worker has polled: hence after run().
     try {
       const { changed, previous } = await makeVersionCurrent(

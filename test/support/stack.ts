@@ -174,20 +174,20 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
       }
       nativeConnection ??= await NativeConnection.connect({ address: env.temporalAddress });
       // Versioned as worker/main.ts is, with the same default build id (the bundle's hash).
-      const version = config.TEMPORAL_WORKER_VERSIONING ? workerVersion(config, bundleCode()) : undefined;
+      const version = workerVersion(config, bundleCode());
       worker = await Worker.create({
         connection: nativeConnection,
         namespace: env.namespace,
         taskQueue,
         workflowBundle: { codePath: WORKFLOW_BUNDLE },
-        ...(version ? { workerDeploymentOptions: deploymentOptions(version) } : {}),
+        workerDeploymentOptions: deploymentOptions(version),
         activities: createActivities({ pool: db.pool, log, config, ...overrides }),
         shutdownGraceTime: '1s',
         interceptors: { activity: [activityInterceptor(log, workerMetrics)] },
       });
       const run = worker.run();
       running = run;
-      if (version && config.WORKER_SET_CURRENT_VERSION) {
+      if (config.WORKER_SET_CURRENT_VERSION) {
         const stopped = run.then(() => {
           throw new Error(`worker stopped before ${version.buildId} became current`);
         });
