@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadConfig } from '../core/config';
 import { createPool } from '../core/db/pool';
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
       ? undefined
       : await serveMetrics(metrics, config.WORKER_METRICS_PORT, config.HOST);
   if (metricsServer) log.info({ port: metricsServer.port }, 'worker metrics on /metrics');
-  const code = await loadWorkflowCode(workflowCode());
+  const code = await loadWorkflowCode(workflowCode(), Runtime.instance().logger);
   const version = workerVersion(config, code.workflowBundle.code);
   const worker = await Worker.create({
     ...workerOptions(),

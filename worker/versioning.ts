@@ -20,6 +20,8 @@ import type { WorkflowCode } from './options';
  */
 export const DEFAULT_VERSIONING_BEHAVIOR = 'PINNED' as const;
 
+const quiet = { trace() {}, debug() {}, info() {}, log() {}, warn: console.warn, error: console.error };
+
 /** What a worker loads: the bundle's text, already made (no second webpack run in Worker.create). */
 export interface LoadedWorkflowCode {
   workflowBundle: { code: string };
@@ -27,8 +29,15 @@ export interface LoadedWorkflowCode {
   source: string;
 }
 
-/** Reads the prebuilt bundle, or bundles the workflow sources once (development, tests). */
-export async function loadWorkflowCode(code: WorkflowCode): Promise<LoadedWorkflowCode> {
+/**
+ * Reads the prebuilt bundle, or bundles the workflow sources once (development, tests). The
+ * worker passes the SDK's logger, as Worker.create would use when it bundled: its lines
+ * ("Workflow bundle created") go where the SDK's go.
+ */
+export async function loadWorkflowCode(
+  code: WorkflowCode,
+  logger: Parameters<typeof bundleWorkflowCode>[0]['logger'] = quiet,
+): Promise<LoadedWorkflowCode> {
   const bundle = code.workflowBundle;
   if (bundle && 'codePath' in bundle) {
     return {
@@ -37,11 +46,9 @@ export async function loadWorkflowCode(code: WorkflowCode): Promise<LoadedWorkfl
     };
   }
   const workflowsPath = code.workflowsPath ?? require.resolve('../workflows');
-  const { code: bundled } = await bundleWorkflowCode({ workflowsPath, logger: quiet });
+  const { code: bundled } = await bundleWorkflowCode({ workflowsPath, logger });
   return { workflowBundle: { code: bundled }, source: `bundled at start from ${workflowsPath}` };
 }
-
-const quiet = { trace() {}, debug() {}, info() {}, log() {}, warn: console.warn, error: console.error };
 
 /**
  * The default build id: a hash of the workflow bundle. A change to workflow code is a new
