@@ -33,6 +33,31 @@ const schema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('entity-events'),
+  /**
+   * Worker Deployment Versioning (worker/versioning.ts): the worker polls as version
+   * TEMPORAL_DEPLOYMENT_NAME:WORKER_BUILD_ID, and each workflow type is pinned to the build that
+   * started it or auto-upgrades, as its file declares. Always on: a worker without a version
+   * cannot run workflow types that declare a behaviour (the 1.24 SDK's core answers "versioning
+   * behavior cannot be specified without deployment options being set with versioned mode").
+   */
+  TEMPORAL_DEPLOYMENT_NAME: z.string().min(1).default('igaming-event-ingest'),
+  /**
+   * Unset or empty: a hash of the workflow bundle the worker loads, so a change to workflow code
+   * is a new build and a change to activities only is not (set it, e.g. to the image's commit,
+   * to make every release its own version).
+   */
+  WORKER_BUILD_ID: z
+    .string()
+    .max(255)
+    .regex(/^[^:]*$/, 'must not contain ":" (it separates deployment name and build id)')
+    .optional()
+    .transform((v) => (v ? v : undefined)),
+  /**
+   * true: the worker makes its version the deployment's current one once it polls. Outside
+   * production it defaults to true (DEV_DEFAULTS: the local stack, tests, bench, faults); in
+   * production the current version is set as a deploy step (README, "Changing a workflow safely").
+   */
+  WORKER_SET_CURRENT_VERSION: bool.default(false),
   /** 32+ byte secret (hex or base64) from which per-operator PII keys are derived. */
   PII_MASTER_KEY: z.string().min(32),
   /** Relay sweep period for events whose immediate workflow start did not happen. */
@@ -124,6 +149,8 @@ export const unsetWorkflowDefaults = (): WorkflowDefaults =>
 /** Development-only defaults; production must set secrets explicitly. */
 const DEV_DEFAULTS: Record<string, string> = {
   PII_MASTER_KEY: 'dev-only-master-key-0123456789abcdef0123456789abcdef',
+  // No deploy step on a local stack: its worker's build becomes current as it starts.
+  WORKER_SET_CURRENT_VERSION: 'true',
 };
 
 export function parseConfig(env: NodeJS.ProcessEnv): Config {

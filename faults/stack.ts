@@ -105,10 +105,11 @@ export async function startFaultStack(o: StackOptions): Promise<FaultStack> {
     waitForHttpOk(`${apiUrl}/healthz`, { timeoutMs: 60_000 }),
   );
   const worker = appProcess('worker', 'worker/main.ts', { ...env, LOG_LEVEL: 'info' }, async () => {
-    // The worker logs this line once it polls; nothing else tells from outside.
+    // The worker logs this line once it polls and its build is current (no deploy step here);
+    // nothing else tells from outside.
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
-      if (worker.recentOutput().some((l) => l.includes('worker polling'))) return;
+      if (worker.recentOutput().some((l) => l.includes('current version set'))) return;
       if (!worker.isRunning()) throw new Error(`worker exited:\n${worker.recentOutput().join('\n')}`);
       await new Promise((r) => setTimeout(r, 200));
     }

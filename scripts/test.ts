@@ -55,7 +55,14 @@ async function startServices(env: NodeJS.ProcessEnv): Promise<Array<() => Promis
       ? undefined
       : Promise.all([freePort(), freePort()]).then(([port, uiPort]) =>
           // With its Web UI: the browser test searches it as ops staff would.
-          startTemporal({ port, uiPort, namespace: env.TEMPORAL_NAMESPACE ?? 'default' }),
+          startTemporal({
+            port,
+            uiPort,
+            namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+            // Each test stack's worker is a Worker Deployment of its own (test/support/stack.ts);
+            // the server's default allows 100 per namespace, about what one run starts.
+            dynamicConfig: { 'matching.maxDeployments': 1000 },
+          }),
         ),
   ]);
   const stops = [pg, temporal].flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value.stop] : []));

@@ -9,7 +9,7 @@ import type { WorkerOptions } from '@temporalio/worker';
  */
 export const PREBUILT_WORKFLOW_BUNDLE = path.join(__dirname, '..', 'workflow-bundle.js');
 
-type WorkflowCode = Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
+export type WorkflowCode = Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
 
 /**
  * The bundle built ahead of time when there is one (Temporal's advice for production: no
@@ -21,14 +21,7 @@ export function workflowCode(bundlePath = PREBUILT_WORKFLOW_BUNDLE): WorkflowCod
   return { workflowsPath: require.resolve('../workflows') };
 }
 
-/** Options shared by the worker process and the tests' in-process workers. */
-export function workerOptions(): WorkflowCode & Pick<WorkerOptions, 'shutdownGraceTime'> {
-  return { ...workflowCode(), shutdownGraceTime: '30s' };
-}
-
-/** For the start-up log line: which workflow code this worker runs. */
-export function describeWorkflowCode(code: WorkflowCode): string {
-  const bundle = code.workflowBundle;
-  if (bundle && 'codePath' in bundle) return `prebuilt bundle ${bundle.codePath}`;
-  return `bundled at start from ${code.workflowsPath ?? '?'}`;
+/** Options of the worker process besides its workflow code (worker/versioning.ts loads that). */
+export function workerOptions(): Pick<WorkerOptions, 'shutdownGraceTime'> {
+  return { shutdownGraceTime: '30s' };
 }

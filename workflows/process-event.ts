@@ -3,6 +3,7 @@ import {
   TemporalFailure,
   log,
   proxyActivities,
+  setWorkflowOptions,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
@@ -181,3 +182,8 @@ export function forwardedMessage(input: FanoutInput): WebhookMessage {
     },
   };
 }
+
+// Pinned: an event's workflow finishes on the build that started it, however long its
+// definitions wait, so a change to a definition's steps needs no patch (README, "Changing a
+// workflow safely"). The price: a build's workers stay until none of its workflows runs.
+setWorkflowOptions({ versioningBehavior: 'PINNED' }, processEvent);

@@ -1,4 +1,4 @@
-import { ActivityFailure, continueAsNew, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, continueAsNew, proxyActivities, setWorkflowOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { DATABASE_ACTIVITY, WEBHOOK_DELIVERY } from './activity-options';
 import { operatorPriority } from './fairness';
@@ -66,3 +66,7 @@ export async function recoverWebhookEndpoint(input: RecoverWebhooksInput): Promi
   }
   return { recovered };
 }
+
+// Auto-upgrade: as resendWebhookMessage (a redelivery per failed message, each with a first
+// delivery's retries). Its steps change behind `patched()`; continue-as-new every page.
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, recoverWebhookEndpoint);

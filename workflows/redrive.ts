@@ -6,6 +6,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  setWorkflowOptions,
   sleep,
   startChild,
 } from '@temporalio/workflow';
@@ -142,3 +143,9 @@ function describeProgress(input: RedriveInput, p: RedriveProgress): string {
     (p.done ? 'done' : `page ${p.pages}`)
   );
 }
+
+// Auto-upgrade: a backfill can run for days, page after page, and is usually started because a
+// definition was fixed; on the newest build, its pages' re-runs (children inheriting the
+// behaviour start on the current build, then pin there as processEvent does) run the newest
+// definitions. Its own steps change behind `patched()`; continue-as-new keeps histories short.
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, redriveDefinition);

@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, setWorkflowOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { WebhookDelivery, WebhookMessage } from '../activities/webhooks/activities';
 import { WEBHOOK_DELIVERY } from './activity-options';
@@ -25,3 +25,7 @@ export async function resendWebhookMessage(input: ResendWebhookInput): Promise<W
   });
   return deliverWebhookMessage(input);
 }
+
+// Auto-upgrade: one delivery whose retries can last WEBHOOK_RETRY_WINDOW_MS; on the newest
+// build a fix to delivery reaches the retries still to come. Its steps change behind `patched()`.
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, resendWebhookMessage);

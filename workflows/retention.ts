@@ -1,4 +1,4 @@
-import { patched, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { patched, proxyActivities, setWorkflowOptions, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { OperatorRetentionResult } from '../activities/retention';
 
@@ -68,3 +68,6 @@ export async function applyRetention(input: RetentionInput = {}): Promise<Retent
     perOperator,
   };
 }
+
+// Pinned: a run lasts minutes and starts each day on the current build; nothing to patch.
+setWorkflowOptions({ versioningBehavior: 'PINNED' }, applyRetention);

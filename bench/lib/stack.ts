@@ -172,6 +172,8 @@ function appEnv(s: Services, extra: Record<string, string>): NodeJS.ProcessEnv {
     LOG_LEVEL: 'info',
     KYC_PROVIDER_URL: 'http://127.0.0.1:9',
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    // Production settings, but no deploy step: the worker makes its build current itself.
+    WORKER_SET_CURRENT_VERSION: 'true',
     ...extra,
   };
 }
@@ -241,7 +243,8 @@ export async function startWorker(
   const deadline = Date.now() + 180_000;
   for (;;) {
     const log = await readFile(logFile, 'utf8').catch(() => '');
-    if (log.includes('worker polling')) break;
+    // Polling, and its build current (before that, new workflows would wait for it).
+    if (log.includes('current version set')) break;
     if (!child.isRunning() || Date.now() > deadline) {
       throw new Error(`${name} did not start:\n${log.split('\n').slice(-20).join('\n')}`);
     }

@@ -18,6 +18,8 @@ export interface TemporalOptions {
    */
   sqlitePragmas?: string[];
   namespace: string;
+  /** `--dynamic-config-value key=value` pairs (values JSON-encoded). */
+  dynamicConfig?: Record<string, string | number | boolean>;
   log?: (m: string) => void;
 }
 
@@ -106,6 +108,8 @@ function serverArgs(opts: TemporalOptions): string[] {
   // another operator's behind it (workflows/fairness.ts; docs/SCALING.md). Implies the
   // priority matcher (matching.useNewMatcher). The same key as deploy/temporal/dynamicconfig.
   args.push('--dynamic-config-value', `${FAIRNESS_DYNAMIC_CONFIG}=true`);
+  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {}))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   // "default" always exists; naming it again is harmless but noisy.
   if (opts.namespace !== 'default') args.push('--namespace', opts.namespace);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))

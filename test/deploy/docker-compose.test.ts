@@ -38,13 +38,15 @@ function withoutIdAnnotations(node: unknown): unknown {
   );
 }
 
-const oneShots = new Set(
-  services.flatMap(([, s]) =>
+/** Steps that run once: those others wait to complete, and those restarted only on failure. */
+const oneShots = new Set([
+  ...services.flatMap(([, s]) =>
     Object.entries(s.depends_on ?? {})
       .filter(([, dep]) => dep.condition === 'service_completed_successfully')
       .map(([name]) => name),
   ),
-);
+  ...services.filter(([, s]) => s.restart?.startsWith('on-failure')).map(([name]) => name),
+]);
 
 describe('docker-compose.yml', () => {
   it('is valid against the Compose specification schema', () => {
@@ -152,6 +154,21 @@ describe('docker-compose.yml', () => {
 
   it('chooses the number of history shards instead of taking the image default', () => {
     expect(compose.services.temporal?.environment?.NUM_HISTORY_SHARDS).toMatch(/^[1-9]\d*$/);
+  });
+
+  it('versions the worker and makes its build current as a step after it polls, not from the worker itself', () => {
+    const worker = compose.services.worker?.environment ?? {};
+    expect(worker.TEMPORAL_DEPLOYMENT_NAME).toMatch(/^[\w.-]+$/);
+    expect(worker.WORKER_BUILD_ID).toBe('${WORKER_BUILD_ID:-}');
+    // Production: NODE_ENV=production, so WORKER_SET_CURRENT_VERSION defaults to false.
+    expect(worker.NODE_ENV).toBe('production');
+    expect(worker.WORKER_SET_CURRENT_VERSION).toBeUndefined();
+    const step = compose.services['worker-set-current'];
+    expect(step?.command).toEqual(['node', 'dist/scripts/set-current-version.js']);
+    expect(step?.depends_on?.worker?.condition).toBe('service_healthy');
+    // The step computes the same version: the same deployment name and build id setting.
+    expect(step?.environment?.TEMPORAL_DEPLOYMENT_NAME).toBe(worker.TEMPORAL_DEPLOYMENT_NAME);
+    expect(step?.environment?.WORKER_BUILD_ID).toBe(worker.WORKER_BUILD_ID);
   });
 
   it('demands the PII master key instead of defaulting it', () => {

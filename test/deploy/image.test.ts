@@ -33,6 +33,7 @@ const EXERCISED = [
   'dist/api/main.js',
   'dist/worker/main.js',
   'dist/scripts/worker-healthcheck.js',
+  'dist/scripts/set-current-version.js',
   'dist/scripts/migrate.js',
   'dist/scripts/kyc-sandbox.js',
   'dist/cli/main.js',
@@ -73,6 +74,7 @@ function appEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     TEMPORAL_ADDRESS: testEnv().temporalAddress,
     TEMPORAL_NAMESPACE: testEnv().namespace,
     TEMPORAL_TASK_QUEUE: taskQueue,
+    TEMPORAL_DEPLOYMENT_NAME: taskQueue,
     PII_MASTER_KEY: randomBytes(32).toString('hex'),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
@@ -190,6 +192,36 @@ describe('the image built from the Dockerfile, without a Docker engine', () => {
       health = await runOnce('dist/scripts/worker-healthcheck.js');
     }
     expect(health).toEqual({ code: 0, out: '' });
+
+    // Production (the image's NODE_ENV): the worker polls as its version but does not make it
+    // current; the deploy step (docker-compose's worker-set-current) does, for the same version.
+    const polling = worker
+      .recentOutput()
+      .join('\n')
+      .match(/"version":"([^"]+)"/)?.[1];
+    expect(polling).toMatch(new RegExp(`^${taskQueue}:wf-[0-9a-f]{16}$`));
+    const connection = await Connection.connect({ address: testEnv().temporalAddress });
+    try {
+      const describe = () =>
+        connection.workflowService.describeWorkerDeployment({
+          namespace: testEnv().namespace,
+          deploymentName: taskQueue,
+        });
+      // The server registers a deployment a moment after its first poll (NOT_FOUND until then).
+      let described = await describe().catch(() => undefined);
+      for (let i = 0; i < 20 && !described; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        described = await describe().catch(() => undefined);
+      }
+      expect(
+        described?.workerDeploymentInfo?.versionSummaries?.map((v) => v.deploymentVersion?.buildId),
+      ).toEqual([polling?.split(':')[1]]);
+      expect(described?.workerDeploymentInfo?.routingConfig?.currentDeploymentVersion ?? null).toBeNull();
+    } finally {
+      await connection.close();
+    }
+    const step = await runOnce('dist/scripts/set-current-version.js');
+    expect(step).toEqual({ code: 0, out: expect.stringContaining(`${polling} is now current`) });
     expect(await worker.stop(40_000)).toEqual({ code: 0, signal: null });
   });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -120,6 +120,22 @@ describe('npm start (scripts/dev-stack.ts)', () => {
       const workerLines = (await readFile(path.join(logs, 'worker.log'), 'utf8')).split('\n').filter(Boolean);
       const entries = workerLines.map((line) => JSON.parse(line) as { component?: string; msg: string });
       expect(entries).toContainEqual(expect.objectContaining({ component: 'temporal-sdk' }));
+      // No deploy step locally: the worker made its build (the bundle's hash) the current version.
+      const workerLog = path.join(logs, 'worker.log');
+      await waitFor(
+        () => readFileSync(workerLog, 'utf8').includes('"msg":"current version set'),
+        exited,
+        () => output,
+        30_000,
+      );
+      const versionLine = readFileSync(workerLog, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { msg: string; version?: string; changed?: boolean })
+        .find((e) => e.msg.startsWith('current version set'));
+      expect(versionLine).toEqual(
+        expect.objectContaining({ version: expect.stringMatching(/^igaming-event-ingest:wf-[0-9a-f]{16}$/) }),
+      );
 
       process.kill(-stack.pid, 'SIGINT');
       expect(await within(exited, 60_000)).toEqual({ code: 0, signal: null });

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import {
   NativeConnection,
@@ -25,10 +26,15 @@ import { PiiCipher } from '../../core/security/pii';
 import { activityInterceptor } from '../../worker/activity-interceptor';
 import { PinoSdkLogger } from '../../worker/sdk-telemetry';
 import { createWorkerMetrics, type WorkerMetrics } from '../../worker/metrics';
+import { deploymentOptions, makeVersionCurrent, workerVersion } from '../../worker/versioning';
 import { createTestDatabase, type TestDatabase } from './db';
 import { WORKFLOW_BUNDLE, testEnv } from './env';
 
 let runtimeInstalled = false;
+
+let bundleText: string | undefined;
+/** The bundle the jest global set-up built, read once per test file (its hash is the build id). */
+const bundleCode = (): string => (bundleText ??= readFileSync(WORKFLOW_BUNDLE, 'utf8'));
 
 /**
  * The Temporal SDK's logger (its own lines, workflow code's `log`, activities' context log and
@@ -105,6 +111,9 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     TEMPORAL_ADDRESS: env.temporalAddress,
     TEMPORAL_NAMESPACE: env.namespace,
     TEMPORAL_TASK_QUEUE: taskQueue,
+    // A deployment per stack, as a task queue per stack: test files never share a current version.
+    TEMPORAL_DEPLOYMENT_NAME: taskQueue,
+    WORKER_SET_CURRENT_VERSION: 'true',
     LOG_LEVEL: 'silent',
     // The tests' webhook receivers listen on loopback (test/security/webhook-destination.test.ts
     // turns this off to check the refusals).
@@ -177,17 +186,28 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
         runtimeInstalled = true;
       }
       nativeConnection ??= await NativeConnection.connect({ address: env.temporalAddress });
+      // Versioned as worker/main.ts is, with the same default build id (the bundle's hash).
+      const version = workerVersion(config, bundleCode());
       worker = await Worker.create({
         connection: nativeConnection,
         namespace: env.namespace,
         taskQueue,
         workflowBundle: { codePath: WORKFLOW_BUNDLE },
+        workerDeploymentOptions: deploymentOptions(version),
         activities: wrap(createActivities({ pool: db.pool, log, config, ...overrides })),
         shutdownGraceTime: '1s',
         interceptors: { activity: [activityInterceptor(log, workerMetrics)] },
         ...limits,
       });
-      running = worker.run();
+      const run = worker.run();
+      running = run;
+      if (config.WORKER_SET_CURRENT_VERSION) {
+        const stopped = run.then(() => {
+          throw new Error(`worker stopped before ${version.buildId} became current`);
+        });
+        void stopped.catch(() => undefined); // read by the race only; a later, normal stop is no error
+        await Promise.race([makeVersionCurrent(connection, env.namespace, version), stopped]);
+      }
       return worker;
     },
     async stopWorker() {
