@@ -68,7 +68,9 @@ describe('Sumsub X-Payload-Digest', () => {
       verifyProviderSignature('sumsub', { ...good, 'x-payload-digest-alg': 'MD5' }, body, [SUMSUB_SECRET]),
     ).toBe(false);
     expect(verifyProviderSignature('sumsub', {}, body, [SUMSUB_SECRET])).toBe(false);
-    expect(verifyProviderSignature('sumsub', { 'x-payload-digest': 'zz' }, body, [SUMSUB_SECRET])).toBe(false);
+    expect(verifyProviderSignature('sumsub', { 'x-payload-digest': 'zz' }, body, [SUMSUB_SECRET])).toBe(
+      false,
+    );
   });
 
   it('accepts the previous secret too while a rotation is in its grace', () => {
