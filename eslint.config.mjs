@@ -59,4 +59,23 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   ...workflowImportRules(),
+  {
+    // The API process never runs activity code: what both need (signing, provider payloads)
+    // lives in core/. Types may still be shared.
+    files: ['api/**/*.ts', 'core/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/activities', '**/activities/**'],
+              allowTypeImports: true,
+              message: 'api/ and core/ must not import activities/ (move shared code to core/).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

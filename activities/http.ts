@@ -40,3 +40,33 @@ export async function postJson(
     throw new HttpUnreachableError(`POST ${new URL(url).origin} failed: ${reason}`, { cause: err });
   }
 }
+
+/** Any method, JSON in and out, with the same timeout and error rules as postJson. */
+export async function requestJson(
+  fetchFn: typeof fetch,
+  method: 'GET' | 'POST',
+  url: string,
+  o: { body?: string; headers: Record<string, string>; timeoutMs: number },
+): Promise<HttpAnswer> {
+  try {
+    const res = await fetchFn(url, {
+      method,
+      headers: {
+        Accept: 'application/json',
+        ...(o.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...o.headers,
+      },
+      body: o.body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(o.timeoutMs),
+    });
+    return { status: res.status, headers: res.headers, text: await res.text() };
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string; message?: string } };
+    const reason =
+      e.name === 'TimeoutError'
+        ? `no answer within ${o.timeoutMs} ms`
+        : (e.cause?.code ?? e.cause?.message ?? e.message);
+    throw new HttpUnreachableError(`${method} ${new URL(url).origin} failed: ${reason}`, { cause: err });
+  }
+}

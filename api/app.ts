@@ -16,6 +16,8 @@ import { requestContext, securityHeaders } from './middleware/request-context';
 import { API_PREFIX, LEGACY_PREFIX, buildOpenApiDocument } from './openapi';
 import { batchRoutes } from './routes/batch';
 import { entityRoutes } from './routes/entities';
+import { providerConnectionRoutes } from './routes/provider-connections';
+import { providerWebhookRoutes } from './routes/provider-webhooks';
 import { eventRoutes } from './routes/events';
 import { settingsRoutes } from './routes/settings';
 import { stateRoutes } from './routes/states';
@@ -46,6 +48,8 @@ export interface AppDeps extends DomainDeps {
    * variables' own defaults.
    */
   workflowDefaults?: WorkflowDefaults;
+  /** PROVIDER_WEBHOOK_RATE_LIMIT_PER_MINUTE: inbound provider webhooks per connection (600 unless set; 0: unlimited). */
+  providerWebhookRatePerMinute?: number;
 }
 
 const webhookPolicy = (deps: AppDeps): WebhookPolicy => ({
@@ -66,6 +70,11 @@ export function apiRoutes(deps: AppDeps, authenticator: Authenticator): AnyRoute
     ...webhookRoutes(deps, webhookPolicy(deps)),
     ...webhookEndpointRoutes({ ...deps, taskQueue: deps.taskQueue ?? 'entity-events' }, webhookPolicy(deps)),
     ...webhookMessageRoutes({ ...deps, taskQueue: deps.taskQueue ?? 'entity-events' }),
+    ...providerConnectionRoutes(deps, {
+      allowPrivateNetworks: deps.allowPrivateWebhookUrls ?? false,
+      secretGraceMs: deps.webhookSecretGraceMs ?? 86_400_000,
+    }),
+    ...providerWebhookRoutes({ ...deps, ratePerMinute: deps.providerWebhookRatePerMinute ?? 600 }),
   ];
 }
 

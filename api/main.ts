@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     webhookLogRetentionDays: config.WEBHOOK_LOG_RETENTION_DAYS,
     workflowDefaults: config,
+    providerWebhookRatePerMinute: config.PROVIDER_WEBHOOK_RATE_LIMIT_PER_MINUTE,
   });
   const server = http.createServer(app.callback());
   server.on('clientError', answerClientError);

@@ -16,8 +16,11 @@ import {
   cliAllowPrivateWebhookUrls,
   cliDatabaseUrl,
   cliDefaultRateLimit,
+  cliPiiMasterKey,
   cliWebhookSecretGraceMs,
 } from '../core/config';
+import { PiiCipher } from '../core/security/pii';
+import { registerProviderCommands } from './provider-connections';
 import { getOperator } from '../core/db/operators';
 import { createPool, type Db } from '../core/db/pool';
 import { upsertWebhookEndpoint } from '../core/db/webhooks';
@@ -51,7 +54,7 @@ const print = (json: boolean, value: unknown, text: string) =>
   console.log(json ? JSON.stringify(value) : text);
 
 const program = new Command('cli')
-  .description('Admin CLI: operators, API keys and webhooks')
+  .description('Admin CLI: operators, API keys, webhooks and KYC provider connections')
   .showHelpAfterError();
 
 const operators = program.command('operators').description('Manage operators');
@@ -232,6 +235,15 @@ webhooks
   );
 
 registerWorkflowSettingsCommand(operators, { withDb, fail });
+// Sealed with the API's key: the CLI must run with the API's PII_MASTER_KEY (the local stack's
+// development default when unset), or the API could not open what it stores.
+registerProviderCommands(program, {
+  withDb,
+  fail,
+  print,
+  pii: new PiiCipher(cliPiiMasterKey()),
+  policy: { allowPrivateNetworks: allowPrivateWebhookUrls, secretGraceMs: cliWebhookSecretGraceMs() },
+});
 registerFanoutCommands(program, {
   withDb,
   fail,

@@ -112,6 +112,13 @@ const schema = z.object({
    * for the local stack and tests only (see core/security/webhook-destination.ts).
    */
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+  /** Inbound KYC provider webhooks accepted per connection per minute (0: unlimited); beyond, 429. */
+  PROVIDER_WEBHOOK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  /**
+   * The API's address as KYC providers reach it: the sandbox provider is told to deliver its
+   * webhooks under it (real providers are given the URL in their dashboard).
+   */
+  PUBLIC_API_URL: z.string().url().default('http://127.0.0.1:3000'),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 export interface ReceivedDelivery {
   webhookId: string;
   eventId: string | undefined;
-  /** The Standard Webhooks signature checked here, independently of activities/webhooks/signing.ts. */
+  /** The Standard Webhooks signature checked here, independently of core/security/webhook-signing.ts. */
   signed: boolean;
 }
 

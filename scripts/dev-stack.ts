@@ -179,6 +179,8 @@ async function main(): Promise<void> {
     TEMPORAL_TASK_QUEUE: s.taskQueue,
     PORT: String(s.apiPort),
     KYC_PROVIDER_URL: kycProviderUrl,
+    // Where the sandbox provider delivers its webhooks for an operator's sandbox connection.
+    PUBLIC_API_URL: process.env.PUBLIC_API_URL ?? `http://127.0.0.1:${s.apiPort}`,
     // A local stack's webhook receivers are local too; production keeps the default (refused).
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? 'true',
   };

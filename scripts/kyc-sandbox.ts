@@ -12,6 +12,14 @@ const settings = z
     PORT: z.coerce.number().int().min(0).max(65535).default(4010),
     HOST: z.string().default('0.0.0.0'),
     KYC_SANDBOX_SLOW_MS: z.coerce.number().int().min(0).default(30_000),
+    /** The asynchronous API's delay before a result's webhook (a few seconds, as a provider's review). */
+    KYC_SANDBOX_WEBHOOK_DELAY_MS: z.coerce.number().int().min(0).default(3000),
+    /** Sumsub's retry schedule (5 min, 1 h, 5 h, 18 h) times this. */
+    KYC_SANDBOX_RETRY_SCALE: z.coerce
+      .number()
+      .positive()
+      .max(1)
+      .default(1 / 600),
   })
   .parse(process.env);
 
@@ -20,6 +28,8 @@ async function main(): Promise<void> {
     port: settings.PORT,
     host: settings.HOST,
     slowMs: settings.KYC_SANDBOX_SLOW_MS,
+    delivery: { delayMs: settings.KYC_SANDBOX_WEBHOOK_DELAY_MS },
+    retryScale: settings.KYC_SANDBOX_RETRY_SCALE,
     log: (line) => console.log(JSON.stringify({ time: new Date().toISOString(), ...line })),
   });
   const stop = () => {

@@ -5,6 +5,8 @@ import { currentWorkflowId } from '../context';
 import type { ResolvedDeps } from '../index';
 import { writeState } from '../state-writer';
 import { createKycClient, type KycCheck } from './client';
+import { createProviderCheck, type ProviderCheckOutcome } from './providers';
+import { PiiCipher } from '../../core/security/pii';
 
 export interface KycDecision {
   required: boolean;
@@ -27,6 +29,8 @@ export function kycActivities(deps: ResolvedDeps) {
     fetch: deps.fetch,
     now: deps.now,
   });
+
+  const pii = new PiiCipher(deps.config.PII_MASTER_KEY);
 
   return {
     /**
@@ -56,6 +60,27 @@ export function kycActivities(deps: ResolvedDeps) {
         {
           applicantId: input.externalId,
           operatorReference: input.operatorId,
+          reference: input.eventId ?? input.internalEvent,
+          amount: typeof input.data.amount === 'number' ? input.data.amount : undefined,
+          currency: typeof input.data.currency === 'string' ? input.data.currency : undefined,
+        },
+        currentWorkflowId(),
+      );
+    },
+
+    /**
+     * The asynchronous check (issue 22): at the operator's own provider connection, keyed by the
+     * workflow ID, answered `pending` (the result comes by webhook to the provider inbox); the
+     * local sandbox's immediate result for a test-mode operator without a connection; or
+     * `not_configured` for a live one. Not yet called by a definition: kyc-on-deposit moves to
+     * it once it can wait for the webhook (ctx.waitFor).
+     */
+    async requestProviderCheck(input: FanoutInput): Promise<ProviderCheckOutcome> {
+      return createProviderCheck(
+        { ...deps, pii },
+        {
+          operatorId: input.operatorId,
+          externalId: input.externalId,
           reference: input.eventId ?? input.internalEvent,
           amount: typeof input.data.amount === 'number' ? input.data.amount : undefined,
           currency: typeof input.data.currency === 'string' ? input.data.currency : undefined,

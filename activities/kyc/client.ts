@@ -61,6 +61,15 @@ export function readCheck(answer: HttpAnswer, now: Date): KycCheck {
     if (!parsed.success) throw new Error(`KYC provider answered ${status} with an unexpected body`);
     return parsed.data;
   }
+  return failForAnswer(answer, now);
+}
+
+/**
+ * A non-2xx answer as the failure the retry policy should see: 429 waits its Retry-After; 408,
+ * 409 and 5xx are transient; any other 4xx is not retried. Shared by every provider client.
+ */
+export function failForAnswer(answer: HttpAnswer, now: Date): never {
+  const { status } = answer;
   const detail = `KYC provider answered ${status}: ${answer.text.slice(0, 200)}`;
   if (status === 429) {
     const delayMs = retryAfterMs(answer.headers.get('retry-after'), now);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KycCheck } from './client';
+import { SandboxWebhookSender, type DeliveryMode } from './sandbox-webhooks';
 
 /**
  * A stand-in for the KYC provider, speaking the protocol of ./client.ts: `POST /v1/checks`
@@ -19,13 +20,31 @@ import type { KycCheck } from './client';
  *   (past the client's timeout); later calls answer at once with that same check
  * - `invalid…`: 422 every time (a request the provider refuses)
  *
+ * - `reverse…`: approved, then later rejected (the asynchronous API only: a reversal by webhook)
+ *
+ * Two APIs. `POST /v1/checks` answers the result in the same call (the synchronous flow the
+ * kyc-on-deposit definition uses today). `POST /v2/checks` behaves like a real provider: it
+ * answers `pending` (202) and delivers the result later by a signed webhook (`X-Sandbox-Digest`,
+ * core/security/provider-signatures.ts) to the `callback.url` the request names, with the
+ * `callback.secret` the caller holds for this connection (the sandbox has no dashboard to
+ * configure them in); see ./sandbox-webhooks.ts for the delay, the retries and the ways it can
+ * be told to misbehave (`PUT /v2/sandbox/delivery`, `GET /v2/deliveries` to watch).
+ *
  * Calls with an Idempotency-Key already seen return the check created for it (200, header
  * `Idempotent-Replayed: true`): no second side effect. `calls` records every request and
  * `checks` every check created, so tests can count provider-side effects; `GET /v1/checks` and
  * `GET /v1/calls` list them for callers in another process.
  */
 
-export type SandboxBehaviour = 'approve' | 'reject' | 'review' | 'flaky' | 'ratelimited' | 'slow' | 'invalid';
+export type SandboxBehaviour =
+  | 'approve'
+  | 'reject'
+  | 'review'
+  | 'flaky'
+  | 'ratelimited'
+  | 'slow'
+  | 'invalid'
+  | 'reverse';
 
 export interface SandboxCall {
   at: Date;
@@ -46,6 +65,8 @@ export interface KycSandbox {
   url: string;
   calls: SandboxCall[];
   checks: SandboxCheck[];
+  /** The asynchronous API's webhook deliveries: every attempt, and the mode (changeable). */
+  webhooks: SandboxWebhookSender;
   close(): Promise<void>;
 }
 
@@ -57,9 +78,21 @@ export interface KycSandboxOptions {
   /** When set, any other Bearer token is answered 401. */
   apiKey?: string;
   log?: (line: Record<string, unknown>) => void;
+  /** How the asynchronous API delivers results (defaults: after 3 s, once, in order). */
+  delivery?: Partial<DeliveryMode>;
+  /** Sumsub's retry schedule times this (1/600 unless set: 5 min becomes 0.5 s). */
+  retryScale?: number;
 }
 
-const PREFIXES: SandboxBehaviour[] = ['reject', 'review', 'flaky', 'ratelimited', 'slow', 'invalid'];
+const PREFIXES: SandboxBehaviour[] = [
+  'reject',
+  'review',
+  'flaky',
+  'ratelimited',
+  'slow',
+  'invalid',
+  'reverse',
+];
 
 export function behaviourOf(applicantId: string): SandboxBehaviour {
   return PREFIXES.find((p) => applicantId.startsWith(p)) ?? 'approve';
@@ -73,7 +106,14 @@ const STATUS: Record<SandboxBehaviour, KycCheck['status']> = {
   ratelimited: 'approved',
   slow: 'approved',
   invalid: 'approved',
+  reverse: 'approved',
 };
+
+/** The results the asynchronous API delivers, in the provider's order of time. */
+const RESULTS: Record<SandboxBehaviour, Array<KycCheck['status']>> = {
+  ...Object.fromEntries(Object.entries(STATUS).map(([b, s]) => [b, [s]])),
+  reverse: ['approved', 'rejected'],
+} as Record<SandboxBehaviour, Array<KycCheck['status']>>;
 
 export async function startKycSandbox(o: KycSandboxOptions = {}): Promise<KycSandbox> {
   const calls: SandboxCall[] = [];
@@ -82,6 +122,12 @@ export async function startKycSandbox(o: KycSandboxOptions = {}): Promise<KycSan
   const attempts = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
   const slowMs = o.slowMs ?? 30_000;
+  const webhooks = new SandboxWebhookSender(
+    { delayMs: 3000, twice: false, outOfOrder: false, reverseAfterMs: 3000, ...o.delivery },
+    o.retryScale ?? 1 / 600,
+    o.log,
+  );
+  const asyncByKey = new Map<string, SandboxCheck>();
 
   const send = (
     res: http.ServerResponse,
@@ -146,6 +192,57 @@ export async function startKycSandbox(o: KycSandboxOptions = {}): Promise<KycSan
     send(res, call, 201, publicCheck(check));
   };
 
+  /** `POST /v2/checks`: answers `pending` and schedules the result's webhook(s). */
+  const createPendingCheck = (req: http.IncomingMessage, res: http.ServerResponse, raw: string) => {
+    const key = header(req, 'idempotency-key');
+    const body = parseJson(raw) as
+      | { applicantId?: unknown; reference?: unknown; callback?: { url?: unknown; secret?: unknown } }
+      | undefined;
+    const applicantId = typeof body?.applicantId === 'string' ? body.applicantId : undefined;
+    const behaviour = applicantId === undefined ? undefined : behaviourOf(applicantId);
+    const call: SandboxCall = { at: new Date(), idempotencyKey: key, applicantId, behaviour, status: 0 };
+    calls.push(call);
+    const auth = header(req, 'authorization');
+    if (!auth?.startsWith('Bearer ') || (o.apiKey !== undefined && auth !== `Bearer ${o.apiKey}`)) {
+      return send(res, call, 401, { error: 'unauthorized' });
+    }
+    const url = body?.callback?.url;
+    const secret = body?.callback?.secret;
+    if (!key) return send(res, call, 400, { error: 'Idempotency-Key header is required' });
+    if (!applicantId || !behaviour) return send(res, call, 400, { error: 'applicantId is required' });
+    if (typeof url !== 'string' || !URL.canParse(url) || typeof secret !== 'string' || !secret)
+      return send(res, call, 400, { error: 'callback.url and callback.secret are required' });
+    if (behaviour === 'invalid') return send(res, call, 422, { error: 'applicant cannot be checked' });
+    const existing = asyncByKey.get(key);
+    if (existing) return send(res, call, 200, pendingView(existing), { 'Idempotent-Replayed': 'true' });
+    const check: SandboxCheck = {
+      id: 'chk_' + randomBytes(8).toString('hex'),
+      status: STATUS[behaviour],
+      createdAt: new Date().toISOString(),
+      applicantId,
+      idempotencyKey: key,
+      reference: typeof body?.reference === 'string' ? body.reference : undefined,
+    };
+    asyncByKey.set(key, check);
+    checks.push(check);
+    webhooks.schedule(
+      { id: check.id, applicantId, createdAt: new Date(check.createdAt) },
+      RESULTS[behaviour],
+      { url, secret },
+    );
+    send(res, call, 202, pendingView(check));
+  };
+
+  const setDeliveryMode = (res: http.ServerResponse, raw: string) => {
+    const b = parseJson(raw) as Partial<Record<keyof DeliveryMode, unknown>> | undefined;
+    const next = { ...webhooks.mode };
+    for (const k of ['twice', 'outOfOrder'] as const) if (typeof b?.[k] === 'boolean') next[k] = b[k];
+    for (const k of ['delayMs', 'reverseAfterMs'] as const)
+      if (typeof b?.[k] === 'number' && b[k] >= 0) next[k] = b[k];
+    webhooks.mode = next;
+    send(res, undefined, 200, next);
+  };
+
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -158,6 +255,16 @@ export async function startKycSandbox(o: KycSandboxOptions = {}): Promise<KycSan
       if (req.method === 'GET' && path === '/v1/calls') return send(res, undefined, 200, { calls });
       if (req.method === 'POST' && path === '/v1/checks')
         return createCheck(req, res, Buffer.concat(chunks).toString('utf8'));
+      if (req.method === 'POST' && path === '/v2/checks')
+        return createPendingCheck(req, res, Buffer.concat(chunks).toString('utf8'));
+      if (req.method === 'PUT' && path === '/v2/sandbox/delivery')
+        return setDeliveryMode(res, Buffer.concat(chunks).toString('utf8'));
+      if (req.method === 'GET' && path === '/v2/deliveries')
+        return send(res, undefined, 200, {
+          mode: webhooks.mode,
+          pending: webhooks.pending(),
+          attempts: webhooks.attempts,
+        });
       const found =
         req.method === 'GET' && path?.startsWith('/v1/checks/')
           ? checks.find((c) => path === `/v1/checks/${c.id}`)
@@ -178,7 +285,9 @@ export async function startKycSandbox(o: KycSandboxOptions = {}): Promise<KycSan
     url: `http://${host}:${port}`,
     calls,
     checks,
+    webhooks,
     close: async () => {
+      webhooks.close();
       for (const t of timers) clearTimeout(t);
       timers.clear();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -186,6 +295,10 @@ export async function startKycSandbox(o: KycSandboxOptions = {}): Promise<KycSan
       await closed;
     },
   };
+}
+
+function pendingView(c: SandboxCheck) {
+  return { id: c.id, status: 'pending' as const, createdAt: c.createdAt };
 }
 
 function publicCheck(c: SandboxCheck): KycCheck {

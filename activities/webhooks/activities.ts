@@ -17,7 +17,7 @@ import { takeDeliverySlot } from '../../core/db/webhook-throttle';
 import { endpointHealth } from './endpoint-health';
 import { postPinned } from './pinned-post';
 import type { ResolvedDeps } from '../index';
-import { webhookHeaders } from './signing';
+import { webhookHeaders } from '../../core/security/webhook-signing';
 import {
   nextWebhookDelay,
   notSentReason,

@@ -39,3 +39,20 @@ export async function readJsonBody(ctx: Context, limitBytes: number): Promise<un
 function tooLarge(limit: number) {
   return apiError({ code: 'PAYLOAD_TOO_LARGE', message: `Request body exceeds ${limit} bytes` });
 }
+
+/**
+ * Reads a body as bytes, up to `limitBytes` (413 beyond, checked while streaming): for routes
+ * that must see the exact bytes (a signature over the raw body) before anything parses them.
+ */
+export async function readRawBody(ctx: Context, limitBytes: number): Promise<Buffer> {
+  const length = Number(ctx.get('content-length') || NaN);
+  if (length > limitBytes) throw tooLarge(limitBytes);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limitBytes) throw tooLarge(limitBytes);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}

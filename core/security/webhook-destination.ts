@@ -1,62 +1,38 @@
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
- * Where operator-configured webhooks may point. Operators choose the URL and our worker
- * POSTs to it, so without a check an operator could make us call our own network: the
- * database, Temporal, a cloud metadata endpoint (server-side request forgery). Unless private
- * networks are allowed (the local stack and the tests, whose receivers are on loopback),
- * a webhook URL must be https and its host must resolve only to public addresses.
+ * Where operator-configured webhooks and KYC provider base URLs may point. Operators choose
+ * the URL and our worker calls it, so without a check an operator could make us call our own
+ * network: the database, Temporal, a cloud metadata endpoint (server-side request forgery).
+ * Unless private networks are allowed (the local stack and the tests, whose receivers are on
+ * loopback), a URL must be https and its host must resolve only to public addresses.
+ *
+ * Addresses are classified by ipaddr.js (its table of special-purpose ranges, kept up to date
+ * with IANA's registries) rather than by a list of our own: only what it calls plain `unicast`
+ * is public. Two IPv6 forms embed an IPv4 address that a packet actually reaches: IPv4-mapped
+ * (::ffff:a.b.c.d) and 6to4 (2002:AABB:CCDD::/48 relays to a.b.c.d); those are as public as
+ * the IPv4 address they embed. Every other special range (NAT64, Teredo, documentation,
+ * benchmarking, ...) is refused.
  */
-const NOT_PUBLIC = new BlockList();
-for (const [net, bits] of [
-  ['0.0.0.0', 8], // "this" network
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10], // carrier-grade NAT
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16], // link-local, cloud metadata
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.0.2.0', 24], // documentation
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15], // benchmarking
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 4], // multicast
-  ['240.0.0.0', 4], // reserved, broadcast
-] as const) {
-  NOT_PUBLIC.addSubnet(net, bits, 'ipv4');
-}
-for (const [net, bits] of [
-  ['::', 128],
-  ['::1', 128],
-  ['64:ff9b::', 96], // NAT64 of any IPv4, private ones included
-  ['100::', 64], // discard
-  ['2001:db8::', 32], // documentation
-  ['fc00::', 7], // unique local
-  ['fe80::', 10], // link-local
-  ['ff00::', 8], // multicast
-] as const) {
-  NOT_PUBLIC.addSubnet(net, bits, 'ipv6');
-}
-
-/** Whether an IP address is on the public internet (not loopback, private, link-local, …). */
 export function isPublicAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return false;
-  if (family === 6) {
-    // An IPv4-mapped address reaches the IPv4 host it embeds, written either way
-    // (::ffff:10.0.0.1, or ::ffff:a00:1 as URLs normalise it).
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped) return isPublicAddress(mapped[1]!);
-    const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
-    if (hex) {
-      const [hi, lo] = [parseInt(hex[1]!, 16), parseInt(hex[2]!, 16)];
+  if (isIP(address) === 0) return false;
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return parsed.range() === 'unicast';
+  const v6 = parsed as ipaddr.IPv6;
+  switch (v6.range()) {
+    case 'unicast':
+      return true;
+    case 'ipv4Mapped':
+      return isPublicAddress(v6.toIPv4Address().toString());
+    case '6to4': {
+      const [, hi = 0, lo = 0] = v6.parts;
       return isPublicAddress(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
     }
-    return !NOT_PUBLIC.check(address, 'ipv6');
+    default:
+      return false;
   }
-  return !NOT_PUBLIC.check(address, 'ipv4');
 }
 
 /** Why a webhook URL is refused when it is configured, or undefined when it is acceptable. */

@@ -8,6 +8,7 @@ import { newOperator, newPlayer } from '../support/operators';
 import { P, api, type Res } from '../support/http';
 import { documentedRoutes, mountedRoutes, responseErrors, type OpenApiDocument } from '../support/openapi';
 import { EventWriter, eventGroups } from '../../core/domain/event-writer';
+import { providerSignatureHeaders } from '../../core/security/provider-signatures';
 
 describe('the published OpenAPI document', () => {
   let stack: TestStack;
@@ -70,18 +71,72 @@ describe('the published OpenAPI document', () => {
     expect(documentedRoutes(doc)).toEqual(expect.arrayContaining(reference));
   });
 
-  it('gives every operation bearer security and the error envelope as its default response', () => {
+  it('gives every operation bearer security (but the one providers call, signed instead) and the error envelope as its default response', () => {
+    const providerCalled = `post ${API_PREFIX}/providers/{provider}/webhooks/{connectionId}`;
+    expect(doc.paths[`${API_PREFIX}/providers/{provider}/webhooks/{connectionId}`]).toBeDefined();
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         expect({ route: `${method} ${path}`, security: op.security }).toEqual({
           route: `${method} ${path}`,
-          security: [{ bearerAuth: [] }],
+          security: `${method} ${path}` === providerCalled ? [] : [{ bearerAuth: [] }],
         });
         expect(op.responses.default?.content?.['application/json']?.schema).toEqual({
           $ref: '#/components/schemas/ErrorEnvelope',
         });
       }
     }
+  });
+
+  it('describes the live responses of the KYC provider routes', async () => {
+    const op = await newOperator(stack.db.pool, stack.baseUrl);
+    const created = await op.client.post(`${P}/providers/connections`, { provider: 'sandbox' });
+    const { id, webhookPath, webhookSecret } = created.body.data;
+    const body = JSON.stringify({
+      id: 'evt_openapi_1',
+      type: 'check.completed',
+      checkId: 'chk_1',
+      applicantId: 'player_1',
+      result: 'approved',
+      createdAt: '2026-12-01T10:00:00.000Z',
+    });
+    const delivered = await fetch(stack.baseUrl + webhookPath, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        ...providerSignatureHeaders('sandbox', webhookSecret, body),
+      },
+      body,
+    });
+    const checks: Array<[string, string, Res]> = [
+      ['POST', '/providers/connections', created],
+      ['GET', '/providers/connections', await op.client.get(`${P}/providers/connections`)],
+      ['GET', '/providers/connections/{id}', await op.client.get(`${P}/providers/connections/${id}`)],
+      [
+        'POST',
+        '/providers/connections/{id}/rotate',
+        await op.client.post(`${P}/providers/connections/${id}/rotate`, { generateWebhookSecret: true }),
+      ],
+      [
+        'POST',
+        '/providers/{provider}/webhooks/{connectionId}',
+        { status: delivered.status, body: await delivered.json(), headers: delivered.headers },
+      ],
+      ['GET', '/providers/deliveries', await op.client.get(`${P}/providers/deliveries`)],
+      [
+        'POST',
+        '/providers/{provider}/webhooks/{connectionId}',
+        await api(stack.baseUrl).post(`${P}/providers/sandbox/webhooks/pcn_00000000000000aa`, {}),
+      ],
+      ['DELETE', '/providers/connections/{id}', await op.client.delete(`${P}/providers/connections/${id}`)],
+    ];
+    for (const [method, path, res] of checks) {
+      expect(res.status).toBeLessThan(500);
+      expect({
+        call: `${method} ${path} → ${res.status}`,
+        errors: responseErrors(doc, method, API_PREFIX + path, res.status, res.body),
+      }).toEqual({ call: `${method} ${path} → ${res.status}`, errors: [] });
+    }
+    expect(checks.map(([, , r]) => r.status)).toEqual([201, 200, 200, 200, 200, 200, 404, 200]);
   });
 
   it('describes the live responses: each one validates against its documented schema, with no undocumented fields', async () => {

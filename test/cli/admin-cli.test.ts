@@ -6,6 +6,7 @@ import { startStack, type TestStack } from '../support/stack';
 import { P, api } from '../support/http';
 import { expectError } from '../support/expect';
 import { runCli, type CliRun } from '../support/cli';
+import { providerSignatureHeaders } from '../../core/security/provider-signatures';
 
 /**
  * The admin CLI exactly as a newcomer runs it (`npm run cli -- …` is `tsx cli/main.ts …`),
@@ -163,6 +164,83 @@ describe('admin CLI (npm run cli)', () => {
     const after = json<Array<{ id: string }>>(await cli('webhooks', 'list', op.operatorId, '--json'));
     expect(after.map((e) => e.id)).toEqual([set.id]);
     expect(JSON.stringify(after)).not.toContain('whsec_');
+  });
+
+  it('providers connect / list / rotate / deliveries / remove: the webhook secret printed once, credentials never; the API verifies with what the CLI sealed', async () => {
+    const op = json<{ operatorId: string }>(
+      await cli('operators', 'create', '--name', 'KYC Casino', '--json'),
+    );
+    const created = json<{ id: string; webhookPath: string; webhookSecret: string }>(
+      await cli(
+        'providers',
+        'connect',
+        op.operatorId,
+        '--provider',
+        'sumsub',
+        '--app-token',
+        'sbx:cli-app-token-41',
+        '--secret-key',
+        'cli-secret-key-41',
+        '--json',
+      ),
+    );
+    expect(created.id).toMatch(/^pcn_[0-9a-f]{16}$/);
+    expect(created.webhookSecret.length).toBeGreaterThanOrEqual(32);
+    const body = JSON.stringify({
+      type: 'applicantReviewed',
+      applicantId: 'a1',
+      externalUserId: 'p1',
+      reviewResult: { reviewAnswer: 'GREEN' },
+      createdAtMs: '2026-12-01 10:00:00.000',
+    });
+    const delivered = await fetch(stack.baseUrl + created.webhookPath, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        ...providerSignatureHeaders('sumsub', created.webhookSecret, body),
+      },
+      body,
+    });
+    expect(delivered.status).toBe(200);
+    const list = await cli('providers', 'list', op.operatorId);
+    const rotated = await cli(
+      'providers',
+      'rotate',
+      op.operatorId,
+      created.id,
+      '--app-token',
+      'sbx:cli-app-token-42',
+      '--secret-key',
+      'cli-secret-key-42',
+    );
+    const deliveries = await cli('providers', 'deliveries', op.operatorId);
+    for (const run of [list, rotated, deliveries]) {
+      expect(run.code).toBe(0);
+      for (const secret of [
+        created.webhookSecret,
+        'cli-secret-key-41',
+        'sbx:cli-app-token-41',
+        'cli-secret-key-42',
+      ])
+        expect(run.stdout + run.stderr).not.toContain(secret);
+    }
+    expect(list.stdout).toContain(`${created.id}  sumsub`);
+    expect(deliveries.stdout).toMatch(/applicantReviewed\s+a1\s+approved\s+accepted/);
+    const twice = await cli('providers', 'connect', op.operatorId, '--provider', 'sandbox', '--api-key', 'k');
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain('already has a provider connection');
+    const badFlags = await cli(
+      'providers',
+      'connect',
+      op.operatorId,
+      '--provider',
+      'onfido',
+      '--app-token',
+      'x',
+    );
+    expect(badFlags).toMatchObject({ code: 1, stderr: expect.stringContaining('onfido needs --api-token') });
+    expect((await cli('providers', 'remove', op.operatorId, created.id)).code).toBe(0);
+    expect((await cli('providers', 'list', op.operatorId)).stdout).toContain('No KYC provider connection');
   });
 
   it('operators set-rate-limit: a number limits the operator, unlimited lifts it, default restores the default', async () => {

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '../../core/logger';
 import { hashApiKey } from '../../core/security/api-keys';
+import { providerSignatureHeaders } from '../../core/security/provider-signatures';
 import { startKycSandbox, type KycSandbox } from '../../activities/kyc/sandbox-server';
 import { serveMetrics } from '../../worker/metrics';
 import { startStack, type TestStack } from '../support/stack';
@@ -17,6 +18,10 @@ const PII = {
   last_name: 'Zlogadalast',
   phone: '+447700900555',
   date_of_birth: '1979-12-10',
+};
+const PROVIDER = {
+  credentials: { appToken: 'sbx:zlogapptoken7731', secretKey: 'zlogsumsubsecretkey7731' },
+  webhookSecret: 'zlogsumsubwebhooksecret7731',
 };
 const PII2 = { email: 'zl.batch.bob@example.org', first_name: 'Zlogbobfirst', phone: '+447700900556' };
 
@@ -98,6 +103,36 @@ describe('logs of a full run', () => {
     );
     ok(await c.post(`${P}/entities`, `{"entityType":"player","data":{"email":"${PII.email}"`), 400);
     ok(await api(stack.baseUrl, op.apiKey.slice(0, -4) + 'ffff').get(`${P}/entities/p_log`), 401);
+    // A KYC provider connection and its webhooks: one accepted, one with a wrong signature.
+    const conn = ok(
+      await c.post(`${P}/providers/connections`, {
+        provider: 'sumsub',
+        credentials: PROVIDER.credentials,
+        webhookSecret: PROVIDER.webhookSecret,
+      }),
+      201,
+    ).body.data;
+    const reviewed = JSON.stringify({
+      type: 'applicantReviewed',
+      applicantId: 'app_log',
+      externalUserId: 'p_log',
+      reviewResult: { reviewAnswer: 'GREEN' },
+      createdAtMs: '2026-12-01 10:00:00.000',
+    });
+    for (const [secret, status] of [
+      [PROVIDER.webhookSecret, 200],
+      ['zl-not-the-webhook-secret', 401],
+    ] as const) {
+      const res = await fetch(stack.baseUrl + conn.webhookPath, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          ...providerSignatureHeaders('sumsub', secret, reviewed),
+        },
+        body: reviewed,
+      });
+      expect(res.status).toBe(status);
+    }
     // Wait for the deposit's fan-out (KYC check, webhook) to finish, so the worker has logged.
     await eventually(async () => {
       const d = await stack.temporal.workflow
@@ -153,6 +188,13 @@ describe('logs of a full run', () => {
       hash.toString('base64'),
     ];
     for (const needle of needles) expect(lines.filter((l) => l.includes(needle))).toEqual([]);
+  });
+
+  it("never contains a KYC provider connection's credentials or webhook secret", () => {
+    for (const value of [...Object.values(PROVIDER.credentials), PROVIDER.webhookSecret])
+      expect(lines.filter((l) => l.includes(value))).toEqual([]);
+    // The deliveries were logged (by route pattern), so the scan above looked at them.
+    expect(lines.filter((l) => l.includes('/providers/:provider/webhooks/:connectionId'))).toHaveLength(2);
   });
 
   it('never contains a PII value of any player, written, batched or refused', () => {

@@ -33,6 +33,16 @@ describe('webhook destinations: no server-side request forgery', () => {
     ['172.32.0.1', true],
     ['::ffff:8.8.8.8', true],
     ['2606:4700:4700::1111', true],
+    // 6to4 (2002::/16) relays to the IPv4 address in its next 32 bits: 10.0.0.1, 127.0.0.1,
+    // 169.254.169.254 here (passed before ipaddr.js classified addresses).
+    ['2002:a00:1::1', false],
+    ['2002:7f00:1::', false],
+    ['2002:a9fe:a9fe::1', false],
+    ['2002:808:808::1', true],
+    ['64:ff9b::a00:1', false], // NAT64
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', false], // Teredo
+    ['2001:db8::1', false], // documentation
+    ['198.51.100.7', false], // documentation
   ])('isPublicAddress(%s) is %s', (address, expected) => {
     expect(isPublicAddress(address)).toBe(expected);
   });

@@ -154,6 +154,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     webhookLogRetentionDays: config.WEBHOOK_LOG_RETENTION_DAYS,
     workflowDefaults: config,
+    providerWebhookRatePerMinute: config.PROVIDER_WEBHOOK_RATE_LIMIT_PER_MINUTE,
   });
   const server = http.createServer(app.callback());
   server.on('clientError', answerClientError);

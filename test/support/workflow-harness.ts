@@ -76,7 +76,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
 
 /**
  * Verifies a Standard Webhooks signature the way a receiver would, written here
- * independently of activities/webhooks/signing.ts so a bug there cannot hide itself.
+ * independently of core/security/webhook-signing.ts so a bug there cannot hide itself.
  */
 export function verifyStandardWebhook(
   secret: string,

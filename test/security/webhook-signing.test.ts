@@ -1,4 +1,4 @@
-import { signWebhook, webhookHeaders } from '../../activities/webhooks/signing';
+import { signWebhook, webhookHeaders } from '../../core/security/webhook-signing';
 import { verifyStandardWebhook } from '../support/workflow-harness';
 
 // The Standard Webhooks specification's published test vector.

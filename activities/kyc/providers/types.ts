@@ -1,0 +1,33 @@
+import type { HttpAnswer } from '../../http';
+import type { KycProviderName } from '../../../core/security/provider-signatures';
+
+/** A check the provider accepted; its result arrives later by webhook (the provider's inbox). */
+export interface PendingCheck {
+  provider: KycProviderName;
+  /** The provider's id of what its webhook will name (Sumsub: the applicant; Onfido, sandbox: the check). */
+  checkId: string;
+  status: 'pending';
+}
+
+export interface ProviderCheckRequest {
+  /** The operator's id of the player: Sumsub's externalUserId, the sandbox's applicantId. */
+  applicantId: string;
+  /** The event that triggered the check. */
+  reference: string;
+}
+
+/**
+ * One interface over every provider: create the check, idempotently for one key (a retry after a
+ * lost answer finds what the first attempt created), and return at once; the result comes by
+ * webhook to `POST /providers/:provider/webhooks/:connectionId`.
+ */
+export interface KycProviderClient {
+  createCheck(req: ProviderCheckRequest, idempotencyKey: string): Promise<PendingCheck>;
+}
+
+/** An HTTP call to the provider: the destination rule is applied to every URL before it is called. */
+export type ProviderHttp = (
+  method: 'GET' | 'POST',
+  url: string,
+  o: { body?: string; headers: Record<string, string> },
+) => Promise<HttpAnswer>;

@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import type { PoolClient } from 'pg';
+import type { KycProviderName } from '../security/provider-signatures';
+import type { Queryable } from './pool';
+
+export type KycResult = 'approved' | 'rejected' | 'review';
+export type DeliveryOutcome = 'accepted' | 'result_to_fetch' | 'ignored';
+
+/** One accepted provider webhook, read and normalised (core/kyc-providers/webhook-payloads.ts). */
+export interface ProviderDelivery {
+  eventType: string;
+  /** The provider's own identifiers of this event, joined: the same on every redelivery. */
+  dedupKey: string;
+  providerEventId: string | null;
+  checkId: string | null;
+  applicantId: string | null;
+  result: KycResult | null;
+  providerTimestamp: Date | null;
+  outcome: DeliveryOutcome;
+}
+
+export interface InboxRow extends ProviderDelivery {
+  id: string;
+  operatorId: string;
+  connectionId: string;
+  provider: KycProviderName;
+  receivedAt: Date;
+}
+
+const COLUMNS = `id, operator_id, connection_id, provider, event_type, dedup_key, provider_event_id, check_id,
+  applicant_id, result, provider_timestamp, received_at, outcome`;
+
+interface Row {
+  id: string;
+  operator_id: string;
+  connection_id: string;
+  provider: KycProviderName;
+  event_type: string;
+  dedup_key: string;
+  provider_event_id: string | null;
+  check_id: string | null;
+  applicant_id: string | null;
+  result: KycResult | null;
+  provider_timestamp: Date | null;
+  received_at: Date;
+  outcome: DeliveryOutcome;
+}
+
+const fromRow = (r: Row): InboxRow => ({
+  id: r.id,
+  operatorId: r.operator_id,
+  connectionId: r.connection_id,
+  provider: r.provider,
+  eventType: r.event_type,
+  dedupKey: r.dedup_key,
+  providerEventId: r.provider_event_id,
+  checkId: r.check_id,
+  applicantId: r.applicant_id,
+  result: r.result,
+  providerTimestamp: r.provider_timestamp,
+  receivedAt: r.received_at,
+  outcome: r.outcome,
+});
+
+/**
+ * Records one delivery in the inbox, in the caller's transaction. A redelivery (same
+ * connection, same provider identifiers) inserts nothing and answers the row first recorded,
+ * with `duplicate: true`; nothing else happens for it.
+ */
+export async function recordProviderDelivery(
+  client: PoolClient,
+  d: ProviderDelivery & { operatorId: string; connectionId: string; provider: KycProviderName },
+): Promise<{ delivery: InboxRow; duplicate: boolean }> {
+  const { rows } = await client.query<Row>(
+    `insert into provider_webhook_inbox
+            (id, operator_id, connection_id, provider, event_type, dedup_key, provider_event_id, check_id,
+             applicant_id, result, provider_timestamp, outcome)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     on conflict (connection_id, dedup_key) do nothing
+     returning ${COLUMNS}`,
+    [
+      'pwd_' + randomBytes(8).toString('hex'),
+      d.operatorId,
+      d.connectionId,
+      d.provider,
+      d.eventType,
+      d.dedupKey,
+      d.providerEventId,
+      d.checkId,
+      d.applicantId,
+      d.result,
+      d.providerTimestamp,
+      d.outcome,
+    ],
+  );
+  const inserted = rows[0];
+  if (!inserted) {
+    const { rows: first } = await client.query<Row>(
+      `select ${COLUMNS} from provider_webhook_inbox where connection_id = $1 and dedup_key = $2`,
+      [d.connectionId, d.dedupKey],
+    );
+    return { delivery: fromRow(first[0]!), duplicate: true };
+  }
+  const delivery = fromRow(inserted);
+  if (delivery.outcome === 'accepted') await addProviderResultEventToOutbox(client, delivery);
+  return { delivery, duplicate: false };
+}
+
+/**
+ * HOOK POINT (issue 22, item 6): the internal event `provider.webhook.kyc.<result>` for a newly
+ * accepted result is to be written to the outbox here, in the transaction that records the
+ * delivery, so the inbox row and its event commit together or not at all (a redelivery never
+ * reaches this: it is answered above). It writes nothing yet: the outbox row kind for internal
+ * events that workflows wait for (`ctx.waitFor`) is being built on another branch.
+ */
+export async function addProviderResultEventToOutbox(
+  _client: PoolClient,
+  _delivery: InboxRow,
+): Promise<void> {}
+
+/**
+ * The operator's inbox, newest first; `after` (a keyset cursor: Postgres's own text of the last
+ * row's time, microseconds kept, and its id) continues after the last row of a page.
+ */
+export async function listProviderDeliveries(
+  db: Queryable,
+  q: { operatorId: string; limit: number; after?: { t: string; i: string } },
+): Promise<Array<InboxRow & { cursorTs: string }>> {
+  const { rows } = await db.query<Row & { cursor_ts: string }>(
+    `select ${COLUMNS}, received_at::text as cursor_ts from provider_webhook_inbox
+      where operator_id = $1 and ($2::timestamptz is null or (received_at, id) < ($2::timestamptz, $3))
+      order by received_at desc, id desc
+      limit $4`,
+    [q.operatorId, q.after?.t ?? null, q.after?.i ?? null, q.limit],
+  );
+  return rows.map((r) => ({ ...fromRow(r), cursorTs: r.cursor_ts }));
+}

@@ -1,0 +1,97 @@
+import { findProviderConnectionById } from '../db/provider-connections';
+import { withTransaction } from '../db/pool';
+import {
+  listProviderDeliveries,
+  recordProviderDelivery,
+  type DeliveryOutcome,
+  type InboxRow,
+} from '../db/provider-inbox';
+import { apiError } from '../errors';
+import { readProviderDelivery } from '../kyc-providers/webhook-payloads';
+import { verifyProviderSignature, type KycProviderName } from '../security/provider-signatures';
+import { encodeKeysetCursor, parseKeysetCursor } from './keyset-cursor';
+import { openConnection, type ConnectionDeps, type OpenedProviderConnection } from './provider-connections';
+
+/**
+ * Inbound provider webhooks: `POST /providers/:provider/webhooks/:connectionId`, authenticated
+ * by the provider's signature alone. The steps, in this order: find the connection (404, the
+ * same for an unknown id and a provider that is not the connection's, so a probe learns nothing
+ * more), then the caller bounds rate and size, then the signature over the raw bytes (401,
+ * nothing recorded), and only then is the body parsed (400) and recorded.
+ */
+export async function requireWebhookConnection(
+  deps: ConnectionDeps,
+  provider: KycProviderName,
+  connectionId: string,
+  now: Date,
+): Promise<OpenedProviderConnection> {
+  const row = await findProviderConnectionById(deps.pool, connectionId);
+  if (!row || row.provider !== provider) {
+    throw apiError({ code: 'NOT_FOUND', message: 'No such provider webhook receiver' });
+  }
+  return openConnection(deps.pii, row, now);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export async function acceptProviderDelivery(
+  deps: ConnectionDeps,
+  connection: OpenedProviderConnection,
+  headers: Record<string, string | string[] | undefined>,
+  rawBody: Buffer,
+): Promise<{ deliveryId: string; duplicate: boolean; outcome: DeliveryOutcome }> {
+  if (!verifyProviderSignature(connection.provider, headers, rawBody, connection.webhookSecrets)) {
+    throw apiError({ code: 'UNAUTHORIZED', message: 'Missing or invalid webhook signature' });
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(utf8.decode(rawBody));
+  } catch {
+    throw apiError({ code: 'VALIDATION_FAILED', message: 'Request body is not valid JSON' });
+  }
+  const read = readProviderDelivery(connection.provider, body);
+  if (!read.ok) throw apiError({ code: 'VALIDATION_FAILED', message: `Invalid body: ${read.problem}` });
+  const { delivery, duplicate } = await withTransaction(deps.pool, (tx) =>
+    recordProviderDelivery(tx, {
+      ...read.delivery,
+      operatorId: connection.operatorId,
+      connectionId: connection.id,
+      provider: connection.provider,
+    }),
+  );
+  return { deliveryId: delivery.id, duplicate, outcome: delivery.outcome };
+}
+
+export interface ProviderInboxPage {
+  rows: InboxRow[];
+  hasMore: boolean;
+  nextCursor: string | null;
+}
+
+/** The operator's provider deliveries, newest first, keyset-paged like the webhook log. */
+export async function providerInboxPage(
+  deps: ConnectionDeps,
+  q: { operatorId: string; cursor?: string; limit: number },
+): Promise<ProviderInboxPage> {
+  const after = q.cursor ? parseKeysetCursor(q.cursor, /^pwd_[0-9a-f]{16}$/) : undefined;
+  if (q.cursor && !after) {
+    throw apiError({
+      code: 'VALIDATION_FAILED',
+      message: 'Invalid query: cursor: is not a cursor from next_cursor',
+      details: [{ field: 'cursor', reason: 'is not a cursor from next_cursor' }],
+    });
+  }
+  const rows = await listProviderDeliveries(deps.pool, {
+    operatorId: q.operatorId,
+    after,
+    limit: q.limit + 1,
+  });
+  const page = rows.slice(0, q.limit);
+  const last = page[page.length - 1];
+  const hasMore = rows.length > q.limit;
+  return {
+    rows: page,
+    hasMore,
+    nextCursor: hasMore && last ? encodeKeysetCursor({ cursor_ts: last.cursorTs, id: last.id }) : null,
+  };
+}

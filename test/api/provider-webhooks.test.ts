@@ -1,0 +1,395 @@
+import { providerSignatureHeaders, type KycProviderName } from '../../core/security/provider-signatures';
+import { expectError, ISO_MS } from '../support/expect';
+import { P, type Res } from '../support/http';
+import { newOperator } from '../support/operators';
+import { startStack, type TestStack } from '../support/stack';
+
+jest.setTimeout(60_000);
+
+type Op = Awaited<ReturnType<typeof newOperator>>;
+
+/** POSTs exactly these bytes to a provider webhook URL (no API key: the signature is the authentication). */
+async function deliver(
+  stack: TestStack,
+  path: string,
+  body: string | Buffer,
+  headers: Record<string, string>,
+): Promise<Res & { ms: number }> {
+  const started = Date.now();
+  const res = await fetch(stack.baseUrl + path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body,
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    body: text ? JSON.parse(text) : undefined,
+    headers: res.headers,
+    ms: Date.now() - started,
+  };
+}
+
+const signed = (provider: KycProviderName, secret: string, body: string) =>
+  providerSignatureHeaders(provider, secret, body);
+
+const sumsubReviewed = (o: {
+  applicantId: string;
+  answer: 'GREEN' | 'RED';
+  rejectType?: string;
+  at: string;
+  correlationId?: string;
+}) =>
+  JSON.stringify({
+    applicantId: o.applicantId,
+    inspectionId: `insp-${o.applicantId}`,
+    correlationId: o.correlationId ?? `req-${o.applicantId}-${o.at}`,
+    externalUserId: 'player_1',
+    levelName: 'basic-kyc-level',
+    type: 'applicantReviewed',
+    reviewResult: {
+      reviewAnswer: o.answer,
+      ...(o.rejectType ? { reviewRejectType: o.rejectType, rejectLabels: ['FORGERY'] } : {}),
+    },
+    reviewStatus: 'completed',
+    createdAtMs: o.at,
+  });
+
+describe('inbound KYC provider webhooks', () => {
+  let stack: TestStack;
+  let sumsubOp: Op;
+  let onfidoOp: Op;
+  let sumsub: { id: string; webhookPath: string };
+  let onfido: { id: string; webhookPath: string };
+  const SUMSUB_SECRET = 'sumsub-webhook-secret-0001';
+  const ONFIDO_TOKEN = 'onfido-webhook-token-0001';
+
+  const inbox = async (op: Op) =>
+    (await op.client.get(`${P}/providers/deliveries?limit=100`)).body.data as any[];
+  const inboxRows = async () =>
+    Number((await stack.db.pool.query('select count(*)::int as n from provider_webhook_inbox')).rows[0].n);
+
+  beforeAll(async () => {
+    stack = await startStack({ configOverrides: { PROVIDER_WEBHOOK_RATE_LIMIT_PER_MINUTE: '30' } });
+    sumsubOp = await newOperator(stack.db.pool, stack.baseUrl, { name: 'sumsub-op' });
+    onfidoOp = await newOperator(stack.db.pool, stack.baseUrl, { name: 'onfido-op' });
+    const a = await sumsubOp.client.post(`${P}/providers/connections`, {
+      provider: 'sumsub',
+      credentials: { appToken: 'sbx:app-token-a', secretKey: 'sumsub-api-secret-a' },
+      webhookSecret: SUMSUB_SECRET,
+    });
+    expect(a.status).toBe(201);
+    sumsub = a.body.data;
+    const b = await onfidoOp.client.post(`${P}/providers/connections`, {
+      provider: 'onfido',
+      credentials: { apiToken: 'api_sandbox.onfido-token-b' },
+      webhookSecret: ONFIDO_TOKEN,
+    });
+    expect(b.status).toBe(201);
+    onfido = b.body.data;
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it("two operators on two providers side by side: each one's signed result lands in its own inbox only", async () => {
+    const body = sumsubReviewed({
+      applicantId: 'sumsub-app-1',
+      answer: 'GREEN',
+      at: '2026-12-01 10:00:00.125',
+    });
+    const res = await deliver(stack, sumsub.webhookPath, body, signed('sumsub', SUMSUB_SECRET, body));
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({
+      deliveryId: expect.stringMatching(/^pwd_/),
+      duplicate: false,
+      outcome: 'accepted',
+    });
+    // Sumsub's receiver must answer within 5 s; ours does one lookup and one insert.
+    expect(res.ms).toBeLessThan(2000);
+
+    const onfidoBody = JSON.stringify({
+      payload: {
+        resource_type: 'check',
+        action: 'check.completed',
+        object: {
+          id: 'chk-onfido-1',
+          status: 'complete',
+          completed_at_iso8601: '2026-12-01T10:05:00Z',
+          href: 'https://api.eu.onfido.com/v3.6/checks/chk-onfido-1',
+        },
+      },
+    });
+    const o = await deliver(
+      stack,
+      onfido.webhookPath,
+      onfidoBody,
+      signed('onfido', ONFIDO_TOKEN, onfidoBody),
+    );
+    expect(o.status).toBe(200);
+    expect(o.body.data.outcome).toBe('result_to_fetch');
+
+    const a = await inbox(sumsubOp);
+    expect(a).toEqual([
+      {
+        id: res.body.data.deliveryId,
+        connectionId: sumsub.id,
+        provider: 'sumsub',
+        eventType: 'applicantReviewed',
+        providerEventId: 'req-sumsub-app-1-2026-12-01 10:00:00.125',
+        checkId: 'sumsub-app-1',
+        applicantId: 'player_1',
+        result: 'approved',
+        providerTimestamp: '2026-12-01T10:00:00.125Z',
+        receivedAt: expect.stringMatching(ISO_MS),
+        outcome: 'accepted',
+      },
+    ]);
+    const b = await inbox(onfidoOp);
+    expect(b).toEqual([
+      expect.objectContaining({
+        connectionId: onfido.id,
+        provider: 'onfido',
+        eventType: 'check.completed',
+        checkId: 'chk-onfido-1',
+        result: null,
+        providerTimestamp: '2026-12-01T10:05:00.000Z',
+        outcome: 'result_to_fetch',
+      }),
+    ]);
+  });
+
+  it('reads RED FINAL as rejected, RED RETRY as review, and a non-result event as ignored', async () => {
+    const cases: Array<[string, string]> = [
+      [
+        sumsubReviewed({
+          applicantId: 'sumsub-app-2',
+          answer: 'RED',
+          rejectType: 'FINAL',
+          at: '2026-12-01 11:00:00.000',
+        }),
+        'rejected',
+      ],
+      [
+        sumsubReviewed({
+          applicantId: 'sumsub-app-3',
+          answer: 'RED',
+          rejectType: 'RETRY',
+          at: '2026-12-01 11:00:00.000',
+        }),
+        'review',
+      ],
+    ];
+    for (const [body, result] of cases) {
+      const res = await deliver(stack, sumsub.webhookPath, body, signed('sumsub', SUMSUB_SECRET, body));
+      expect(res.status).toBe(200);
+      const row = (await inbox(sumsubOp)).find((d) => d.id === res.body.data.deliveryId);
+      expect(row.result).toBe(result);
+    }
+    const pending = JSON.stringify({
+      applicantId: 'sumsub-app-4',
+      type: 'applicantPending',
+      reviewStatus: 'pending',
+      createdAtMs: '2026-12-01 11:00:01.000',
+    });
+    const res = await deliver(stack, sumsub.webhookPath, pending, signed('sumsub', SUMSUB_SECRET, pending));
+    expect(res.body.data.outcome).toBe('ignored');
+  });
+
+  it('answers a redelivery of an old result 200 duplicate and changes nothing', async () => {
+    const body = sumsubReviewed({
+      applicantId: 'sumsub-app-5',
+      answer: 'GREEN',
+      at: '2026-11-01 09:00:00.000',
+    });
+    const first = await deliver(stack, sumsub.webhookPath, body, signed('sumsub', SUMSUB_SECRET, body));
+    expect(first.body.data.duplicate).toBe(false);
+    const before = await inboxRows();
+    // The provider resends the same event hours later (its retry schedule), SHA-512 this time.
+    const again = await deliver(
+      stack,
+      sumsub.webhookPath,
+      body,
+      providerSignatureHeaders('sumsub', SUMSUB_SECRET, body, 'HMAC_SHA512_HEX'),
+    );
+    expect(again.status).toBe(200);
+    expect(again.body.data).toEqual({
+      deliveryId: first.body.data.deliveryId,
+      duplicate: true,
+      outcome: 'accepted',
+    });
+    expect(await inboxRows()).toBe(before);
+  });
+
+  it('refuses a wrong or missing signature with 401 and records nothing', async () => {
+    const before = await inboxRows();
+    const body = sumsubReviewed({
+      applicantId: 'sumsub-app-6',
+      answer: 'GREEN',
+      at: '2026-12-01 12:00:00.000',
+    });
+    expectError(
+      await deliver(stack, sumsub.webhookPath, body, signed('sumsub', 'not-the-secret-at-all', body)),
+      401,
+      'UNAUTHORIZED',
+    );
+    expectError(await deliver(stack, sumsub.webhookPath, body, {}), 401, 'UNAUTHORIZED');
+    // A signature of other bytes (the body tampered with after signing).
+    const tampered = body.replace('GREEN', 'RED');
+    expectError(
+      await deliver(stack, sumsub.webhookPath, tampered, signed('sumsub', SUMSUB_SECRET, body)),
+      401,
+      'UNAUTHORIZED',
+    );
+    expect(await inboxRows()).toBe(before);
+  });
+
+  it("refuses a delivery signed with another operator's connection secret (401), recording nothing", async () => {
+    const before = await inboxRows();
+    const body = sumsubReviewed({
+      applicantId: 'sumsub-app-7',
+      answer: 'GREEN',
+      at: '2026-12-01 12:30:00.000',
+    });
+    // The Onfido operator's token, in Sumsub's header form, posted to the Sumsub operator's receiver.
+    expectError(
+      await deliver(stack, sumsub.webhookPath, body, signed('sumsub', ONFIDO_TOKEN, body)),
+      401,
+      'UNAUTHORIZED',
+    );
+    // The Sumsub operator's validly signed body, posted to the Onfido operator's receiver.
+    expectError(
+      await deliver(stack, onfido.webhookPath, body, signed('onfido', SUMSUB_SECRET, body)),
+      401,
+      'UNAUTHORIZED',
+    );
+    expect(await inboxRows()).toBe(before);
+    expect((await inbox(onfidoOp)).some((d) => d.checkId === 'sumsub-app-7')).toBe(false);
+  });
+
+  it('answers 404 alike for an unknown connection and for a real one under another provider, saying nothing more', async () => {
+    const body = '{}';
+    const unknown = await deliver(
+      stack,
+      `${P}/providers/sumsub/webhooks/pcn_00000000000000ff`,
+      body,
+      signed('sumsub', SUMSUB_SECRET, body),
+    );
+    const wrongProvider = await deliver(
+      stack,
+      `${P}/providers/onfido/webhooks/${sumsub.id}`,
+      body,
+      signed('onfido', SUMSUB_SECRET, body),
+    );
+    expectError(unknown, 404, 'NOT_FOUND');
+    expectError(wrongProvider, 404, 'NOT_FOUND');
+    expect(unknown.body.error.message).toBe(wrongProvider.body.error.message);
+    expect(JSON.stringify(unknown.body)).not.toContain('pcn_');
+  });
+
+  it('answers 413 for a body over 64 KB and 400 for validly signed malformed JSON or a foreign shape, recording nothing', async () => {
+    const before = await inboxRows();
+    const big = JSON.stringify({ type: 'applicantReviewed', padding: 'x'.repeat(70 * 1024) });
+    expectError(
+      await deliver(stack, sumsub.webhookPath, big, signed('sumsub', SUMSUB_SECRET, big)),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
+    const malformed = '{"type":"applicantReviewed","reviewResult":';
+    expectError(
+      await deliver(stack, sumsub.webhookPath, malformed, signed('sumsub', SUMSUB_SECRET, malformed)),
+      400,
+      'VALIDATION_FAILED',
+    );
+    const foreign = JSON.stringify({ hello: 'world' });
+    expectError(
+      await deliver(stack, sumsub.webhookPath, foreign, signed('sumsub', SUMSUB_SECRET, foreign)),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(await inboxRows()).toBe(before);
+  });
+
+  it('answers 429 past the per-connection rate, without touching another connection', async () => {
+    const op = await newOperator(stack.db.pool, stack.baseUrl, { name: 'burst' });
+    const conn = (await op.client.post(`${P}/providers/connections`, { provider: 'sandbox' })).body.data;
+    // The limit counts per one-minute window: start clear of a window's end, so all 32 share one.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 55_000) await new Promise((r) => setTimeout(r, 60_500 - intoMinute));
+    const statuses: number[] = [];
+    for (let i = 0; i < 32; i++) {
+      const body = JSON.stringify({
+        id: `evt_burst_${i}`,
+        type: 'check.completed',
+        checkId: `chk_${i}`,
+        applicantId: 'p',
+        result: 'approved',
+        createdAt: new Date().toISOString(),
+      });
+      statuses.push(
+        (await deliver(stack, conn.webhookPath, body, signed('sandbox', conn.webhookSecret, body))).status,
+      );
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(30);
+    expect(statuses.slice(30)).toEqual([429, 429]);
+    const body = sumsubReviewed({
+      applicantId: 'sumsub-app-8',
+      answer: 'GREEN',
+      at: '2026-12-01 13:00:00.000',
+    });
+    expect(
+      (await deliver(stack, sumsub.webhookPath, body, signed('sumsub', SUMSUB_SECRET, body))).status,
+    ).toBe(200);
+  });
+
+  it("keeps verifying with the old secret through a rotation's grace, and refuses everything once the connection is deleted", async () => {
+    const rotated = await sumsubOp.client.post(`${P}/providers/connections/${sumsub.id}/rotate`, {
+      generateWebhookSecret: true,
+    });
+    expect(rotated.status).toBe(200);
+    const fresh = rotated.body.data.webhookSecret as string;
+    expect(fresh).toEqual(expect.any(String));
+    expect(rotated.body.data.previousWebhookSecretExpiresAt).toMatch(ISO_MS);
+    for (const [i, secret] of [fresh, SUMSUB_SECRET].entries()) {
+      const body = sumsubReviewed({
+        applicantId: `sumsub-rot-${i}`,
+        answer: 'GREEN',
+        at: '2026-12-01 14:00:00.000',
+      });
+      expect((await deliver(stack, sumsub.webhookPath, body, signed('sumsub', secret, body))).status).toBe(
+        200,
+      );
+    }
+    expect((await sumsubOp.client.delete(`${P}/providers/connections/${sumsub.id}`)).status).toBe(200);
+    const body = sumsubReviewed({
+      applicantId: 'sumsub-after-delete',
+      answer: 'GREEN',
+      at: '2026-12-01 15:00:00.000',
+    });
+    expectError(
+      await deliver(stack, sumsub.webhookPath, body, signed('sumsub', fresh, body)),
+      404,
+      'NOT_FOUND',
+    );
+    // The inbox stays the operator's record.
+    expect((await inbox(sumsubOp)).length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('pages the inbox with next_cursor and refuses a forged cursor', async () => {
+    const first = await onfidoOp.client.get(`${P}/providers/deliveries?limit=1`);
+    expect(first.body).toMatchObject({ success: true, count: 1, has_more: false, next_cursor: null });
+    const many = await sumsubOp.client.get(`${P}/providers/deliveries?limit=2`);
+    expect(many.body.has_more).toBe(true);
+    const next = await sumsubOp.client.get(
+      `${P}/providers/deliveries?limit=2&cursor=${many.body.next_cursor}`,
+    );
+    expect(next.status).toBe(200);
+    const ids = [...many.body.data, ...next.body.data].map((d: any) => d.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expectError(
+      await sumsubOp.client.get(`${P}/providers/deliveries?cursor=bm90LWEtY3Vyc29y`),
+      400,
+      'VALIDATION_FAILED',
+    );
+  });
+});
