@@ -51,7 +51,12 @@ describe('logs of a full run', () => {
     stack = await startStack({
       worker: true,
       log: createLogger('debug', 'test', sink),
-      configOverrides: { KYC_PROVIDER_URL: kyc.url, HTTP_TIMEOUT_MS: '2000' },
+      // The 5,000 deposit would otherwise ask for source of funds and wait 30 days for a verdict.
+      configOverrides: {
+        KYC_PROVIDER_URL: kyc.url,
+        HTTP_TIMEOUT_MS: '2000',
+        SOURCE_OF_FUNDS_THRESHOLD: '1000000000',
+      },
     });
     op = await newOperator(stack.db.pool, stack.baseUrl);
     const c = op.client;
