@@ -153,8 +153,10 @@ describe('fanout redrive and backfill (npm run cli -- fanout …)', () => {
       '--detach',
       '--page-size',
       '1',
+      // Slow enough to outlast the second CLI's start on a loaded machine (a rate of 1/s let
+      // the first finish first once, under load ~15, and the second was then allowed).
       '--rate',
-      '1',
+      '0.25',
     ]);
     expect(first).toMatchObject({ code: 0 });
     const second = await cli(['redrive', ...kycRange(), '--dry-run']);
