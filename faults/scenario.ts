@@ -29,6 +29,8 @@ export interface ScenarioContext {
 export interface Scenario {
   id: string;
   name: string;
+  /** Time this scenario adds to the suite's hard stop, beyond the common limit (g's setup of 10,000 waits). */
+  extraLimitMs?: { quick: number; full: number };
   run(ctx: ScenarioContext): Promise<ScenarioResult>;
 }
 
