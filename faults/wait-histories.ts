@@ -93,9 +93,9 @@ export async function readWaitHistory(
     for (const [attr, status] of CLOSED) if (e[attr]) h.status = status;
     const completed = e.workflowExecutionCompletedEventAttributes;
     if (completed) {
-      const result = decode<{ runs: Array<{ definition: string; status: string; result?: Record<string, unknown> }> }>(
-        completed.result,
-      );
+      const result = decode<{
+        runs: Array<{ definition: string; status: string; result?: Record<string, unknown> }>;
+      }>(completed.result);
       const run = result?.runs.find((r) => r.definition === definition);
       if (run) h.run = { status: run.status, result: run.result };
     }

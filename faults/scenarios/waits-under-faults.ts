@@ -57,7 +57,8 @@ export const waitsUnderFaults: Scenario = {
         sourceOfFundsReminder: '8d',
       },
     });
-    if (settings.status !== 200) throw new Error(`PUT /workflows: ${settings.status} ${JSON.stringify(settings.body)}`);
+    if (settings.status !== 200)
+      throw new Error(`PUT /workflows: ${settings.status} ${JSON.stringify(settings.body)}`);
     const deposits = await sendPaced({
       items: ids,
       concurrency: CLIENTS,
@@ -67,13 +68,18 @@ export const waitsUnderFaults: Scenario = {
         postJson(
           `${stack.apiUrl}${P}/entities/${p}/events`,
           op.apiKey,
-          { eventType: 'transaction', data: { type: 'deposit', amount: 10, currency: 'GBP', method: 'card' } },
+          {
+            eventType: 'transaction',
+            data: { type: 'deposit', amount: 10, currency: 'GBP', method: 'card' },
+          },
           { agent },
         ),
     });
     const depositOutcomes = deposits.results.flatMap((r) => r.attempts);
     const depositIds = deposits.results.flatMap((r) => (r.final?.eventId ? [r.final.eventId] : []));
-    log(`${depositIds.length}/${n} deposits recorded in ${deposits.seconds.toFixed(0)} s; waiting for ${n} open waits`);
+    log(
+      `${depositIds.length}/${n} deposits recorded in ${deposits.seconds.toFixed(0)} s; waiting for ${n} open waits`,
+    );
     const opened = await waitForCount(
       () => countRows(stack, 'entity_waits', op.operatorId),
       (c) => c >= n,
@@ -93,7 +99,13 @@ export const waitsUnderFaults: Scenario = {
       rate: VERDICT_RATE[mode],
       retryForMs: 120_000,
       send: (p, agent) =>
-        sendJson('PUT', `${stack.apiUrl}${P}/entities/${p}/state/sof_status`, op.apiKey, { value: 'verified' }, { agent }),
+        sendJson(
+          'PUT',
+          `${stack.apiUrl}${P}/entities/${p}/state/sof_status`,
+          op.apiKey,
+          { value: 'verified' },
+          { agent },
+        ),
     });
     const verdictsStarted = Date.now();
     await sleep(killAfterMs);
@@ -106,7 +118,9 @@ export const waitsUnderFaults: Scenario = {
     const pause = await pauseTemporal(stack, log);
     const { results, seconds } = await verdicts;
     const lastVerdictAt = Math.max(...results.flatMap((r) => (r.final ? [answeredAt(r.final)] : [])));
-    log(`verdicts: ${results.filter((r) => r.final?.status === 200).length}/${n} answered 200 in ${seconds.toFixed(0)} s`);
+    log(
+      `verdicts: ${results.filter((r) => r.final?.status === 200).length}/${n} answered 200 in ${seconds.toFixed(0)} s`,
+    );
 
     // Until every wait is resolved and nothing is queued.
     const resolveStarted = Date.now();
@@ -163,7 +177,8 @@ async function createPlayers(stack: FaultStack, apiKey: string, ids: string[]): 
     }));
     const res = await postJson(`${stack.apiUrl}${P}/batch/entities`, apiKey, items, { timeoutMs: 120_000 });
     const failed = (res.body as { data?: { failed?: number } } | undefined)?.data?.failed;
-    if (res.status !== 200 || failed !== 0) throw new Error(`creating players: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status !== 200 || failed !== 0)
+      throw new Error(`creating players: ${res.status} ${JSON.stringify(res.body)}`);
   }
 }
 
@@ -217,9 +232,7 @@ async function pauseTemporal(stack: FaultStack, log: (m: string) => void) {
   try {
     await sleep(2000);
     probeAnswered = await stack.temporal
-      .withDeadline(Date.now() + 2000, () =>
-        stack.temporal.workflowService.getSystemInfo({}),
-      )
+      .withDeadline(Date.now() + 2000, () => stack.temporal.workflowService.getSystemInfo({}))
       .then(
         () => true,
         () => false,
@@ -261,17 +274,25 @@ function report(o: Observed) {
   const attempts = o.results.flatMap((r) => r.attempts);
   const answered = o.results.filter((r) => r.final?.status === 200).length;
   const retried = o.results.filter((r) => r.attempts.length > 1);
-  const retriedAfterRestart = retried.filter((r) => r.final && r.final.at >= o.upAt && r.final.status === 200);
+  const retriedAfterRestart = retried.filter(
+    (r) => r.final && r.final.at >= o.upAt && r.final.status === 200,
+  );
   const errors = attempts.filter((a) => a.status >= 400);
   const duringPause = o.results.filter(
-    (r) => r.final?.status === 200 && answeredAt(r.final) >= o.pause.from && answeredAt(r.final) <= o.pause.to,
+    (r) =>
+      r.final?.status === 200 && answeredAt(r.final) >= o.pause.from && answeredAt(r.final) <= o.pause.to,
   ).length;
 
   const notCompleted = h.filter((x) => x.status !== 'COMPLETED');
   const notVerified = h.filter(
-    (x) => x.run?.status !== 'completed' || x.run.result?.requested !== true || x.run.result?.status !== 'verified',
+    (x) =>
+      x.run?.status !== 'completed' ||
+      x.run.result?.requested !== true ||
+      x.run.result?.status !== 'verified',
   );
-  const repeatedKeys = h.flatMap((x) => [...x.signalsPerKey].filter(([, c]) => c > 1).map(([k, c]) => `${x.workflowId} ${k} ×${c}`));
+  const repeatedKeys = h.flatMap((x) =>
+    [...x.signalsPerKey].filter(([, c]) => c > 1).map(([k, c]) => `${x.workflowId} ${k} ×${c}`),
+  );
   const notOnce = h.filter((x) => x.openWaits !== 1 || x.closeWaits !== 1);
   const bySignal = h.filter((x) => x.bySignal.size > 0 && x.byLookback.size === 0).length;
   const byLookback = h.filter((x) => x.byLookback.size > 0 && x.bySignal.size === 0).length;
@@ -279,7 +300,11 @@ function report(o: Observed) {
   const unseen = h.filter((x) => x.byLookback.size === 0 && x.bySignal.size === 0);
   const twoVerdicts = h.filter((x) => new Set([...x.bySignal, ...x.byLookback]).size > 1).length;
   const lastResolved = Math.max(...h.flatMap((x) => (x.resolvedAt ? [x.resolvedAt] : [])));
-  const sample = (xs: WaitHistory[]) => xs.slice(0, 3).map((x) => `${x.workflowId} ${x.status} ${JSON.stringify(x.run)}`).join('; ');
+  const sample = (xs: WaitHistory[]) =>
+    xs
+      .slice(0, 3)
+      .map((x) => `${x.workflowId} ${x.status} ${JSON.stringify(x.run)}`)
+      .join('; ');
   const s = (ms: number) => (ms / 1000).toFixed(1);
 
   return {
@@ -301,16 +326,57 @@ function report(o: Observed) {
       ...noLossExpectations(o.tally),
       expect('every player had an open wait before the verdicts', o.opened === o.n, `${o.opened}/${o.n}`),
       expect('every verdict was answered 200', answered === o.n, `${answered}/${o.n}`),
-      expect('no HTTP error answers (only cut connections while the API was down)', errors.length === 0, countBy(errors) || 'none'),
-      expect('verdicts that got no answer were retried and answered after the restart', retriedAfterRestart.length > 0, `${retriedAfterRestart.length}`),
-      expect('Temporal was unresponsive during the pause, and verdicts were recorded meanwhile', !o.pause.probeAnswered && duringPause > 0, `probe ${o.pause.probeAnswered ? 'answered' : 'timed out'}, ${duringPause} × 200`),
-      expect('every deposit workflow completed', notCompleted.length === 0 && h.length === o.depositIds.length, `${h.length - notCompleted.length}/${o.depositIds.length} completed${notCompleted.length ? `; ${sample(notCompleted)}` : ''}`),
-      expect(`every ${DEFINITION} ended { status: 'verified' } (none timed out, failed or cancelled)`, notVerified.length === 0, `${h.length - notVerified.length}/${h.length}${notVerified.length ? `; ${sample(notVerified)}` : ''}`),
-      expect('no event key signalled twice to a workflow', repeatedKeys.length === 0, repeatedKeys.slice(0, 3).join('; ') || 'none'),
-      expect('each wait opened once and resolved once (one openWait, one closeWait)', notOnce.length === 0, notOnce.length ? notOnce.slice(0, 3).map((x) => `${x.workflowId}: ${x.openWaits}/${x.closeWaits}`).join('; ') : `${h.length}/${h.length}`),
-      expect('each wait saw its verdict (by signal or lookback)', unseen.length === 0, unseen.length ? `${unseen.length} saw none: ${sample(unseen)}` : `${h.length}/${h.length}`),
+      expect(
+        'no HTTP error answers (only cut connections while the API was down)',
+        errors.length === 0,
+        countBy(errors) || 'none',
+      ),
+      expect(
+        'verdicts that got no answer were retried and answered after the restart',
+        retriedAfterRestart.length > 0,
+        `${retriedAfterRestart.length}`,
+      ),
+      expect(
+        'Temporal was unresponsive during the pause, and verdicts were recorded meanwhile',
+        !o.pause.probeAnswered && duringPause > 0,
+        `probe ${o.pause.probeAnswered ? 'answered' : 'timed out'}, ${duringPause} × 200`,
+      ),
+      expect(
+        'every deposit workflow completed',
+        notCompleted.length === 0 && h.length === o.depositIds.length,
+        `${h.length - notCompleted.length}/${o.depositIds.length} completed${notCompleted.length ? `; ${sample(notCompleted)}` : ''}`,
+      ),
+      expect(
+        `every ${DEFINITION} ended { status: 'verified' } (none timed out, failed or cancelled)`,
+        notVerified.length === 0,
+        `${h.length - notVerified.length}/${h.length}${notVerified.length ? `; ${sample(notVerified)}` : ''}`,
+      ),
+      expect(
+        'no event key signalled twice to a workflow',
+        repeatedKeys.length === 0,
+        repeatedKeys.slice(0, 3).join('; ') || 'none',
+      ),
+      expect(
+        'each wait opened once and resolved once (one openWait, one closeWait)',
+        notOnce.length === 0,
+        notOnce.length
+          ? notOnce
+              .slice(0, 3)
+              .map((x) => `${x.workflowId}: ${x.openWaits}/${x.closeWaits}`)
+              .join('; ')
+          : `${h.length}/${h.length}`,
+      ),
+      expect(
+        'each wait saw its verdict (by signal or lookback)',
+        unseen.length === 0,
+        unseen.length ? `${unseen.length} saw none: ${sample(unseen)}` : `${h.length}/${h.length}`,
+      ),
       expect('every player ends sof_status = verified', o.verified === o.n, `${o.verified}/${o.n}`),
-      expect('entity_waits and wait_signals end empty', o.drained && o.leftWaits === 0 && o.leftSignals === 0, `${o.leftWaits} waits, ${o.leftSignals} signals left`),
+      expect(
+        'entity_waits and wait_signals end empty',
+        o.drained && o.leftWaits === 0 && o.leftSignals === 0,
+        `${o.leftWaits} waits, ${o.leftSignals} signals left`,
+      ),
     ],
   };
 }
