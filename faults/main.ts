@@ -1,5 +1,5 @@
 /**
- * `npm run faults [-- --quick] [-- --only <a|b|c|d|e|f|g>]`: the fault suite. Starts its own
+ * `npm run faults [-- --quick] [-- --only <a|b|c|d|e|f|g>] [-- --waits <n>]`: the fault suite. Starts its own
  * stack, runs each scenario under load, checks that nothing was lost or doubled, writes the
  * results to docs/RELIABILITY.md (a run of one scenario replaces only its own row) and exits
  * non-zero if any expectation failed.
@@ -40,18 +40,23 @@ const LIMIT_MS = { quick: 9 * 60_000, full: 14 * 60_000 };
 const started = Date.now();
 const log = (m: string) => console.log(`[faults +${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
 
-function parseArgs(argv: string[]): { quick: boolean; only?: string } {
+function parseArgs(argv: string[]): { quick: boolean; only?: string; waits?: number } {
   const quick = argv.includes('--quick');
   const i = argv.indexOf('--only');
   const only = i >= 0 ? argv[i + 1] : undefined;
   if (only !== undefined && !SCENARIOS.some((s) => s.id === only)) {
     throw new Error(`--only takes one of: ${SCENARIOS.map((s) => s.id).join(', ')}`);
   }
-  return { quick, only };
+  const w = argv.indexOf('--waits');
+  const waits = w >= 0 ? Number(argv[w + 1]) : undefined;
+  if (waits !== undefined && !(Number.isInteger(waits) && waits > 0)) {
+    throw new Error('--waits takes a positive whole number');
+  }
+  return { quick, only, waits };
 }
 
 async function main(): Promise<number> {
-  const { quick, only } = parseArgs(process.argv.slice(2));
+  const { quick, only, waits } = parseArgs(process.argv.slice(2));
   const tested = commit(); // before the run: the code the processes were started from
   const mode = quick ? 'quick' : 'full';
   const selected = SCENARIOS.filter((s) => !only || s.id === only);
@@ -68,7 +73,7 @@ async function main(): Promise<number> {
   try {
     for (const scenario of selected) {
       log(`${scenario.id}. ${scenario.name}`);
-      const result = await scenario.run({ stack, quick, log });
+      const result = await scenario.run({ stack, quick, log, waits });
       results.push(result);
       const t = result.tally;
       log(

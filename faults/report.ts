@@ -10,8 +10,9 @@ const NOTES = [
   '',
   '### Notes',
   '',
-  '- Run order is d, e, f, a, b, c: d, e and f need the worker to reach their activities promptly,',
-  '  and the load of a–c leaves it thousands of workflow tasks. The table lists them a–f.',
+  '- Run order is d, e, f, a, b, c, g: d, e and f need the worker to reach their activities promptly,',
+  '  and the load of a–c leaves it thousands of workflow tasks; g, the largest, comes last. The table',
+  '  lists them a–g. A scenario run on its own (`--only`) replaces only its row and details, which say so.',
   '- f restarts the worker with a retry window of seconds (and an auto-disable period shorter than',
   '  the outage) for itself only, then again with the stack’s settings for the other scenarios.',
   '  The messages of its first 25 s are retried until the window ends and logged failed; the',
@@ -28,6 +29,15 @@ const NOTES = [
   "- d waits for the KYC activity's 1-minute start-to-close timeout before Temporal retries it on the",
   "  new worker, and e for the draining worker's call to hit its 20 s HTTP timeout (HTTP_TIMEOUT_MS in",
   '  the fault stack), so `--quick` (shorter phases, a 15 s Temporal outage) still takes minutes.',
+  '- g counts waits, not events: its table columns are its deposits (each one workflow, one wait).',
+  '  Its operator switches kyc-on-deposit, aml-threshold and affordability-check off (`PUT /workflows`',
+  "  `definitions`): they add a KYC call and more activities to every deposit's workflow before its",
+  '  wait opens, and the worker, not the waits, would set the pace of the setup. Temporal is paused with',
+  '  SIGSTOP (calls hang unanswered; b stops it, so calls are refused). Every wait is open before the',
+  '  first verdict, so each is expected to resolve by signal; "by lookback" (the verdict in the',
+  "  wait's first read, no verdict signal in its history) stays 0 here. The race the lookback closes",
+  '  is forced in `test/workflows/source-of-funds.test.ts`. The answered-after-restart count takes',
+  "  verdicts sent after the kill; the suite's health poll sees the API back seconds after clients do.",
 ];
 
 function renderRow(r: ScenarioResult): string {

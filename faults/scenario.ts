@@ -24,6 +24,8 @@ export interface ScenarioContext {
   stack: FaultStack;
   quick: boolean;
   log: (m: string) => void;
+  /** `--waits <n>`: g's number of waits instead of its mode's (a size between quick and full). */
+  waits?: number;
 }
 
 export interface Scenario {

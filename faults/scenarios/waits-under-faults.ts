@@ -11,8 +11,8 @@ import { verifyRun } from '../verify';
 import { readWaitHistories, type WaitHistory } from '../wait-histories';
 
 const SIZE = { quick: 300, full: 10_000 };
-/** Verdicts per second: the whole run of verdicts spans the kill and the 25 s pause. */
-const VERDICT_RATE = { quick: 8, full: 100 };
+/** How long the verdicts take (their rate follows from the size): long enough to span the kill and the 25 s pause. */
+const VERDICT_SECONDS = { quick: 40, full: 100 };
 const CLIENTS = 16;
 const PAUSE_MS = 25_000;
 /** Waiting for N waits to open, and then for all of them to resolve. */
@@ -39,9 +39,9 @@ export const waitsUnderFaults: Scenario = {
   id: 'g',
   name: 'Open waits satisfied through an API SIGKILL and a Temporal pause',
   extraLimitMs: { quick: 12 * 60_000, full: 75 * 60_000 },
-  async run({ stack, quick, log }) {
+  async run({ stack, quick, log, waits }) {
     const mode = quick ? 'quick' : 'full';
-    const n = SIZE[mode];
+    const n = waits ?? SIZE[mode];
     const ids = players('pg', n);
 
     // Setup: players, settings, one deposit each; then until every wait is open.
@@ -90,13 +90,13 @@ export const waitsUnderFaults: Scenario = {
     log(`${opened.count} waits open; setup took ${setupSeconds.toFixed(0)} s`);
 
     // The verdicts, with the faults injected while they are being posted.
-    const verdictSeconds = n / VERDICT_RATE[mode];
+    const verdictSeconds = VERDICT_SECONDS[mode];
     const killAfterMs = Math.round(verdictSeconds * 125); // 1/8 of the way
     const pauseAfterMs = Math.round(verdictSeconds * 250); // 1/4 of the way
     const verdicts = sendPaced({
       items: ids,
       concurrency: CLIENTS,
-      rate: VERDICT_RATE[mode],
+      rate: n / verdictSeconds,
       retryForMs: 120_000,
       send: (p, agent) =>
         sendJson(
@@ -248,7 +248,7 @@ async function pauseTemporal(stack: FaultStack, log: (m: string) => void) {
 
 interface Observed {
   n: number;
-  mode: string;
+  mode: 'quick' | 'full';
   depositIds: string[];
   depositOutcomes: Outcome[];
   setupSeconds: number;
@@ -314,7 +314,7 @@ function report(o: Observed) {
     fault: `SIGKILL to the API ${s(o.killedAt - o.verdictsStarted)} s into the verdicts, restarted (down ${s(o.upAt - o.killedAt)} s); Temporal paused (SIGSTOP) for ${s(o.pause.to - o.pause.from)} s from ${s(o.pause.from - o.verdictsStarted)} s`,
     tally: o.tally,
     measurements: [
-      `mode: ${o.mode}; ${OFF.join(', ')} switched off for this operator (see Notes)`,
+      `mode: ${o.mode}, ${o.n} waits${o.n !== SIZE[o.mode] ? ` (--waits; the mode's size is ${SIZE[o.mode]})` : ''}; ${OFF.join(', ')} switched off for this operator (see Notes)`,
       `setup: ${o.n} players (batch), ${o.depositIds.length} deposits (single POSTs), ${o.opened} waits open after ${o.setupSeconds.toFixed(0)} s`,
       `verdict attempts: ${countBy(attempts)}; ${retried.length} verdicts retried, ${retriedAfterRestart.length} of them answered after the restart`,
       `verdicts answered 200 while Temporal was paused: ${duringPause}; probe of Temporal during the pause: ${o.pause.probeAnswered ? 'answered' : 'no answer within 2 s'}`,
