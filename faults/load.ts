@@ -20,6 +20,17 @@ export interface PostOptions {
 
 /** POST a JSON body; never throws: a failure is an outcome too. */
 export function postJson(url: string, apiKey: string, body: unknown, o: PostOptions = {}): Promise<Outcome> {
+  return sendJson('POST', url, apiKey, body, o);
+}
+
+/** Sends a JSON body with `method`; never throws: a failure is an outcome too. */
+export function sendJson(
+  method: 'POST' | 'PUT',
+  url: string,
+  apiKey: string,
+  body: unknown,
+  o: PostOptions = {},
+): Promise<Outcome> {
   const started = Date.now();
   const payload = JSON.stringify(body);
   return new Promise((resolve) => {
@@ -43,7 +54,7 @@ export function postJson(url: string, apiKey: string, body: unknown, o: PostOpti
     const req = http.request(
       url,
       {
-        method: 'POST',
+        method,
         agent: o.agent,
         headers: {
           Authorization: `Bearer ${apiKey}`,

@@ -10,8 +10,9 @@ const NOTES = [
   '',
   '### Notes',
   '',
-  '- Run order is d, e, f, a, b, c: d, e and f need the worker to reach their activities promptly,',
-  '  and the load of a–c leaves it thousands of workflow tasks. The table lists them a–f.',
+  '- Run order is d, e, f, a, b, c, g: d, e and f need the worker to reach their activities promptly,',
+  '  and the load of a–c leaves it thousands of workflow tasks; g, the largest, comes last. The table',
+  '  lists them a–g. A scenario run on its own (`--only`) replaces only its row and details, which say so.',
   '- f restarts the worker with a retry window of seconds (and an auto-disable period shorter than',
   '  the outage) for itself only, then again with the stack’s settings for the other scenarios.',
   '  The messages of its first 25 s are retried until the window ends and logged failed; the',
@@ -28,24 +29,43 @@ const NOTES = [
   "- d waits for the KYC activity's 1-minute start-to-close timeout before Temporal retries it on the",
   "  new worker, and e for the draining worker's call to hit its 20 s HTTP timeout (HTTP_TIMEOUT_MS in",
   '  the fault stack), so `--quick` (shorter phases, a 15 s Temporal outage) still takes minutes.',
+  '- g counts waits, not events: its table columns are its deposits (each one workflow, one wait).',
+  '  Its operator switches kyc-on-deposit, aml-threshold and affordability-check off (`PUT /workflows`',
+  "  `definitions`): they add a KYC call and more activities to every deposit's workflow before its",
+  '  wait opens, and the worker, not the waits, would set the pace of the setup. Temporal is paused with',
+  '  SIGSTOP (calls hang unanswered; b stops it, so calls are refused). Every wait is open before the',
+  '  first verdict, so each is expected to resolve by signal; "by lookback" (the verdict in the',
+  "  wait's first read, no verdict signal in its history) stays 0 here. The race the lookback closes",
+  '  is forced in `test/workflows/source-of-funds.test.ts`. The answered-after-restart count takes',
+  "  verdicts sent after the kill; the suite's health poll sees the API back seconds after clients do.",
 ];
 
-/** The suite's section of docs/RELIABILITY.md, as Markdown. */
-export function renderSection(
-  results: ScenarioResult[],
-  o: { mode: string; seconds: number; commit: string },
-): string {
-  const rows = results.map((r) => {
-    const t = r.tally;
-    return `| ${r.id}. ${r.scenario} | ${r.load} | ${r.fault} | ${t.acknowledged} | ${t.stored} | ${t.workflows} | ${t.duplicates} | ${t.lost} | ${passed(r) ? 'pass' : '**FAIL**'} |`;
-  });
-  const details = results.flatMap((r) => [
+function renderRow(r: ScenarioResult): string {
+  const t = r.tally;
+  return `| ${r.id}. ${r.scenario} | ${r.load} | ${r.fault} | ${t.acknowledged} | ${t.stored} | ${t.workflows} | ${t.duplicates} | ${t.lost} | ${passed(r) ? 'pass' : '**FAIL**'} |`;
+}
+
+function renderDetails(r: ScenarioResult, runLine?: string): string[] {
+  return [
     '',
     `### ${r.id}. ${r.scenario}`,
     '',
+    ...(runLine ? [`- ${runLine}`] : []),
     ...r.measurements.map((m) => `- ${m}`),
     ...r.expectations.map((e) => `- ${e.ok ? 'pass' : '**FAIL**'}: ${e.name} (${e.detail})`),
-  ]);
+  ];
+}
+
+export interface RunInfo {
+  mode: string;
+  seconds: number;
+  commit: string;
+}
+
+const stamp = () => new Date().toISOString().slice(0, 16).replace('T', ' ');
+
+/** The suite's section of docs/RELIABILITY.md, as Markdown. */
+export function renderSection(results: ScenarioResult[], o: RunInfo): string {
   return [
     HEADING,
     '',
@@ -57,15 +77,58 @@ export function renderSection(
     'asked for directly before it counts as lost). `lost` = acknowledged (201) but not stored, plus',
     'stored without a workflow; `duplicates` = workflow executions beyond one per event.',
     '',
-    `Last run: ${o.mode} mode, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${o.commit}, ${o.seconds.toFixed(0)} s in all.`,
+    `Last run: ${o.mode} mode, ${stamp()} UTC, commit ${o.commit}, ${o.seconds.toFixed(0)} s in all.`,
     '',
     '| Scenario | Load | Fault | Acknowledged | Stored | Workflows | Duplicates | Lost | Result |',
     '| --- | --- | --- | --: | --: | --: | --: | --: | --- |',
-    ...rows,
-    ...details,
+    ...results.map(renderRow),
+    ...results.flatMap((r) => renderDetails(r)),
     ...NOTES,
     '',
   ].join('\n');
+}
+
+/**
+ * A run of one scenario (`--only`), merged into the section a full run wrote: its row and its
+ * details are replaced (or added), each saying which run they come from, since the section's
+ * "Last run" line speaks for the other rows. The notes are written again.
+ */
+export function mergeScenarioResults(section: string, results: ScenarioResult[], o: RunInfo): string {
+  let lines = section.replace(/\n+$/, '').split('\n');
+  for (const r of results) {
+    const runLine = `run on its own: ${o.mode} mode (\`--only ${r.id}\`${o.mode === 'quick' ? ', `--quick`' : ''}), ${stamp()} UTC, commit ${o.commit}, ${o.seconds.toFixed(0)} s`;
+    const row = renderRow(r);
+    const at = lines.findIndex((l) => l.startsWith(`| ${r.id}. `));
+    if (at >= 0) lines[at] = row;
+    else {
+      const rows = lines.map((l, i) => (/^\| [a-z]\. /.test(l) ? i : -1)).filter((i) => i >= 0);
+      lines.splice((rows[rows.length - 1] ?? lines.length - 1) + 1, 0, row);
+    }
+    const details = renderDetails(r, runLine).slice(1); // its own blank line is already there
+    const start = lines.findIndex((l) => l.startsWith(`### ${r.id}. `));
+    if (start >= 0) {
+      const after = lines.findIndex((l, i) => i > start && l.startsWith('### '));
+      const end = after < 0 ? lines.length : after - 1; // keep the blank line before the next heading
+      lines.splice(start, end - start, ...details);
+    } else {
+      const notes = lines.indexOf('### Notes');
+      lines.splice(notes < 0 ? lines.length : notes, 0, ...details, '');
+    }
+  }
+  const notes = lines.indexOf('### Notes');
+  if (notes >= 0) lines = lines.slice(0, notes - 1);
+  return [...lines, ...NOTES, ''].join('\n');
+}
+
+/** The suite's current section of the file, or undefined when it has none. */
+export function readSection(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf(HEADING);
+  if (start < 0) return undefined;
+  const rest = text.slice(start + HEADING.length);
+  const next = rest.search(/^## /m);
+  return text.slice(start, next < 0 ? text.length : start + HEADING.length + next);
 }
 
 /** Replaces only the suite's own section; the rest of the file belongs to others. */

@@ -24,11 +24,15 @@ export interface ScenarioContext {
   stack: FaultStack;
   quick: boolean;
   log: (m: string) => void;
+  /** `--waits <n>`: g's number of waits instead of its mode's (a size between quick and full). */
+  waits?: number;
 }
 
 export interface Scenario {
   id: string;
   name: string;
+  /** Time this scenario adds to the suite's hard stop, beyond the common limit (g's setup of 10,000 waits). */
+  extraLimitMs?: { quick: number; full: number };
   run(ctx: ScenarioContext): Promise<ScenarioResult>;
 }
 

@@ -34,6 +34,12 @@ export interface FaultStack {
   startPostgres(): Promise<void>;
   stopTemporal(): Promise<void>;
   startTemporal(): Promise<void>;
+  /**
+   * Freezes the Temporal dev server (SIGSTOP): its sockets stay open and calls hang unanswered,
+   * unlike a stop, where they are refused. resumeTemporal (SIGCONT) lets it go on.
+   */
+  pauseTemporal(): void;
+  resumeTemporal(): void;
   close(): Promise<void>;
 }
 
@@ -72,6 +78,7 @@ export async function startFaultStack(o: StackOptions): Promise<FaultStack> {
   const temporalStart = () =>
     startTemporal({ port: temporalPort, dbFile: path.join(dir, 'temporal.db'), namespace: 'default' });
   let temporal: TemporalHandle | undefined = await temporalStart();
+  let temporalPaused = false;
 
   const sandbox = spawnApp('kyc', 'scripts/kyc-sandbox.ts', {
     ...process.env,
@@ -144,7 +151,18 @@ export async function startFaultStack(o: StackOptions): Promise<FaultStack> {
     startTemporal: async () => {
       temporal = await temporalStart();
     },
+    pauseTemporal: () => {
+      if (!temporal) throw new Error('temporal is not running');
+      process.kill(temporal.pid, 'SIGSTOP');
+      temporalPaused = true;
+    },
+    resumeTemporal: () => {
+      if (temporal && temporalPaused) process.kill(temporal.pid, 'SIGCONT');
+      temporalPaused = false;
+    },
     close: async () => {
+      // A stopped process would not see the SIGTERM that ends it.
+      if (temporal && temporalPaused) process.kill(temporal.pid, 'SIGCONT');
       for (const app of [api, worker]) if (app.isRunning()) await app.signal('SIGKILL');
       await sandbox.stop(5000);
       await connection.close().catch(() => undefined);
