@@ -11,6 +11,9 @@ export const WAIT_EVENT_SIGNAL = 'waitEvent';
 /** gRPC NOT_FOUND: what Temporal answers a signal to a workflow that has closed. */
 const GRPC_NOT_FOUND = 5;
 
+/** A signal unanswered this long is given up for now and retried with backoff (as a start is). */
+const SIGNAL_TIMEOUT_MS = 10_000;
+
 /** How long a relay holds the signal rows it leased before another may take them. */
 const SIGNAL_LEASE_SECONDS = 30;
 
@@ -36,14 +39,17 @@ export async function sendWaitSignal(
   log: Logger,
 ): Promise<'sent' | 'closed' | 'failed'> {
   try {
-    await client.workflowService.signalWorkflowExecution({
-      namespace: client.options.namespace,
-      workflowExecution: { workflowId: signal.workflow_id },
-      signalName: WAIT_EVENT_SIGNAL,
-      input: { payloads: [defaultPayloadConverter.toPayload(signal.payload)] },
-      identity: client.options.identity,
-      requestId: signalRequestId(signal.workflow_id, signal.event_key),
-    });
+    // Bounded like a workflow start: a hung Temporal must not hold the sender (the row stays).
+    await client.withDeadline(Date.now() + SIGNAL_TIMEOUT_MS, () =>
+      client.workflowService.signalWorkflowExecution({
+        namespace: client.options.namespace,
+        workflowExecution: { workflowId: signal.workflow_id },
+        signalName: WAIT_EVENT_SIGNAL,
+        input: { payloads: [defaultPayloadConverter.toPayload(signal.payload)] },
+        identity: client.options.identity,
+        requestId: signalRequestId(signal.workflow_id, signal.event_key),
+      }),
+    );
     await clearSignal(pool, signal.workflow_id, signal.event_key);
     return 'sent';
   } catch (err) {
