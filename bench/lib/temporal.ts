@@ -36,9 +36,15 @@ const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefin
  * workflow task completed after the signal (its code ran on what the signal brought).
  */
 export function resumedAfterSignal(history: History): number | undefined {
+  return signalAndResume(history)?.resumed;
+}
+
+/** The first signal's time in history (the server accepted it) and the resume after it. */
+export function signalAndResume(history: History): { signalled: number; resumed: number } | undefined {
   const events = history.events ?? [];
-  const signalled = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes);
-  if (signalled < 0) return undefined;
-  const resumed = events.slice(signalled).find((e) => e.workflowTaskCompletedEventAttributes);
-  return millis(resumed?.eventTime);
+  const i = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes);
+  if (i < 0) return undefined;
+  const signalled = millis(events[i]!.eventTime);
+  const resumed = millis(events.slice(i).find((e) => e.workflowTaskCompletedEventAttributes)?.eventTime);
+  return signalled === undefined || resumed === undefined ? undefined : { signalled, resumed };
 }

@@ -1,7 +1,7 @@
 import { fmt, ratio, runBaseline, type BenchContext } from '../lib/context';
 import { percentile, sleep, waitUntil } from '../lib/measure';
 import { createPlayer, newOperator, type BenchOperator } from '../lib/stack';
-import { resumedAfterSignal } from '../lib/temporal';
+import { signalAndResume } from '../lib/temporal';
 
 const RATE = 50;
 
@@ -56,15 +56,23 @@ export async function waits(ctx: BenchContext): Promise<void> {
   }))
     workflowOf.set(wf.searchAttributes.EntityExternalId?.[0] as string, wf.workflowId);
   const latencies: number[] = [];
+  // Where the time goes: commit → signal accepted by Temporal (our outbox, dispatcher and
+  // the signal call), then signal → resumed (Temporal's matching and the worker).
+  const delivered: number[] = [];
+  const resumedAfter: number[] = [];
   let unresolved = 0;
   for (const c of committed) {
     const handle = ctx.s.temporal.workflow.getHandle(workflowOf.get(c.external_id)!);
     await handle.result();
-    const resumed = resumedAfterSignal(await handle.fetchHistory());
-    if (resumed === undefined) unresolved++;
-    else latencies.push(resumed - c.at.getTime());
+    const t = signalAndResume(await handle.fetchHistory());
+    if (t === undefined) unresolved++;
+    else {
+      latencies.push(t.resumed - c.at.getTime());
+      delivered.push(t.signalled - c.at.getTime());
+      resumedAfter.push(t.resumed - t.signalled);
+    }
   }
-  latencies.sort((a, b) => a - b);
+  for (const list of [latencies, delivered, resumedAfter]) list.sort((a, b) => a - b);
   const product = { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
   const floor = await runBaseline<{ count: number; p50: number; p99: number }>('signal-floor.ts', [
     ctx.s.temporalAddress,
@@ -75,6 +83,14 @@ export async function waits(ctx: BenchContext): Promise<void> {
   ctx.log(
     `waits: verdict committed → resumed p99 ${fmt(product.p99)} ms (p50 ${fmt(product.p50)}); plain signal p99 ${fmt(floor.p99)} ms; ${unresolved} resumed without a signal (lookback)`,
   );
+  ctx.rows.push({
+    benchmark: 'Waits',
+    metric: 'the same, split: verdict commit → signal accepted by Temporal, p99 (ours: outbox, dispatcher, signal call)',
+    measured: `${fmt(percentile(delivered, 99))} ms (p50 ${fmt(percentile(delivered, 50))})`,
+    baseline: `signal accepted → workflow resumed, p99 ${fmt(percentile(resumedAfter, 99))} ms (p50 ${fmt(percentile(resumedAfter, 50))}): Temporal and the worker`,
+    ratio: '—',
+    target: '—',
+  });
   ctx.rows.push({
     benchmark: 'Waits',
     metric: `verdict recorded (commit) → waiting workflow resumed, p99, ${fmt(n)} waits at ${RATE}/s`,
