@@ -8,7 +8,10 @@ import type { InboxRow } from './provider-inbox';
 /** The internal event of an accepted KYC result: `provider.webhook.kyc.<result>`. */
 export const providerResultEvent = (result: string): string => `provider.webhook.kyc.${result}`;
 
-/** What the event carries as `data` (what a wait's `where` and a forwarded webhook see). */
+/**
+ * What the event carries as `data` (what a wait's `where` and a forwarded webhook see). A wait's
+ * lookback builds the same object from the inbox row (core/db/waits.ts, providerResultsSince).
+ */
 export function providerResultData(d: InboxRow, checkId: string): Record<string, unknown> {
   return {
     checkId,
@@ -47,9 +50,10 @@ export async function writeProviderResultEvent(
     );
     return { start: null, outcome: 'ignored' };
   }
-  await client.query(`update provider_webhook_inbox set external_id = $2 where id = $1`, [
+  await client.query(`update provider_webhook_inbox set external_id = $2, kyc_check_id = $3 where id = $1`, [
     d.id,
     entity.externalId,
+    entity.checkId,
   ]);
   const internalEvent = providerResultEvent(d.result!);
   const data = providerResultData(d, entity.checkId);

@@ -21,8 +21,12 @@ create index kyc_checks_applicant_idx on kyc_checks (operator_id, provider, appl
 -- writes kyc_status, so a result is applied at most once whoever applies it.
 alter table provider_webhook_inbox
   add column external_id text,
+  -- The check it was mapped to (kyc_checks.check_id): the `checkId` of its internal event.
+  add column kyc_check_id text,
   add column ignored_reason text,
   add column applied_at timestamptz,
   add column applied_by text,
   add column applied_previous jsonb,
   add column superseded_at timestamptz;
+create index provider_webhook_inbox_entity_idx on provider_webhook_inbox (operator_id, external_id, received_at)
+  where external_id is not null;
