@@ -29,7 +29,7 @@ describe('redriveDefinition', () => {
   beforeAll(async () => {
     // A slow… applicant's first KYC call with a key outlasts the client's 1 s timeout.
     h = await startWorkflowHarness({ kyc: { slowMs: 5000 } });
-    op = await operatorWithWebhook(h);
+    op = await operatorWithWebhook(h, [], { mode: 'test' });
     since = new Date(Date.now() - 1000).toISOString();
     await newPlayer(op.client, 'cas_1');
     for (const amount of [10, 20, 30, 40, 50]) {

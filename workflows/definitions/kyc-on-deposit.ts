@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import { patched, type ActivityOptions } from '@temporalio/workflow';
 import { defineDefinition } from '../definition';
 import { alertKycResult, KYC_RESULTS } from './kyc-alerts';
 
@@ -32,6 +32,33 @@ export const kycOnDeposit = defineDefinition({
     const decision = await decideKycCheck(input);
     if (!decision.required) return { checked: false, reason: decision.reason };
     const player = { operatorId: input.operatorId, externalId: input.externalId };
+    // processEvent is pinned, so no running execution meets this change; the marker keeps the
+    // recorded histories of the synchronous flow (test/fixtures/histories) replaying as they ran.
+    if (!patched('kyc-provider-check')) {
+      const { requestKycCheck } = ctx.activities(KYC_PROVIDER);
+      const check = await requestKycCheck(input);
+      await recordKycStatus({ ...player, eventId: input.eventId, check });
+      const alertMessageId = await alertKycResult(
+        ctx,
+        input.externalId,
+        {
+          applied: true,
+          superseded: false,
+          result: check.status,
+          checkId: check.id,
+          previous: null,
+          reversal: false,
+        },
+        { reason: decision.reason },
+      );
+      return {
+        checked: true,
+        reason: decision.reason,
+        status: check.status,
+        checkId: check.id,
+        alertMessageId,
+      };
+    }
     const answer = await requestProviderCheck(input);
 
     if (answer.outcome === 'not_configured') {
