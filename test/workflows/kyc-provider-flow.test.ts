@@ -198,6 +198,24 @@ describe('kyc-on-deposit with a provider connection', () => {
     expect(kycAlerts('reverse_w1')).toEqual([{ type: 'alert.kyc_reversal', severity: 'critical' }]);
   });
 
+  it('alerts kyc_not_configured (warning) for a live operator without a connection, and writes no kyc_status', async () => {
+    const live = await operatorWithWebhook(h);
+    await newPlayer(live.client, 'approve_live');
+    const ev = await recordEvent(live.client, 'approve_live', 'transaction', {
+      type: 'deposit',
+      amount: 50,
+      currency: 'GBP',
+    });
+    expect(await definitionResult(h.stack, ev.fanoutId, 'kyc-on-deposit')).toMatchObject({
+      checked: false,
+      reason: 'not_configured',
+    });
+    await eventually(async () => (kycAlerts('approve_live').length > 0 ? true : undefined));
+    expect(kycAlerts('approve_live')).toEqual([{ type: 'alert.kyc_not_configured', severity: 'warning' }]);
+    expect((await live.client.get(`${P}/entities/approve_live/state/kyc_status`)).status).toBe(404);
+    expect(h.kyc.calls.filter((c) => c.applicantId === 'approve_live')).toEqual([]);
+  });
+
   it('stores a signed result for a check it never created as ignored (unknown_check), with no event', async () => {
     const body = JSON.stringify({
       id: 'evt_unknown0001',
