@@ -4,6 +4,7 @@ import type { Config } from '../core/config';
 import type { Logger } from '../core/logger';
 import { systemResolver, type Resolver } from '../core/security/webhook-destination';
 import { kycActivities } from './kyc/activities';
+import { kycResultActivities } from './kyc/results';
 import { redriveActivities } from './redrive';
 import { retentionActivities } from './retention';
 import { riskActivities } from './risk';
@@ -42,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
   };
   return {
     ...kycActivities(resolved),
+    ...kycResultActivities(resolved),
     ...riskActivities(resolved),
     ...webhookActivities(resolved),
     ...retentionActivities(resolved),

@@ -50,6 +50,8 @@ export async function writeState(
   target: StateTarget,
   next: (current: unknown) => unknown,
   lock?: (tx: Queryable) => Promise<void>,
+  /** Runs in the same transaction after the write (or the decision to keep): a mark that must commit with it. */
+  after?: (tx: Queryable, written: boolean) => Promise<void>,
 ): Promise<StateWrite> {
   const fanoutId = attemptStableId('ien_', target.key);
   let outcome: { written: boolean; start: PendingStart | null; value: unknown };
@@ -59,9 +61,12 @@ export async function writeState(
       const current = await getState(tx, target.operatorId, target.externalId, target.key);
       const value = next(current?.value);
       // A conditional write that finds its own earlier attempt's value (its update id) was written.
-      if (value === KEEP)
+      if (value === KEEP) {
+        await after?.(tx, false);
         return { written: current?.update_id === fanoutId, start: null, value: current?.value };
+      }
       const put = await putState(tx, { ...target, value, fanoutId });
+      await after?.(tx, put !== undefined);
       return { written: put !== undefined, start: put?.start ?? null, value };
     });
   } catch (err) {

@@ -97,6 +97,8 @@ const schema = z.object({
   /** How long the player has to provide it (a duration: 30d, 72h, 20s), and when to remind the operator. */
   SOURCE_OF_FUNDS_DEADLINE: DurationString.default('30d'),
   SOURCE_OF_FUNDS_REMINDER: DurationString.default('20d'),
+  /** kyc-on-deposit: how long a pending check's result is awaited before kyc_status is overdue. */
+  KYC_RESULT_DEADLINE: DurationString.default('24h'),
   /** Webhook deliveries retry on durable timers: first wait, longest wait, and how long to keep trying. */
   WEBHOOK_RETRY_INITIAL_MS: z.coerce.number().int().min(10).default(10_000),
   WEBHOOK_RETRY_MAX_INTERVAL_MS: z.coerce.number().int().min(10).default(3_600_000),
@@ -135,6 +137,7 @@ export type WorkflowDefaults = Pick<
   | 'SOURCE_OF_FUNDS_WINDOW_DAYS'
   | 'SOURCE_OF_FUNDS_DEADLINE'
   | 'SOURCE_OF_FUNDS_REMINDER'
+  | 'KYC_RESULT_DEADLINE'
 >;
 
 /** Those parameters with every variable unset: for an app built without a Config (tests). */
@@ -150,6 +153,7 @@ export const unsetWorkflowDefaults = (): WorkflowDefaults =>
       SOURCE_OF_FUNDS_WINDOW_DAYS: true,
       SOURCE_OF_FUNDS_DEADLINE: true,
       SOURCE_OF_FUNDS_REMINDER: true,
+      KYC_RESULT_DEADLINE: true,
     })
     .parse({});
 

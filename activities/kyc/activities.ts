@@ -1,3 +1,4 @@
+import { recordKycCheck } from '../../core/db/kyc-checks';
 import { isFirstDeposit } from '../../core/db/risk';
 import { effectiveThresholds, workflowSettingsAt } from '../../core/db/workflow-settings';
 import type { FanoutInput } from '../../workflows/types';
@@ -12,6 +13,8 @@ export interface KycDecision {
   required: boolean;
   reason: 'first_deposit' | 'amount_at_or_over_threshold' | 'below_threshold';
   threshold: number;
+  /** How long a pending check's result is awaited (the operator's kycResultDeadline). */
+  resultDeadline: string;
 }
 
 export interface KycStatusValue {
@@ -39,15 +42,23 @@ export function kycActivities(deps: ResolvedDeps) {
      */
     async decideKycCheck(input: FanoutInput): Promise<KycDecision> {
       const settings = await workflowSettingsAt(deps.pool, input.operatorId, input.occurredAt || deps.now());
-      const threshold = effectiveThresholds(settings, deps.config).kycDepositThreshold;
+      const t = effectiveThresholds(settings, deps.config);
+      const threshold = t.kycDepositThreshold;
+      const resultDeadline = t.kycResultDeadline;
       const amount = Number(input.data.amount);
-      if (amount >= threshold) return { required: true, reason: 'amount_at_or_over_threshold', threshold };
+      if (amount >= threshold)
+        return { required: true, reason: 'amount_at_or_over_threshold', threshold, resultDeadline };
       const first = await isFirstDeposit(deps.pool, {
         operatorId: input.operatorId,
         externalId: input.externalId,
         eventId: input.eventId ?? '',
       });
-      return { required: first, reason: first ? 'first_deposit' : 'below_threshold', threshold };
+      return {
+        required: first,
+        reason: first ? 'first_deposit' : 'below_threshold',
+        threshold,
+        resultDeadline,
+      };
     },
 
     /**
@@ -72,11 +83,11 @@ export function kycActivities(deps: ResolvedDeps) {
      * The asynchronous check (issue 22): at the operator's own provider connection, keyed by the
      * workflow ID, answered `pending` (the result comes by webhook to the provider inbox); the
      * local sandbox's immediate result for a test-mode operator without a connection; or
-     * `not_configured` for a live one. Not yet called by a definition: kyc-on-deposit moves to
-     * it once it can wait for the webhook (ctx.waitFor).
+     * `not_configured` for a live one. A pending check is recorded (kyc_checks) before this
+     * answers, so its result's webhook finds the entity; a retry records the same row.
      */
     async requestProviderCheck(input: FanoutInput): Promise<ProviderCheckOutcome> {
-      return createProviderCheck(
+      const outcome = await createProviderCheck(
         { ...deps, pii },
         {
           operatorId: input.operatorId,
@@ -87,6 +98,16 @@ export function kycActivities(deps: ResolvedDeps) {
         },
         currentWorkflowId(),
       );
+      if (outcome.outcome === 'pending')
+        await recordKycCheck(deps.pool, {
+          operatorId: input.operatorId,
+          provider: outcome.provider,
+          checkId: outcome.checkId,
+          applicantId: input.externalId,
+          externalId: input.externalId,
+          workflowId: currentWorkflowId(),
+        });
+      return outcome;
     },
 
     async recordKycStatus(r: {

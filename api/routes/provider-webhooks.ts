@@ -4,6 +4,7 @@ import { acceptProviderDelivery, requireWebhookConnection } from '../../core/dom
 import { readRawBody } from '../http/body';
 import { defineRoute } from '../http/route';
 import type { RateLimiter } from '../middleware/rate-limit';
+import type { FanoutDispatcher } from '../../core/fanout/dispatcher';
 import { WebhookAnswer, WebhookParams } from '../schemas/providers';
 import { z } from 'zod';
 
@@ -11,6 +12,8 @@ import { z } from 'zod';
 export const PROVIDER_WEBHOOK_BODY_LIMIT = 64 * 1024;
 
 export interface ProviderWebhookDeps extends ConnectionDeps {
+  /** Takes the result's internal event out of the outbox after commit (starts, signals waits). */
+  dispatcher: Pick<FanoutDispatcher, 'dispatch'>;
   rateLimiter: Pick<RateLimiter, 'check'>;
   /** Deliveries per minute per connection (PROVIDER_WEBHOOK_RATE_LIMIT_PER_MINUTE). */
   ratePerMinute: number;

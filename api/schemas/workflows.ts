@@ -67,6 +67,7 @@ export const WorkflowsState = ok(
         sourceOfFundsWindowDays: Effective,
         sourceOfFundsDeadline: EffectiveDuration,
         sourceOfFundsReminder: EffectiveDuration,
+        kycResultDeadline: EffectiveDuration,
       }),
       validFrom: z
         .string()

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import type { KycProviderName } from '../security/provider-signatures';
+import type { PendingStart } from './outbox';
 import type { Queryable } from './pool';
+import { writeProviderResultEvent } from './provider-result-event';
 
 export type KycResult = 'approved' | 'rejected' | 'review';
 export type DeliveryOutcome = 'accepted' | 'result_to_fetch' | 'ignored';
@@ -65,12 +67,13 @@ const fromRow = (r: Row): InboxRow => ({
 /**
  * Records one delivery in the inbox, in the caller's transaction. A redelivery (same
  * connection, same provider identifiers) inserts nothing and answers the row first recorded,
- * with `duplicate: true`; nothing else happens for it.
+ * with `duplicate: true`; nothing else happens for it. `start`: the outbox row of the result's
+ * internal event, for the caller to hand to the dispatcher once the transaction committed.
  */
 export async function recordProviderDelivery(
   client: PoolClient,
   d: ProviderDelivery & { operatorId: string; connectionId: string; provider: KycProviderName },
-): Promise<{ delivery: InboxRow; duplicate: boolean }> {
+): Promise<{ delivery: InboxRow; duplicate: boolean; start: PendingStart | null }> {
   const { rows } = await client.query<Row>(
     `insert into provider_webhook_inbox
             (id, operator_id, connection_id, provider, event_type, dedup_key, provider_event_id, check_id,
@@ -99,24 +102,27 @@ export async function recordProviderDelivery(
       `select ${COLUMNS} from provider_webhook_inbox where connection_id = $1 and dedup_key = $2`,
       [d.connectionId, d.dedupKey],
     );
-    return { delivery: fromRow(first[0]!), duplicate: true };
+    return { delivery: fromRow(first[0]!), duplicate: true, start: null };
   }
   const delivery = fromRow(inserted);
-  if (delivery.outcome === 'accepted') await addProviderResultEventToOutbox(client, delivery);
-  return { delivery, duplicate: false };
+  if (delivery.outcome !== 'accepted') return { delivery, duplicate: false, start: null };
+  const event = await addProviderResultEventToOutbox(client, delivery);
+  return { delivery: { ...delivery, outcome: event.outcome }, duplicate: false, start: event.start };
 }
 
 /**
- * HOOK POINT (issue 22, item 6): the internal event `provider.webhook.kyc.<result>` for a newly
- * accepted result is to be written to the outbox here, in the transaction that records the
- * delivery, so the inbox row and its event commit together or not at all (a redelivery never
- * reaches this: it is answered above). It writes nothing yet: the outbox row kind for internal
- * events that workflows wait for (`ctx.waitFor`) is being built on another branch.
+ * Issue 22, item 6: a newly accepted result becomes the internal event
+ * `provider.webhook.kyc.<result>` of the entity whose check it names, written to the outbox in
+ * the transaction that records the delivery, so the inbox row and its event commit together or
+ * not at all (a redelivery never reaches this: it is answered above). A result for a check this
+ * operator never created is stored `ignored` (ignored_reason `unknown_check`).
  */
 export async function addProviderResultEventToOutbox(
-  _client: PoolClient,
-  _delivery: InboxRow,
-): Promise<void> {}
+  client: PoolClient,
+  delivery: InboxRow,
+): Promise<{ start: PendingStart | null; outcome: DeliveryOutcome }> {
+  return writeProviderResultEvent(client, delivery);
+}
 
 /**
  * The operator's inbox, newest first; `after` (a keyset cursor: Postgres's own text of the last

@@ -122,7 +122,10 @@ export async function lookbackPage(
   return { events: [...events, ...(await otherSince(db, q.workflowId, q.waitId))] };
 }
 
-/** States written and the erasure, since the wait's position: their latest, one each. */
+/**
+ * States written, the erasure and provider results (their data as core/db/provider-result-event.ts
+ * writes it), since the wait's position: the states' latest, one each.
+ */
 async function otherSince(db: Queryable, workflowId: string, waitId: string): Promise<WaitEvent[]> {
   const { rows } = await db.query<{ event: WaitEvent }>(
     `select jsonb_build_object('key', 'entity_state.updated.' || s.state_key || ':' || s.update_id,
@@ -140,7 +143,21 @@ async function otherSince(db: Queryable, workflowId: string, waitId: string): Pr
        from entity_waits w
        join entities en on en.operator_id = w.operator_id and en.external_id = w.external_id
       where w.workflow_id = $1 and w.wait_id = $2 and 'entity.deleted' = any(w.internal_events)
-        and en.deleted_at is not null and en.deleted_at > w.after_at`,
+        and en.deleted_at is not null and en.deleted_at > w.after_at
+     union all
+     select jsonb_build_object('key', 'provider.webhook.kyc.' || i.result || ':' || i.id,
+                               'internalEvent', 'provider.webhook.kyc.' || i.result,
+                               'data', jsonb_build_object('checkId', i.kyc_check_id, 'applicantId', i.applicant_id,
+                                 'provider', i.provider, 'result', i.result,
+                                 'providerTimestamp', to_char(i.provider_timestamp at time zone 'UTC',
+                                                              'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                                 'deliveryId', i.id),
+                               'at', ${iso('i.received_at')}) as event
+       from entity_waits w
+       join provider_webhook_inbox i on i.operator_id = w.operator_id and i.external_id = w.external_id
+      where w.workflow_id = $1 and w.wait_id = $2 and i.outcome = 'accepted'
+        and ('provider.webhook.kyc.' || i.result) = any(w.internal_events)
+        and i.received_at > w.after_at`,
     [workflowId, waitId],
   );
   return rows.map((r) => r.event);

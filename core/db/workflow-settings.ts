@@ -58,6 +58,10 @@ export const WorkflowParameters = z
       description:
         'When to send the operator a reminder while source of funds is still awaited (ignored at or past the deadline)',
     }),
+    kycResultDeadline: DurationString.optional().meta({
+      description:
+        "How long kyc-on-deposit waits for a pending check's result before kyc_status is overdue (e.g. 24h, 30m, 10s)",
+    }),
   })
   .strict();
 export type WorkflowParameters = z.infer<typeof WorkflowParameters>;
@@ -135,5 +139,6 @@ export function effectiveThresholds(s: WorkflowSettings, config: WorkflowDefault
     sourceOfFundsWindowDays: s.sourceOfFundsWindowDays ?? config.SOURCE_OF_FUNDS_WINDOW_DAYS,
     sourceOfFundsDeadline: s.sourceOfFundsDeadline ?? config.SOURCE_OF_FUNDS_DEADLINE,
     sourceOfFundsReminder: s.sourceOfFundsReminder ?? config.SOURCE_OF_FUNDS_REMINDER,
+    kycResultDeadline: s.kycResultDeadline ?? config.KYC_RESULT_DEADLINE,
   };
 }

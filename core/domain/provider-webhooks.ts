@@ -7,6 +7,7 @@ import {
   type InboxRow,
 } from '../db/provider-inbox';
 import { apiError } from '../errors';
+import type { FanoutDispatcher } from '../fanout/dispatcher';
 import { readProviderDelivery } from '../kyc-providers/webhook-payloads';
 import { verifyProviderSignature, type KycProviderName } from '../security/provider-signatures';
 import { encodeKeysetCursor, parseKeysetCursor } from './keyset-cursor';
@@ -35,7 +36,7 @@ export async function requireWebhookConnection(
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export async function acceptProviderDelivery(
-  deps: ConnectionDeps,
+  deps: ConnectionDeps & { dispatcher: Pick<FanoutDispatcher, 'dispatch'> },
   connection: OpenedProviderConnection,
   headers: Record<string, string | string[] | undefined>,
   rawBody: Buffer,
@@ -51,7 +52,7 @@ export async function acceptProviderDelivery(
   }
   const read = readProviderDelivery(connection.provider, body);
   if (!read.ok) throw apiError({ code: 'VALIDATION_FAILED', message: `Invalid body: ${read.problem}` });
-  const { delivery, duplicate } = await withTransaction(deps.pool, (tx) =>
+  const { delivery, duplicate, start } = await withTransaction(deps.pool, (tx) =>
     recordProviderDelivery(tx, {
       ...read.delivery,
       operatorId: connection.operatorId,
@@ -59,6 +60,9 @@ export async function acceptProviderDelivery(
       provider: connection.provider,
     }),
   );
+  // After commit, like every other write: the event's workflow starts and the waits it settles
+  // are signalled at once; the outbox relay does both later if this does not.
+  if (start) deps.dispatcher.dispatch(start);
   return { deliveryId: delivery.id, duplicate, outcome: delivery.outcome };
 }
 

@@ -31,6 +31,7 @@ export interface WorkflowsView {
     sourceOfFundsWindowDays: EffectiveValue;
     sourceOfFundsDeadline: EffectiveValue<string>;
     sourceOfFundsReminder: EffectiveValue<string>;
+    kycResultDeadline: EffectiveValue<string>;
   };
   /** When the version in force began; null while the operator has never set any. */
   validFrom: string | null;
@@ -67,6 +68,7 @@ function effectiveOf(s: WorkflowParameters, env: WorkflowDefaults): WorkflowsVie
     sourceOfFundsWindowDays: pick(s.sourceOfFundsWindowDays, env.SOURCE_OF_FUNDS_WINDOW_DAYS),
     sourceOfFundsDeadline: pick(s.sourceOfFundsDeadline, env.SOURCE_OF_FUNDS_DEADLINE),
     sourceOfFundsReminder: pick(s.sourceOfFundsReminder, env.SOURCE_OF_FUNDS_REMINDER),
+    kycResultDeadline: pick(s.kycResultDeadline, env.KYC_RESULT_DEADLINE),
   };
 }
 

@@ -1,3 +1,4 @@
+import { recordKycCheck } from '../../core/db/kyc-checks';
 import { providerSignatureHeaders, type KycProviderName } from '../../core/security/provider-signatures';
 import { expectError, ISO_MS } from '../support/expect';
 import { P, type Res } from '../support/http';
@@ -87,6 +88,17 @@ describe('inbound KYC provider webhooks', () => {
     });
     expect(b.status).toBe(201);
     onfido = b.body.data;
+    // The checks these deliveries name, as requestProviderCheck records them: a result for a
+    // check never created is stored `ignored` (test/workflows/kyc-provider-flow.test.ts).
+    for (const n of ['1', '2', '3', '4', '5', '6', '7', '8', 'after-delete'])
+      await recordKycCheck(stack.db.pool, {
+        operatorId: sumsubOp.operatorId,
+        provider: 'sumsub',
+        checkId: n === 'after-delete' ? 'sumsub-after-delete' : `sumsub-app-${n}`,
+        applicantId: 'player_1',
+        externalId: 'player_1',
+        workflowId: `entity_event.transaction:eev_${n}`,
+      });
   });
   afterAll(async () => {
     await stack?.close();

@@ -5,6 +5,7 @@ import { startStack, type TestStack } from '../support/stack';
 
 const NAMES = [
   'kyc-on-deposit',
+  'kyc-result',
   'aml-threshold',
   'affordability-check',
   'source-of-funds',
@@ -52,6 +53,7 @@ describe('GET and PUT /workflows', () => {
     sourceOfFundsWindowDays: { value: 180, source: 'default' },
     sourceOfFundsDeadline: { value: '30d', source: 'default' },
     sourceOfFundsReminder: { value: '20d', source: 'default' },
+    kycResultDeadline: { value: '24h', source: 'default' },
   };
 
   it('GET lists every definition enabled, no own parameters, and the environment as the effective values', async () => {
@@ -93,6 +95,7 @@ describe('GET and PUT /workflows', () => {
     );
     expect(enabled).toEqual({
       'kyc-on-deposit': true,
+      'kyc-result': true,
       'aml-threshold': true,
       'affordability-check': false,
       'source-of-funds': true,

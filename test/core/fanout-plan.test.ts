@@ -29,6 +29,8 @@ describe('the plan of an event (definition trigger, condition and subscription)'
     ['a game round', input('entity_event.game_activity', { game_id: 'g', bet_amount: 1 }), []],
     ['entity.created', input('entity.created'), []],
     ['a state update', input('entity_state.updated.kyc_status', { value: {} }), []],
+    ['a provider result', input('provider.webhook.kyc.approved', { checkId: 'chk_1' }), ['kyc-result']],
+    ['a provider rejection', input('provider.webhook.kyc.rejected', { checkId: 'chk_1' }), ['kyc-result']],
   ])('plans the right definitions for %s', (_name, event, always) => {
     expect(planParts(event)).toEqual({ always, ifSubscribed: ['operator-webhook'] });
   });

@@ -27,6 +27,7 @@ describe('the effective parameters GET /workflows reports', () => {
             sourceOfFundsWindowDays: fc.integer({ min: 1, max: 3650 }),
             sourceOfFundsDeadline: duration,
             sourceOfFundsReminder: duration,
+            kycResultDeadline: duration,
           },
           { requiredKeys: [] },
         ),
@@ -40,6 +41,7 @@ describe('the effective parameters GET /workflows reports', () => {
           SOURCE_OF_FUNDS_WINDOW_DAYS: fc.integer({ min: 1, max: 3650 }),
           SOURCE_OF_FUNDS_DEADLINE: duration,
           SOURCE_OF_FUNDS_REMINDER: duration,
+          KYC_RESULT_DEADLINE: duration,
         }),
         (settings: WorkflowSettings, env: WorkflowDefaults) => {
           const { effective } = workflowsView({ settings, validFrom: new Date() }, env);
@@ -51,6 +53,7 @@ describe('the effective parameters GET /workflows reports', () => {
           expect(effective.sourceOfFundsWindowDays.value).toBe(applied.sourceOfFundsWindowDays);
           expect(effective.sourceOfFundsDeadline.value).toBe(applied.sourceOfFundsDeadline);
           expect(effective.sourceOfFundsReminder.value).toBe(applied.sourceOfFundsReminder);
+          expect(effective.kycResultDeadline.value).toBe(applied.kycResultDeadline);
           for (const c of [...CURRENCIES, 'JPY'])
             expect((effective.amlThresholds[c] ?? effective.amlThreshold).value).toBe(
               applied.amlThreshold(c),
@@ -76,12 +79,14 @@ describe('the effective parameters GET /workflows reports', () => {
         SOURCE_OF_FUNDS_WINDOW_DAYS: 180,
         SOURCE_OF_FUNDS_DEADLINE: '30d',
         SOURCE_OF_FUNDS_REMINDER: '20d',
+        KYC_RESULT_DEADLINE: '24h',
       },
     );
     expect(view.parameters).toEqual({ kycDepositThreshold: 5 });
     expect(view.effective.kycDepositThreshold).toEqual({ value: 5, source: 'operator' });
     expect(view.effective.amlThreshold).toEqual({ value: 2000, source: 'default' });
     expect(view.effective.sourceOfFundsDeadline).toEqual({ value: '30d', source: 'default' });
+    expect(view.effective.kycResultDeadline).toEqual({ value: '24h', source: 'default' });
     expect(view.definitions.filter((d) => !d.enabled).map((d) => d.name)).toEqual(['aml-threshold']);
     expect(view.validFrom).toBe('1970-01-01T00:00:00.000Z');
   });

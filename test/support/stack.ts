@@ -161,6 +161,10 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  // The sandbox provider delivers its webhooks under PUBLIC_API_URL: this stack's own API, whose
+  // port is known only now (unless a test names another address).
+  const workerConfig = opts.configOverrides?.PUBLIC_API_URL ? config : { ...config, PUBLIC_API_URL: baseUrl };
+
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   let nativeConnection: NativeConnection | undefined;
@@ -195,7 +199,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
         taskQueue,
         workflowBundle: { codePath: WORKFLOW_BUNDLE },
         workerDeploymentOptions: deploymentOptions(version),
-        activities: wrap(createActivities({ pool: db.pool, log, config, ...overrides })),
+        activities: wrap(createActivities({ pool: db.pool, log, config: workerConfig, ...overrides })),
         shutdownGraceTime: '1s',
         interceptors: { activity: [activityInterceptor(log, workerMetrics)] },
         ...limits,

@@ -172,8 +172,12 @@ export async function startWorkflowHarness(
 }
 
 /** A new operator whose webhooks go to the harness's receiver. */
-export async function operatorWithWebhook(h: WorkflowHarness, events: string[] = []) {
-  const op = await newOperator(h.stack.db.pool, h.stack.baseUrl);
+export async function operatorWithWebhook(
+  h: WorkflowHarness,
+  events: string[] = [],
+  opts: { mode?: 'live' | 'test' } = {},
+) {
+  const op = await newOperator(h.stack.db.pool, h.stack.baseUrl, opts);
   const res = await op.client.put(`${P}/webhooks`, { url: h.receiver.url, events });
   if (res.status !== 200) throw new Error(`webhook set-up failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { ...op, webhookSecret: res.body.data.secret as string };

@@ -74,7 +74,7 @@ describe('kyc-on-deposit against a provider whose answers are lost', () => {
   });
 
   it('fails twice after the provider created the check, then succeeds: one check, thanks to the Idempotency-Key', async () => {
-    const op = await operatorWithWebhook(h);
+    const op = await operatorWithWebhook(h, [], { mode: 'test' });
     await newPlayer(op.client, 'lost_answers_1');
     const ev = await recordEvent(op.client, 'lost_answers_1', 'transaction', {
       type: 'deposit',

@@ -21,7 +21,7 @@ describe('kyc-on-deposit', () => {
 
   beforeAll(async () => {
     h = await startWorkflowHarness({ kyc: { slowMs: 3000 }, config: { KYC_DEPOSIT_THRESHOLD: '1000' } });
-    op = await operatorWithWebhook(h);
+    op = await operatorWithWebhook(h, [], { mode: 'test' });
   });
   afterAll(async () => {
     await h?.close();
@@ -76,7 +76,7 @@ describe('kyc-on-deposit', () => {
   });
 
   it("starts the state write's workflow from the activity when the operator subscribes to it", async () => {
-    const subscribed = await operatorWithWebhook(h, ['entity_state.updated.kyc_status']);
+    const subscribed = await operatorWithWebhook(h, ['entity_state.updated.kyc_status'], { mode: 'test' });
     await newPlayer(subscribed.client, 'approve_sub');
     const ev = await recordEvent(subscribed.client, 'approve_sub', 'transaction', {
       type: 'deposit',

@@ -39,8 +39,8 @@ describe('per-operator workflow settings', () => {
     h = await startWorkflowHarness({
       config: { AML_THRESHOLD: '2000', AFFORDABILITY_THRESHOLD: '150', KYC_DEPOSIT_THRESHOLD: '1000' },
     });
-    strict = await operatorWithWebhook(h);
-    lenient = await operatorWithWebhook(h);
+    strict = await operatorWithWebhook(h, [], { mode: 'test' });
+    lenient = await operatorWithWebhook(h, [], { mode: 'test' });
   });
   afterAll(async () => {
     await h?.close();
@@ -72,7 +72,7 @@ describe('per-operator workflow settings', () => {
     });
 
     // Definitions switched off, as PUT /workflows stores them and GET /workflows shows them.
-    const other = await operatorWithWebhook(h);
+    const other = await operatorWithWebhook(h, [], { mode: 'test' });
     const off = await cli(
       other.operatorId,
       '--set',
@@ -137,7 +137,10 @@ describe('per-operator workflow settings', () => {
   });
 
   it('two operators with different KYC thresholds set through PUT /workflows get different outcomes for the same deposit', async () => {
-    const [low, high] = [await operatorWithWebhook(h), await operatorWithWebhook(h)];
+    const [low, high] = [
+      await operatorWithWebhook(h, [], { mode: 'test' }),
+      await operatorWithWebhook(h, [], { mode: 'test' }),
+    ];
     const put = async (op: typeof low, body: unknown) => {
       const res = await op.client.put(`${P}/workflows`, body);
       expect(res.status).toBe(200);

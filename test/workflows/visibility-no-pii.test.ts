@@ -54,7 +54,9 @@ describe('no PII or secrets in what Temporal shows and stores', () => {
   });
 
   it("keeps the player's PII, the API key and the provider key out of search attributes, memos, summaries and histories", async () => {
-    const op = await operatorWithWebhook(h, ['entity_event.*', 'entity.*', 'entity_state.*']);
+    const op = await operatorWithWebhook(h, ['entity_event.*', 'entity.*', 'entity_state.*'], {
+      mode: 'test',
+    });
     const externalId = 'review_pii_1';
     const created = await op.client.post(`${P}/entities`, {
       entityType: 'player',

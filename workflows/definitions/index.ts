@@ -2,6 +2,7 @@ import type { Definition } from '../definition';
 import { affordabilityCheck } from './affordability-check';
 import { amlThreshold } from './aml-threshold';
 import { kycOnDeposit } from './kyc-on-deposit';
+import { kycResult } from './kyc-result';
 import { operatorWebhook } from './operator-webhook';
 import { selfExclusion } from './self-exclusion';
 import { sourceOfFunds } from './source-of-funds';
@@ -12,6 +13,7 @@ import { sourceOfFunds } from './source-of-funds';
  */
 export const definitions: readonly Definition[] = [
   kycOnDeposit,
+  kycResult,
   amlThreshold,
   affordabilityCheck,
   sourceOfFunds,
@@ -19,4 +21,12 @@ export const definitions: readonly Definition[] = [
   operatorWebhook,
 ];
 
-export { affordabilityCheck, amlThreshold, kycOnDeposit, operatorWebhook, selfExclusion, sourceOfFunds };
+export {
+  affordabilityCheck,
+  amlThreshold,
+  kycOnDeposit,
+  kycResult,
+  operatorWebhook,
+  selfExclusion,
+  sourceOfFunds,
+};

@@ -1,0 +1,49 @@
+import type { Queryable } from './pool';
+import type { KycResult } from './provider-inbox';
+
+/** An accepted result as applyKycResult reads it, with what became of it. */
+export interface ResultDelivery {
+  id: string;
+  operatorId: string;
+  externalId: string | null;
+  checkId: string | null;
+  provider: string;
+  result: KycResult | null;
+  providerTimestamp: Date | null;
+  appliedAt: Date | null;
+  appliedBy: string | null;
+  appliedPrevious: { status: string } | null;
+  supersededAt: Date | null;
+}
+
+/** One inbox row; `forUpdate` holds it until the caller's transaction ends (one applier at a time). */
+export async function readResultDelivery(
+  db: Queryable,
+  id: string,
+  forUpdate = false,
+): Promise<ResultDelivery | undefined> {
+  const { rows } = await db.query<ResultDelivery>(
+    `select id, operator_id as "operatorId", external_id as "externalId", kyc_check_id as "checkId",
+            provider, result, provider_timestamp as "providerTimestamp", applied_at as "appliedAt",
+            applied_by as "appliedBy", applied_previous as "appliedPrevious", superseded_at as "supersededAt"
+       from provider_webhook_inbox where id = $1 and outcome = 'accepted'${forUpdate ? ' for update' : ''}`,
+    [id],
+  );
+  return rows[0];
+}
+
+/** Marks a result written to kyc_status, by which workflow, over which previous value. */
+export async function markResultApplied(
+  db: Queryable,
+  m: { id: string; by: string; previous: { status: string } | null },
+): Promise<void> {
+  await db.query(
+    `update provider_webhook_inbox set applied_at = now(), applied_by = $2, applied_previous = $3::jsonb where id = $1`,
+    [m.id, m.by, JSON.stringify(m.previous)],
+  );
+}
+
+/** Marks a result not written because a result with a later provider time already stands. */
+export async function markResultSuperseded(db: Queryable, id: string): Promise<void> {
+  await db.query(`update provider_webhook_inbox set superseded_at = now() where id = $1`, [id]);
+}
