@@ -49,9 +49,9 @@ export interface RedriveProgress {
   /** Runs in which the definition failed again. */
   failed: number;
   /**
-   * Runs of a definition that waits (`waits: true`), started and not awaited: they may wait
-   * for days, and a page waiting for them would stall the run. Their outcome is in each
-   * re-run's own workflow (and `GET /events/:eventId/fanout`).
+   * Runs of a definition that waits (`waits: true`) still running 30 s after their page
+   * started them: they may wait for days, and a page waiting for them would stall the run.
+   * Their outcome is in each re-run's own workflow (and `GET /events/:eventId/fanout`).
    */
   waiting: number;
   pages: number;

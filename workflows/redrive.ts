@@ -77,7 +77,8 @@ export async function redriveDefinition(input: RedriveInput): Promise<RedrivePro
   for (let page = 0; page < input.pagesPerRun; page++) {
     const startedAt = Date.now();
     const selected = await selectRedrivePage(criteria, progress.cursor, input.pageSize);
-    const results = await Promise.all(selected.events.map((event) => rerun(input, event, waits)));
+    const runs = selected.events.map((event) => rerun(input, event));
+    const results = waits ? await settledWithin(runs, WAITING_GRACE_MS) : await Promise.all(runs);
     progress.pages += 1;
     progress.scanned += selected.scanned;
     progress.selected += selected.events.length;
@@ -93,12 +94,29 @@ export async function redriveDefinition(input: RedriveInput): Promise<RedrivePro
   return await continueAsNew<typeof redriveDefinition>({ ...input, progress });
 }
 
-/** Runs the definition for one event as a child workflow; answers how its run ended (or that it waits). */
-async function rerun(
-  input: RedriveInput,
-  event: FanoutInput,
-  waits: boolean,
-): Promise<'completed' | 'failed' | 'waiting' | null> {
+/**
+ * How long a page of a definition that waits (`waits: true`) gives its re-runs to end before
+ * counting the rest as `waiting` and going on: most end at once (nothing to wait for), and one
+ * that waits for days must not stall the re-drive. One durable timer per page.
+ */
+const WAITING_GRACE_MS = 30_000;
+
+/** Each run's outcome, or `waiting` for those still running when `grace` has passed. */
+async function settledWithin(
+  runs: Array<Promise<'completed' | 'failed' | null>>,
+  graceMs: number,
+): Promise<Array<'completed' | 'failed' | 'waiting' | null>> {
+  const outcomes: Array<'completed' | 'failed' | 'waiting' | null> = runs.map(() => 'waiting');
+  const all = Promise.all(runs.map((run, i) => run.then((o) => (outcomes[i] = o))));
+  await Promise.race([all, sleep(graceMs)]);
+  // A re-run that fails the re-drive later (not a child failure: those count as failed) must
+  // not go unhandled once the page has moved on.
+  all.catch(() => undefined);
+  return [...outcomes];
+}
+
+/** Runs the definition for one event as a child workflow; answers how its run ended. */
+async function rerun(input: RedriveInput, event: FanoutInput): Promise<'completed' | 'failed' | null> {
   const pairs = [
     { key: OperatorId, value: event.operatorId },
     { key: EntityExternalId, value: event.externalId },
@@ -124,7 +142,6 @@ async function rerun(
     throw err;
   });
   if (!child) return null;
-  if (waits) return 'waiting';
   try {
     const result: FanoutResult = await child.result();
     return result.failed > 0 ? 'failed' : 'completed';

@@ -1,3 +1,4 @@
+import { recordKycCheck } from '../../core/db/kyc-checks';
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -202,6 +203,15 @@ describe('the sandbox provider, asynchronous like a real one', () => {
       provider: 'sandbox',
       connectionId: conn.id,
       checkId: expect.stringMatching(/^chk_/),
+    });
+    // As the activity does (requestProviderCheck): the result's webhook finds its entity by it.
+    await recordKycCheck(stack.db.pool, {
+      operatorId: op.operatorId,
+      provider: 'sandbox',
+      checkId: (first as { checkId: string }).checkId,
+      applicantId: 'player_async_1',
+      externalId: 'player_async_1',
+      workflowId: 'entity_event.transaction:eev_a1',
     });
     const again = await createProviderCheck(deps, input, 'entity_event.transaction:eev_a1');
     expect(again).toEqual(first);

@@ -45,7 +45,8 @@ describe('fanout redrive and backfill (npm run cli -- fanout …)', () => {
       kyc: { apiKey: 'right-key' },
       config: { KYC_PROVIDER_API_KEY: 'wrong-key' },
     });
-    op = await operatorWithWebhook(h);
+    // Test mode: without a provider connection its KYC goes to the local sandbox (live: not configured).
+    op = await operatorWithWebhook(h, [], { mode: 'test' });
     since = new Date(Date.now() - 1000).toISOString();
     for (const player of ['rd_a', 'rd_b', 'rd_c']) {
       await newPlayer(op.client, player);
@@ -172,7 +173,7 @@ describe('fanout redrive and backfill (npm run cli -- fanout …)', () => {
       await newPlayer(op.client, player);
       await recordEvent(op.client, player, 'transaction', { type: 'deposit', amount: 50, currency: 'GBP' });
     }
-    const other = await operatorWithWebhook(h);
+    const other = await operatorWithWebhook(h, [], { mode: 'test' });
     await newPlayer(other.client, 'race_other');
     const ev = await recordEvent(other.client, 'race_other', 'transaction', {
       type: 'deposit',
