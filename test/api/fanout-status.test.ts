@@ -45,7 +45,8 @@ describe('GET /events/:eventId/fanout: each definition’s outcome, read from Te
 
   beforeAll(async () => {
     h = await startWorkflowHarness();
-    op = await operatorWithWebhook(h);
+    // Test mode: without a provider connection its KYC goes to the local sandbox (live: not configured).
+    op = await operatorWithWebhook(h, [], { mode: 'test' });
   });
   afterAll(async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -104,7 +105,7 @@ describe('GET /events/:eventId/fanout: each definition’s outcome, read from Te
     expect(definition(body, 'aml-threshold')).toMatchObject({ status: 'completed' });
     expect(definition(body, 'kyc-on-deposit')).toMatchObject({
       status: 'running',
-      activity: 'requestKycCheck',
+      activity: 'requestProviderCheck',
       lastError: { message: expect.stringMatching(/503/), type: 'KycProviderUnavailable' },
       nextAttemptAt: expect.stringMatching(/^\d{4}-/),
     });
@@ -113,7 +114,7 @@ describe('GET /events/:eventId/fanout: each definition’s outcome, read from Te
   });
 
   it('lists the re-drives that re-ran a definition for the event, and how they ended', async () => {
-    const other = await operatorWithWebhook(h);
+    const other = await operatorWithWebhook(h, [], { mode: 'test' });
     await newPlayer(other.client, 'rd_1');
     const since = new Date(Date.now() - 1000).toISOString();
     const ev = await recordEvent(other.client, 'rd_1', 'transaction', deposit);
@@ -142,7 +143,7 @@ describe('GET /events/:eventId/fanout: each definition’s outcome, read from Te
   });
 
   it('shows a definition only a backfill ran as not_planned, with the backfill', async () => {
-    const other = await operatorWithWebhook(h);
+    const other = await operatorWithWebhook(h, [], { mode: 'test' });
     await newPlayer(other.client, 'bf_1');
     const since = new Date(Date.now() - 1000).toISOString();
     // An event "recorded before aml-threshold existed": its workflow ran an empty plan.

@@ -225,7 +225,8 @@ describe('admin CLI (npm run cli)', () => {
         expect(run.stdout + run.stderr).not.toContain(secret);
     }
     expect(list.stdout).toContain(`${created.id}  sumsub`);
-    expect(deliveries.stdout).toMatch(/applicantReviewed\s+a1\s+approved\s+accepted/);
+    // Stored (the signature held), and ignored: no check of applicant a1 was created here.
+    expect(deliveries.stdout).toMatch(/applicantReviewed\s+a1\s+approved\s+ignored/);
     const twice = await cli('providers', 'connect', op.operatorId, '--provider', 'sandbox', '--api-key', 'k');
     expect(twice.code).toBe(1);
     expect(twice.stderr).toContain('already has a provider connection');

@@ -109,6 +109,13 @@ describe('Worker Deployment Versioning: open workflows meet a new build', () => 
 
     const pinnedNew = await start('pinnedApproval', 'pinned-new');
     const upgradingNew = await start('upgradingApproval', 'upgrading-new');
+    // The server spreads the new current version to the task queue's partitions on its own
+    // schedule (a CI run once saw the auto-upgrade execution's next task still go to build 1):
+    // signal only once new executions have run their first task on build 2.
+    await eventually(async () => {
+      const builds = await Promise.all([pinnedNew, upgradingNew].map(buildOf));
+      return builds.every((b) => b === 'build-2') ? true : undefined;
+    });
     for (const handle of [...old, pinnedNew, upgradingNew]) await handle.signal('decide', 'approved');
 
     // Pinned: finished on build 1's code, though build 2 is current.
