@@ -1,6 +1,7 @@
 import { patched, type ActivityOptions } from '@temporalio/workflow';
 import { defineDefinition } from '../definition';
 import { alertKycResult, KYC_RESULTS } from './kyc-alerts';
+import type { KycCheck } from '../../activities/kyc/client';
 
 /**
  * The provider: its own HTTP timeout (HTTP_TIMEOUT_MS) is well inside startToClose; transient
@@ -32,11 +33,9 @@ export const kycOnDeposit = defineDefinition({
     const decision = await decideKycCheck(input);
     if (!decision.required) return { checked: false, reason: decision.reason };
     const player = { operatorId: input.operatorId, externalId: input.externalId };
-    // processEvent is pinned, so no running execution meets this change; the marker keeps the
-    // recorded histories of the synchronous flow (test/fixtures/histories) replaying as they ran.
-    if (!patched('kyc-provider-check')) {
-      const { requestKycCheck } = ctx.activities(KYC_PROVIDER);
-      const check = await requestKycCheck(input);
+    // A result in the provider's own answer (the synchronous flow, the local sandbox): recorded
+    // and alerted at once, with nothing to wait for.
+    const recordImmediate = async (check: KycCheck) => {
       await recordKycStatus({ ...player, eventId: input.eventId, check });
       const alertMessageId = await alertKycResult(
         ctx,
@@ -58,6 +57,13 @@ export const kycOnDeposit = defineDefinition({
         checkId: check.id,
         alertMessageId,
       };
+    };
+    // processEvent is pinned, so no running execution meets this change; the marker keeps the
+    // recorded histories of the synchronous flow (test/fixtures/histories) replaying as they ran.
+    if (!patched('kyc-provider-check')) {
+      const { requestKycCheck } = ctx.activities(KYC_PROVIDER);
+      const check = await requestKycCheck(input);
+      return recordImmediate(check);
     }
     const answer = await requestProviderCheck(input);
 
@@ -74,27 +80,7 @@ export const kycOnDeposit = defineDefinition({
     if (answer.outcome === 'completed') {
       // The local sandbox of a test-mode operator without a connection answers at once.
       const check = answer.check;
-      await recordKycStatus({ ...player, eventId: input.eventId, check });
-      const alertMessageId = await alertKycResult(
-        ctx,
-        input.externalId,
-        {
-          applied: true,
-          superseded: false,
-          result: check.status,
-          checkId: check.id,
-          previous: null,
-          reversal: false,
-        },
-        { reason: decision.reason },
-      );
-      return {
-        checked: true,
-        reason: decision.reason,
-        status: check.status,
-        checkId: check.id,
-        alertMessageId,
-      };
+      return recordImmediate(check);
     }
 
     const checkId = answer.checkId;
