@@ -97,7 +97,14 @@ async function startStateFanout(deps: ResolvedDeps, start: PendingStart): Promis
     const client = deps.temporal ?? Context.current().client;
     if (start.start !== false) await startFanout(client, deps.config.TEMPORAL_TASK_QUEUE, start);
     // Matched against open waits as it leaves the outbox; their signals go out now.
-    await sendWaitSignals(deps.pool, client, await settleOutbox(deps.pool, [start.workflow_id]), deps.log);
+    await sendWaitSignals(
+      deps.pool,
+      client,
+      await settleOutbox(deps.pool, [
+        { operatorId: start.payload.operatorId, workflowId: start.workflow_id },
+      ]),
+      deps.log,
+    );
   } catch (err) {
     deps.log.warn(
       { err, workflowId: start.workflow_id },

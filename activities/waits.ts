@@ -3,6 +3,7 @@ import {
   lookbackPage,
   registerWait,
   type LookbackPage,
+  type WaitKey,
   type WaitRegistration,
 } from '../core/db/waits';
 import type { ResolvedDeps } from './index';
@@ -16,15 +17,15 @@ export function waitActivities(deps: ResolvedDeps) {
      */
     async openWait(w: WaitRegistration): Promise<LookbackPage> {
       await registerWait(deps.pool, w);
-      return lookbackPage(deps.pool, { workflowId: w.workflowId, waitId: w.waitId });
+      return lookbackPage(deps.pool, {
+        operatorId: w.operatorId,
+        workflowId: w.workflowId,
+        waitId: w.waitId,
+      });
     },
 
     /** A further lookback page, when more recorded events than one page may match. */
-    async readWaitLookback(q: {
-      workflowId: string;
-      waitId: string;
-      after: { at: string; id: string };
-    }): Promise<LookbackPage> {
+    async readWaitLookback(q: WaitKey & { after: { at: string; id: string } }): Promise<LookbackPage> {
       return lookbackPage(deps.pool, q);
     },
 
@@ -33,13 +34,9 @@ export function waitActivities(deps: ResolvedDeps) {
      * opened: an event recorded before the deadline whose signal came late (Temporal paused, a
      * worker down at the deadline) still counts, judged by when it was recorded.
      */
-    async closeWait(q: {
-      workflowId: string;
-      waitId: string;
-      lookback?: boolean;
-    }): Promise<LookbackPage | null> {
+    async closeWait(q: WaitKey & { lookback?: boolean }): Promise<LookbackPage | null> {
       const page = q.lookback ? await lookbackPage(deps.pool, q) : null;
-      await closeWait(deps.pool, q.workflowId, q.waitId);
+      await closeWait(deps.pool, q);
       return page;
     },
   };

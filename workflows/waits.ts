@@ -99,6 +99,7 @@ export class Waits {
     const n = (this.counts.get(definition) ?? 0) + 1;
     this.counts.set(definition, n);
     const waitId = `${definition}/${n}`;
+    const key = { operatorId: this.input.operatorId, workflowId: workflowInfo().workflowId, waitId };
     const consumed = this.consumed.get(definition) ?? new Set<string>();
     this.consumed.set(definition, consumed);
     const started = Date.now(); // workflow time: the same on replay
@@ -142,7 +143,7 @@ export class Waits {
       });
       page.events.forEach(consider);
       while (page.next && !satisfied && !cancelledBy) {
-        page = await db.readWaitLookback({ workflowId: workflowInfo().workflowId, waitId, after: page.next });
+        page = await db.readWaitLookback({ ...key, after: page.next });
         page.events.forEach(consider);
       }
       // Signals that arrived before the wait listened, oldest first.
@@ -166,7 +167,7 @@ export class Waits {
     // Closed before the outcome is acted on, so no further signal is queued for it. At a
     // timeout, what was recorded before the deadline but not yet delivered still counts.
     const timedOut = !satisfied && !cancelledBy;
-    const late = await db.closeWait({ workflowId: workflowInfo().workflowId, waitId, lookback: timedOut });
+    const late = await db.closeWait({ ...key, lookback: timedOut });
     if (timedOut) late?.events.filter((e) => Date.parse(e.at) <= deadline).forEach(consider);
     this.publish();
     if (cancelledBy) throw new DefinitionCancelled(cancelledBy);

@@ -26,30 +26,15 @@ async function withEventData(db: Queryable, rows: PendingStart[]): Promise<Pendi
   const missing = rows.filter((r) => r.payload.data === undefined && r.payload.eventId);
   if (missing.length === 0) return rows;
   const { rows: found } = await db.query<{ id: string; data: Record<string, unknown> }>(
-    `select id, data from events where id = any($1::text[])
+    `with wanted(operator_id, id) as (select * from unnest($1::text[], $2::text[]))
+     select id, data from events where (operator_id, id) in (select operator_id, id from wanted)
      union all
-     select id, data from events_archive where id = any($1::text[])`,
-    [missing.map((r) => r.payload.eventId)],
+     select id, data from events_archive where (operator_id, id) in (select operator_id, id from wanted)`,
+    [missing.map((r) => r.payload.operatorId), missing.map((r) => r.payload.eventId)],
   );
   const data = new Map(found.map((f) => [f.id, f.data]));
   for (const r of missing) r.payload = { ...r.payload, data: data.get(r.payload.eventId!) ?? {} };
   return rows;
-}
-
-/**
- * Locks up to `limit` due rows for this relay; other relays skip them (SKIP LOCKED), so
- * several API / relay instances can sweep at once. Call inside a transaction.
- */
-export async function claimDueStarts(db: Queryable, limit: number): Promise<PendingStart[]> {
-  const { rows } = await db.query<PendingStart>(
-    `select workflow_id, payload, search_attributes, definitions, attempts, start from fanout_outbox
-      where next_attempt_at <= clock_timestamp()
-      order by next_attempt_at
-      limit $1
-      for update skip locked`,
-    [limit],
-  );
-  return withEventData(db, rows);
 }
 
 /**
@@ -104,13 +89,18 @@ export async function leaseDueStarts(
 // against open waits, in the same statement.
 
 /** Exponential backoff, capped at one minute, so a long outage is retried steadily. */
-export async function markFailed(db: Queryable, workflowId: string, error: string): Promise<void> {
+export async function markFailed(
+  db: Queryable,
+  operatorId: string,
+  workflowId: string,
+  error: string,
+): Promise<void> {
   await db.query(
     `update fanout_outbox
         set attempts = attempts + 1, last_error = left($2, 500),
             next_attempt_at = clock_timestamp() + least(interval '60 seconds', interval '500 milliseconds' * power(2, least(attempts, 10)))
-      where workflow_id = $1`,
-    [workflowId, error],
+      where operator_id = $3 and workflow_id = $1`,
+    [workflowId, error, operatorId],
   );
 }
 
@@ -124,11 +114,12 @@ export async function outboxStats(db: Queryable): Promise<{ backlog: number; old
 
 export async function isPending(
   db: Queryable,
+  operatorId: string,
   workflowId: string,
 ): Promise<{ since: Date; attempts: number; definitions: string[] } | undefined> {
   const { rows } = await db.query<{ created_at: Date; attempts: number; definitions: string[] }>(
-    'select created_at, attempts, definitions from fanout_outbox where workflow_id = $1',
-    [workflowId],
+    'select created_at, attempts, definitions from fanout_outbox where operator_id = $1 and workflow_id = $2',
+    [operatorId, workflowId],
   );
   const row = rows[0];
   return row ? { since: row.created_at, attempts: row.attempts, definitions: row.definitions } : undefined;

@@ -35,7 +35,7 @@ export async function archiveEventsBatch(
   const { rowCount } = await db.query(
     `with moved as (
        delete from events
-        where id in (select id from events
+        where operator_id = $1 and id in (select id from events
                       where operator_id = $1 and created_at < $2
                       order by created_at
                       limit $3
@@ -56,7 +56,7 @@ export async function purgeArchiveBatch(
 ): Promise<number> {
   const { rowCount } = await db.query(
     `delete from events_archive
-      where id in (select id from events_archive
+      where operator_id = $1 and id in (select id from events_archive
                     where operator_id = $1 and created_at < $2
                     order by created_at
                     limit $3

@@ -93,9 +93,16 @@ export interface LookbackPage {
  * of each state it listens to if written since, and the entity's erasure if it happened since.
  * Empty when the wait is gone (closed by an earlier attempt).
  */
+/** A wait's key; the operator's id with it, so every statement is bound to one operator. */
+export interface WaitKey {
+  operatorId: string;
+  workflowId: string;
+  waitId: string;
+}
+
 export async function lookbackPage(
   db: Queryable,
-  q: { workflowId: string; waitId: string; after?: { at: string; id: string } },
+  q: WaitKey & { after?: { at: string; id: string } },
 ): Promise<LookbackPage> {
   const { rows } = await db.query<{ event: WaitEvent; at_us: string; id: string }>(
     `select jsonb_build_object('key', 'entity_event.' || e.event_type || ':' || e.id,
@@ -105,13 +112,13 @@ export async function lookbackPage(
             ${iso('e.created_at')} as at_us, e.id
        from entity_waits w
        join events e on e.operator_id = w.operator_id and e.external_id = w.external_id
-      where w.workflow_id = $1 and w.wait_id = $2
+      where w.operator_id = $6 and w.workflow_id = $1 and w.wait_id = $2
         and ('entity_event.' || e.event_type) = any(w.internal_events)
         and (e.created_at, e.id) > (w.after_at, w.after_id)
         and ($3::timestamptz is null or (e.created_at, e.id) > ($3::timestamptz, $4::text))
       order by e.created_at, e.id
       limit $5`,
-    [q.workflowId, q.waitId, q.after?.at ?? null, q.after?.id ?? '', LOOKBACK_PAGE + 1],
+    [q.workflowId, q.waitId, q.after?.at ?? null, q.after?.id ?? '', LOOKBACK_PAGE + 1, q.operatorId],
   );
   const more = rows.length > LOOKBACK_PAGE;
   const page = rows.slice(0, LOOKBACK_PAGE);
@@ -119,14 +126,14 @@ export async function lookbackPage(
   const last = page[page.length - 1];
   if (more && last) return { events, next: { at: last.at_us, id: last.id } };
   if (q.after) return { events };
-  return { events: [...events, ...(await otherSince(db, q.workflowId, q.waitId))] };
+  return { events: [...events, ...(await otherSince(db, q))] };
 }
 
 /**
  * States written, the erasure and provider results (their data as core/db/provider-result-event.ts
  * writes it), since the wait's position: the states' latest, one each.
  */
-async function otherSince(db: Queryable, workflowId: string, waitId: string): Promise<WaitEvent[]> {
+async function otherSince(db: Queryable, q: WaitKey): Promise<WaitEvent[]> {
   const { rows } = await db.query<{ event: WaitEvent }>(
     `select jsonb_build_object('key', 'entity_state.updated.' || s.state_key || ':' || s.update_id,
                                'internalEvent', 'entity_state.updated.' || s.state_key,
@@ -134,7 +141,7 @@ async function otherSince(db: Queryable, workflowId: string, waitId: string): Pr
                                'at', ${iso('s.updated_at')}) as event
        from entity_waits w
        join entity_states s on s.operator_id = w.operator_id and s.external_id = w.external_id
-      where w.workflow_id = $1 and w.wait_id = $2 and s.update_id is not null
+      where w.operator_id = $3 and w.workflow_id = $1 and w.wait_id = $2 and s.update_id is not null
         and ('entity_state.updated.' || s.state_key) = any(w.internal_events)
         and s.updated_at > w.after_at
      union all
@@ -142,7 +149,7 @@ async function otherSince(db: Queryable, workflowId: string, waitId: string): Pr
                                'data', '{}'::jsonb, 'at', ${iso('en.deleted_at')})
        from entity_waits w
        join entities en on en.operator_id = w.operator_id and en.external_id = w.external_id
-      where w.workflow_id = $1 and w.wait_id = $2 and 'entity.deleted' = any(w.internal_events)
+      where w.operator_id = $3 and w.workflow_id = $1 and w.wait_id = $2 and 'entity.deleted' = any(w.internal_events)
         and en.deleted_at is not null and en.deleted_at > w.after_at
      union all
      select jsonb_build_object('key', 'provider.webhook.kyc.' || i.result || ':' || i.id,
@@ -155,27 +162,35 @@ async function otherSince(db: Queryable, workflowId: string, waitId: string): Pr
                                'at', ${iso('i.received_at')}) as event
        from entity_waits w
        join provider_webhook_inbox i on i.operator_id = w.operator_id and i.external_id = w.external_id
-      where w.workflow_id = $1 and w.wait_id = $2 and i.outcome = 'accepted'
+      where w.operator_id = $3 and w.workflow_id = $1 and w.wait_id = $2 and i.outcome = 'accepted'
         and ('provider.webhook.kyc.' || i.result) = any(w.internal_events)
         and i.received_at > w.after_at`,
-    [workflowId, waitId],
+    [q.workflowId, q.waitId, q.operatorId],
   );
   return rows.map((r) => r.event);
 }
 
 /** Ends a wait: no more signals are queued for it. */
-export async function closeWait(db: Queryable, workflowId: string, waitId: string): Promise<void> {
-  await db.query('delete from entity_waits where workflow_id = $1 and wait_id = $2', [workflowId, waitId]);
+export async function closeWait(db: Queryable, q: WaitKey): Promise<void> {
+  await db.query('delete from entity_waits where operator_id = $1 and workflow_id = $2 and wait_id = $3', [
+    q.operatorId,
+    q.workflowId,
+    q.waitId,
+  ]);
 }
 
 /** A workflow found closed (completed, terminated): its waits can never be satisfied. */
-export async function dropWaitsOf(db: Queryable, workflowId: string): Promise<void> {
-  await db.query('delete from entity_waits where workflow_id = $1', [workflowId]);
+export async function dropWaitsOf(db: Queryable, operatorId: string, workflowId: string): Promise<void> {
+  await db.query('delete from entity_waits where operator_id = $1 and workflow_id = $2', [
+    operatorId,
+    workflowId,
+  ]);
 }
 
 /** A matched internal event to signal to the waiting workflow. */
 export interface WaitSignal {
   workflow_id: string;
+  operator_id: string;
   event_key: string;
   payload: WaitEvent;
 }
@@ -186,14 +201,18 @@ export interface WaitSignal {
  * holds locked are skipped: that relay settles them itself. Answers the queued signals for
  * the caller to send at once; the relay sends any it does not.
  */
-export async function settleOutbox(db: Queryable, workflowIds: string[]): Promise<WaitSignal[]> {
-  if (workflowIds.length === 0) return [];
+export async function settleOutbox(
+  db: Queryable,
+  settled: ReadonlyArray<{ operatorId: string; workflowId: string }>,
+): Promise<WaitSignal[]> {
+  if (settled.length === 0) return [];
   const { rows } = await db.query<WaitSignal>({
     name: 'settle-outbox',
     text: `with done as (
        delete from fanout_outbox o
-        where o.workflow_id in (
-          select workflow_id from fanout_outbox where workflow_id = any($1::text[]) for update skip locked)
+        where o.operator_id = any($2::text[]) and o.workflow_id in (
+          select workflow_id from fanout_outbox
+           where operator_id = any($2::text[]) and workflow_id = any($1::text[]) for update skip locked)
        returning o.workflow_id, o.operator_id, o.internal_event, o.payload, o.created_at
      ), matched as (
        select distinct on (w.workflow_id, d.workflow_id)
@@ -213,8 +232,8 @@ export async function settleOutbox(db: Queryable, workflowIds: string[]): Promis
      insert into wait_signals (workflow_id, event_key, operator_id, payload)
      select waiting, event_key, operator_id, payload from matched
      on conflict (workflow_id, event_key) do nothing
-     returning workflow_id, event_key, payload`,
-    values: [workflowIds],
+     returning workflow_id, operator_id, event_key, payload`,
+    values: [settled.map((r) => r.workflowId), [...new Set(settled.map((r) => r.operatorId))]],
   });
   return rows;
 }
@@ -233,33 +252,29 @@ export async function leaseDueSignals(
          order by next_attempt_at
          limit $1
            for update skip locked)
-      returning s.workflow_id, s.event_key, s.payload`,
+      returning s.workflow_id, s.operator_id, s.event_key, s.payload`,
     [limit, leaseSeconds],
   );
   return rows;
 }
 
 /** Delivered (or its workflow closed): the row goes. */
-export async function clearSignal(db: Queryable, workflowId: string, eventKey: string): Promise<void> {
-  await db.query('delete from wait_signals where workflow_id = $1 and event_key = $2', [
-    workflowId,
-    eventKey,
+export async function clearSignal(db: Queryable, signal: WaitSignal): Promise<void> {
+  await db.query('delete from wait_signals where operator_id = $1 and workflow_id = $2 and event_key = $3', [
+    signal.operator_id,
+    signal.workflow_id,
+    signal.event_key,
   ]);
 }
 
 /** Backoff as for workflow starts: capped at a minute, so a long outage is retried steadily. */
-export async function markSignalFailed(
-  db: Queryable,
-  workflowId: string,
-  eventKey: string,
-  error: string,
-): Promise<void> {
+export async function markSignalFailed(db: Queryable, signal: WaitSignal, error: string): Promise<void> {
   await db.query(
     `update wait_signals
         set attempts = attempts + 1, last_error = left($3, 500),
             next_attempt_at = clock_timestamp() + least(interval '60 seconds', interval '500 milliseconds' * power(2, least(attempts, 10)))
-      where workflow_id = $1 and event_key = $2`,
-    [workflowId, eventKey, error],
+      where operator_id = $4 and workflow_id = $1 and event_key = $2`,
+    [signal.workflow_id, signal.event_key, error, signal.operator_id],
   );
 }
 

@@ -172,7 +172,7 @@ export async function fanoutStatus(
   const event = await findEventForOperator(deps.pool, operatorId, eventId);
   if (!event) return undefined;
   const workflowId = eventWorkflowId(event.event_type, event.id);
-  const pending = await isPending(deps.pool, workflowId);
+  const pending = await isPending(deps.pool, operatorId, workflowId);
   if (pending) {
     // Nothing in Temporal yet (and nothing re-driven: re-drives skip events not started).
     const definitions = pending.definitions.map((definition) => ({

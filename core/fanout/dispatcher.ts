@@ -81,7 +81,7 @@ export class FanoutDispatcher {
   /** Of `inFlight`, the relay's starts: at most `relayMax`, so live events always find slots. */
   private relayInFlight = 0;
   private readonly relayMax: number;
-  private readonly done: string[] = [];
+  private readonly done: Array<{ operatorId: string; workflowId: string }> = [];
   private flushTimer?: NodeJS.Timeout;
   private relayTimer?: NodeJS.Timeout;
   private relayLoop = false;
@@ -118,7 +118,7 @@ export class FanoutDispatcher {
   private startImmediate(row: PendingStart): void {
     this.track(
       this.startOne(row, 'immediate').then((ok) => {
-        if (ok) this.markDone(row.workflow_id);
+        if (ok) this.markDone(row);
       }),
     );
   }
@@ -183,8 +183,8 @@ export class FanoutDispatcher {
    * Deletes started rows in small batches rather than one statement per event; the same
    * statement matches them against open waits (settleOutbox), whose signals go out at once.
    */
-  private markDone(workflowId: string): void {
-    this.done.push(workflowId);
+  private markDone(row: PendingStart): void {
+    this.done.push({ operatorId: row.payload.operatorId, workflowId: row.workflow_id });
     this.flushTimer ??= setTimeout(() => void this.flush(), 20);
   }
 
@@ -214,11 +214,11 @@ export class FanoutDispatcher {
 
   private async relayOne(row: PendingStart): Promise<void> {
     if (await this.startOne(row, 'relay')) {
-      this.markDone(row.workflow_id);
+      this.markDone(row);
       return;
     }
     try {
-      await markFailed(this.o.pool, row.workflow_id, 'start failed');
+      await markFailed(this.o.pool, row.payload.operatorId, row.workflow_id, 'start failed');
     } catch (err) {
       // The lease runs out instead and the row falls due again.
       this.o.log.warn({ err, workflowId: row.workflow_id }, 'could not record a failed start');

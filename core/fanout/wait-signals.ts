@@ -50,24 +50,19 @@ export async function sendWaitSignal(
         requestId: signalRequestId(signal.workflow_id, signal.event_key),
       }),
     );
-    await clearSignal(pool, signal.workflow_id, signal.event_key);
+    await clearSignal(pool, signal);
     return 'sent';
   } catch (err) {
     if ((err as { code?: number }).code === GRPC_NOT_FOUND) {
-      await clearSignal(pool, signal.workflow_id, signal.event_key);
-      await dropWaitsOf(pool, signal.workflow_id);
+      await clearSignal(pool, signal);
+      await dropWaitsOf(pool, signal.operator_id, signal.workflow_id);
       return 'closed';
     }
     log.warn(
       { err, workflowId: signal.workflow_id, eventKey: signal.event_key },
       'wait signal failed; will retry',
     );
-    await markSignalFailed(
-      pool,
-      signal.workflow_id,
-      signal.event_key,
-      (err as Error).message ?? String(err),
-    ).catch(() => undefined);
+    await markSignalFailed(pool, signal, (err as Error).message ?? String(err)).catch(() => undefined);
     return 'failed';
   }
 }

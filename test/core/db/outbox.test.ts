@@ -1,7 +1,10 @@
-import { claimDueStarts } from '../../../core/db/outbox';
+import { leaseDueStarts } from '../../../core/db/outbox';
 import { settleOutbox } from '../../../core/db/waits';
 import { withTransaction } from '../../../core/db/pool';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
+
+/** settleOutbox's input for rows of this file's operator. */
+const settled = (ids: string[]) => ids.map((workflowId) => ({ operatorId: 'op_outbox', workflowId }));
 
 let db: TestDatabase;
 
@@ -37,16 +40,16 @@ describe('clearing started outbox rows', () => {
     const locked = new Promise<void>((resolve) => (sweepLocked = resolve));
     // A relay sweep that has claimed every due row and is still "calling Temporal".
     const sweep = withTransaction(db.pool, async (tx) => {
-      claimed = (await claimDueStarts(tx, 100)).map((r) => r.workflow_id);
+      claimed = (await leaseDueStarts(tx, 100, 30)).map((r) => r.workflow_id);
       sweepLocked();
       await held;
-      await settleOutbox(tx, ['wf_b']);
+      await settleOutbox(tx, settled(['wf_b']));
     });
     await locked;
     expect(claimed).toEqual(expect.arrayContaining(['wf_a', 'wf_b', 'wf_c']));
 
     const started = Date.now();
-    await settleOutbox(db.pool, ['wf_a', 'wf_b']);
+    await settleOutbox(db.pool, settled(['wf_a', 'wf_b']));
     // Returned without waiting for the sweep's transaction; the locked rows are still there.
     expect(Date.now() - started).toBeLessThan(2000);
     expect(await remaining(['wf_a', 'wf_b', 'wf_c'])).toEqual(['wf_a', 'wf_b', 'wf_c']);
@@ -55,7 +58,7 @@ describe('clearing started outbox rows', () => {
     await sweep;
     // The sweep cleared what it started; the row it skipped is cleared by the next clear.
     expect(await remaining(['wf_a', 'wf_b', 'wf_c'])).toEqual(['wf_a', 'wf_c']);
-    await settleOutbox(db.pool, ['wf_a']);
+    await settleOutbox(db.pool, settled(['wf_a']));
     expect(await remaining(['wf_a', 'wf_b', 'wf_c'])).toEqual(['wf_c']);
   });
 });

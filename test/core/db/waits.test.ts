@@ -2,6 +2,9 @@ import type { PoolClient } from 'pg';
 import { lookbackPage, registerWait, settleOutbox, type WaitRegistration } from '../../../core/db/waits';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 
+/** settleOutbox's input for rows of this file's operator. */
+const settled = (ids: string[]) => ids.map((workflowId) => ({ operatorId: OP, workflowId }));
+
 /**
  * The wait that cannot miss (core/db/waits.ts): an internal event reaches an open wait through
  * the lookback or through the signal queued when its outbox row is settled, in every order of
@@ -65,18 +68,20 @@ function waitOf(
 }
 
 const lookbackKeys = async (w: WaitRegistration) =>
-  (await lookbackPage(db.pool, { workflowId: w.workflowId, waitId: w.waitId })).events.map((e) => e.key);
+  (await lookbackPage(db.pool, { operatorId: OP, workflowId: w.workflowId, waitId: w.waitId })).events.map(
+    (e) => e.key,
+  );
 
 describe('an internal event meets an open wait', () => {
   it('through the lookback when it committed before the wait registered, and the settle then queues nothing for it', async () => {
     const trigger = await record(db.pool, 'p1', 'transaction', { type: 'deposit' });
-    await settleOutbox(db.pool, [trigger.key]);
+    await settleOutbox(db.pool, settled([trigger.key]));
     const doc = await record(db.pool, 'p1', 'document', { kind: 'payslip' });
     // Settled before any wait existed: no signal.
-    expect(await settleOutbox(db.pool, [doc.key])).toEqual([]);
+    expect(await settleOutbox(db.pool, settled([doc.key]))).toEqual([]);
     const w = waitOf(trigger, 'p1', ['entity_event.document']);
     await registerWait(db.pool, w);
-    const page = await lookbackPage(db.pool, { workflowId: w.workflowId, waitId: w.waitId });
+    const page = await lookbackPage(db.pool, { operatorId: OP, workflowId: w.workflowId, waitId: w.waitId });
     expect(page.events).toEqual([
       expect.objectContaining({
         key: doc.key,
@@ -93,10 +98,11 @@ describe('an internal event meets an open wait', () => {
     const w = waitOf(trigger, 'p2', ['entity_event.document']);
     await registerWait(db.pool, w);
     const doc = await record(db.pool, 'p2', 'document', { kind: 'bank statement' });
-    const signals = await settleOutbox(db.pool, [doc.key]);
+    const signals = await settleOutbox(db.pool, settled([doc.key]));
     expect(signals).toEqual([
       {
         workflow_id: trigger.key,
+        operator_id: OP,
         event_key: doc.key,
         payload: expect.objectContaining({ key: doc.key, eventId: doc.id, data: { kind: 'bank statement' } }),
       },
@@ -104,7 +110,7 @@ describe('an internal event meets an open wait', () => {
     // Both paths can deliver it; they name it alike, so the workflow keeps one.
     expect(await lookbackKeys(w)).toEqual([doc.key]);
     // A second settle of the same row (a relay racing the immediate path) queues nothing more.
-    expect(await settleOutbox(db.pool, [doc.key])).toEqual([]);
+    expect(await settleOutbox(db.pool, settled([doc.key]))).toEqual([]);
   });
 
   it('when its recording commits after the wait registered and read its lookback (the window a check inside the recording statement would miss)', async () => {
@@ -119,7 +125,7 @@ describe('an internal event meets an open wait', () => {
       expect(await lookbackKeys(w)).toEqual([]);
       await client.query('commit');
       // After commit, the settle sees the wait and queues the signal.
-      expect((await settleOutbox(db.pool, [doc.key])).map((s) => s.event_key)).toEqual([doc.key]);
+      expect((await settleOutbox(db.pool, settled([doc.key]))).map((s) => s.event_key)).toEqual([doc.key]);
     } finally {
       client.release();
     }
@@ -134,7 +140,10 @@ describe('an internal event meets an open wait', () => {
     const w = waitOf(trigger, 'p4', ['entity_event.document']);
     await registerWait(db.pool, w);
     expect(await lookbackKeys(w)).toEqual([after.key]);
-    const signals = await settleOutbox(db.pool, [before.key, otherEntity.key, otherName.key, after.key]);
+    const signals = await settleOutbox(
+      db.pool,
+      settled([before.key, otherEntity.key, otherName.key, after.key]),
+    );
     expect(signals.map((s) => s.event_key)).toEqual([after.key]);
   });
 
@@ -150,10 +159,15 @@ describe('an internal event meets an open wait', () => {
     );
     await registerWait(db.pool, w);
     const seen: string[] = [];
-    let page = await lookbackPage(db.pool, { workflowId: w.workflowId, waitId: w.waitId });
+    let page = await lookbackPage(db.pool, { operatorId: OP, workflowId: w.workflowId, waitId: w.waitId });
     seen.push(...page.events.map((e) => e.eventId!));
     while (page.next) {
-      page = await lookbackPage(db.pool, { workflowId: w.workflowId, waitId: w.waitId, after: page.next });
+      page = await lookbackPage(db.pool, {
+        operatorId: OP,
+        workflowId: w.workflowId,
+        waitId: w.waitId,
+        after: page.next,
+      });
       seen.push(...page.events.map((e) => e.eventId!));
     }
     expect(seen.sort()).toEqual(rows.map((r) => r.id).sort());
@@ -172,7 +186,7 @@ describe('an internal event meets an open wait', () => {
     );
     const w = waitOf(trigger, 'p6', ['entity_state.updated.sof_status', 'entity.deleted']);
     await registerWait(db.pool, w);
-    const page = await lookbackPage(db.pool, { workflowId: w.workflowId, waitId: w.waitId });
+    const page = await lookbackPage(db.pool, { operatorId: OP, workflowId: w.workflowId, waitId: w.waitId });
     expect(page.events).toEqual([
       expect.objectContaining({
         key: 'entity_state.updated.sof_status:ien_1',
