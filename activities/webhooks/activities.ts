@@ -1,11 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  findWebhookEndpoint,
-  legacyDeliveryEndpoint,
-  webhookDeliveryTargets,
-  type WebhookEndpoint,
-} from '../../core/db/webhooks';
+import { findWebhookEndpoint, webhookDeliveryTargets, type WebhookEndpoint } from '../../core/db/webhooks';
 import {
   listFailedWebhookMessages,
   recordWebhookAttempt,
@@ -62,30 +57,21 @@ export interface WebhookDelivery {
 
 export function webhookActivities(deps: ResolvedDeps) {
   const health = endpointHealth(deps);
-  /**
-   * The endpoint named, if it still exists and is enabled, else why nothing is sent; without a
-   * name (deliveries scheduled before several endpoints existed) the operator's shorthand or
-   * oldest one.
-   */
+  /** The endpoint named, if it still exists and is enabled, else why nothing is sent. */
   const endpointFor = async (a: {
     operatorId: string;
-    endpointId?: string;
+    endpointId: string;
   }): Promise<{ endpoint: WebhookEndpoint } | { notSent?: string }> => {
-    if (a.endpointId === undefined) {
-      const endpoint = await legacyDeliveryEndpoint(deps.pool, a.operatorId);
-      return endpoint ? { endpoint } : {};
-    }
     const endpoint = await findWebhookEndpoint(deps.pool, a.operatorId, a.endpointId);
     if (endpoint?.enabled) return { endpoint };
     return { notSent: notSentReason(endpoint) };
   };
   /**
    * The delivery log (GET /webhooks/messages): best effort, so a log that cannot be written
-   * never turns a delivered message into a retried (duplicated) one. Deliveries scheduled
-   * without an endpoint id (before several endpoints existed) are not logged.
+   * never turns a delivered message into a retried (duplicated) one.
    */
   const logAttempt = async (
-    d: { operatorId: string; endpointId?: string; messageId: string; message: WebhookMessage },
+    d: { operatorId: string; endpointId: string; messageId: string; message: WebhookMessage },
     a: {
       attempt: number;
       status: WebhookMessageStatus;
@@ -95,7 +81,6 @@ export function webhookActivities(deps: ResolvedDeps) {
       startedMs: number;
     },
   ): Promise<void> => {
-    if (d.endpointId === undefined) return;
     await recordWebhookAttempt(deps.pool, {
       operatorId: d.operatorId,
       endpointId: d.endpointId,
@@ -123,7 +108,7 @@ export function webhookActivities(deps: ResolvedDeps) {
    */
   async function sendOnce(a: {
     operatorId: string;
-    endpointId?: string;
+    endpointId: string;
     messageId: string;
     message: WebhookMessage;
     attempt: number;
@@ -197,12 +182,11 @@ export function webhookActivities(deps: ResolvedDeps) {
      * fixes meanwhile is used by the next attempt; an endpoint removed or disabled (also before
      * the first attempt: an automatically disabled endpoint stays a target) ends it, the message
      * logged as failed with the reason, for recover. A throttled message gives up at the end of
-     * the retry window too. With `endpointId` it delivers to that endpoint; without (workflows scheduled
-     * before several endpoints existed) to the operator's shorthand or oldest enabled one.
+     * the retry window too.
      */
     async deliverWebhookMessage(d: {
       operatorId: string;
-      endpointId?: string;
+      endpointId: string;
       messageId: string;
       message: WebhookMessage;
     }): Promise<WebhookDelivery> {
@@ -215,7 +199,7 @@ export function webhookActivities(deps: ResolvedDeps) {
         const sent = await sendOnce({ ...d, attempt: info.attempt, trace });
         if (sent.outcome === 'delivered') {
           await log('delivered', null, null);
-          if (d.endpointId) await health.delivered(d.endpointId);
+          await health.delivered(d.endpointId);
         } else if (sent.notSent) {
           // Kept in the log as failed (nothing was sent), so recover can bring it back once the
           // endpoint is enabled again; the event's workflow has nothing left to retry.
@@ -254,8 +238,7 @@ export function webhookActivities(deps: ResolvedDeps) {
           delay === undefined ? null : new Date(deps.now().getTime() + delay),
         );
         if (delay === undefined) {
-          if (d.endpointId)
-            await health.gaveUp(d.operatorId, d.endpointId, new Date(info.scheduledTimestampMs));
+          await health.gaveUp(d.operatorId, d.endpointId, new Date(info.scheduledTimestampMs));
           throw ApplicationFailure.create({
             type: WebhookFailure.EXHAUSTED,
             message: `gave up after ${info.attempt} attempts; last: ${failure.message}`,

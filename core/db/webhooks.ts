@@ -272,19 +272,3 @@ export async function webhookDeliveryTargets(
   ]);
   return rows[0]?.ids ?? [];
 }
-
-/**
- * Where a delivery scheduled before several endpoints existed (no endpoint id) goes: the
- * shorthand endpoint when enabled, else the operator's oldest enabled endpoint.
- */
-export async function legacyDeliveryEndpoint(
-  db: Queryable,
-  operatorId: string,
-): Promise<WebhookEndpoint | undefined> {
-  const { rows } = await db.query<Row>(
-    `select ${COLUMNS} from webhook_endpoints where operator_id = $1 and enabled
-      order by shorthand desc, created_at, id limit 1`,
-    [operatorId],
-  );
-  return rows[0] ? fromRow(rows[0]) : undefined;
-}

@@ -1,4 +1,4 @@
-import { legacyDeliveryEndpoint, MAX_WEBHOOK_ENDPOINTS } from '../../core/db/webhooks';
+import { MAX_WEBHOOK_ENDPOINTS } from '../../core/db/webhooks';
 import { expectError, ISO_MS } from '../support/expect';
 import { P } from '../support/http';
 import { newOperator } from '../support/operators';
@@ -77,21 +77,6 @@ describe('webhook endpoints', () => {
       events: ['entity.*'],
     });
     expect((await op.client.get(`${P}/webhooks/endpoints`)).body.data).toHaveLength(2);
-  });
-
-  it('sends deliveries scheduled without an endpoint id (running workflows) to the shorthand endpoint, else the oldest enabled one', async () => {
-    const op = await operator();
-    expect(await legacyDeliveryEndpoint(stack.db.pool, op.operatorId)).toBeUndefined();
-    const first = (await op.client.post(`${P}/webhooks/endpoints`, { url: 'https://1.example.com/h' })).body
-      .data;
-    const second = (await op.client.post(`${P}/webhooks/endpoints`, { url: 'https://2.example.com/h' })).body
-      .data;
-    expect((await legacyDeliveryEndpoint(stack.db.pool, op.operatorId))?.id).toBe(first.id);
-    const shorthand = (await op.client.put(`${P}/webhooks`, { url: 'https://3.example.com/h' })).body.data;
-    expect((await legacyDeliveryEndpoint(stack.db.pool, op.operatorId))?.id).toBe(shorthand.id);
-    await op.client.patch(`${P}/webhooks/endpoints/${shorthand.id}`, { enabled: false });
-    await op.client.patch(`${P}/webhooks/endpoints/${first.id}`, { enabled: false });
-    expect((await legacyDeliveryEndpoint(stack.db.pool, op.operatorId))?.id).toBe(second.id);
   });
 
   it('PATCH changes only the fields given; DELETE removes the endpoint, after which it is 404 NOT_FOUND', async () => {
