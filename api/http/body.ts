@@ -15,17 +15,10 @@ export async function readJsonBody(ctx: Context, limitBytes: number): Promise<un
   if (!ctx.is('application/json', 'application/*+json')) {
     throw apiError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Content-Type must be application/json' });
   }
-  if (length > limitBytes) throw tooLarge(limitBytes);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limitBytes) throw tooLarge(limitBytes);
-    chunks.push(chunk);
-  }
+  const raw = await readRawBody(ctx, limitBytes);
   let text: string;
   try {
-    text = utf8.decode(Buffer.concat(chunks, size));
+    text = utf8.decode(raw);
   } catch {
     throw apiError({ code: 'VALIDATION_FAILED', message: 'Request body is not valid UTF-8' });
   }
