@@ -42,7 +42,8 @@ beforeAll(async () => {
     throw new Error(`the page's code does not compile:\n${String((err as { stdout?: Buffer }).stdout)}`);
   }
   await buildTutorialBundle(tutorial);
-});
+  // Its own timeout: the page's test sets jest's default when it loads (below).
+}, 300_000);
 
 test('the page registers its definition in the catalogue the API plans with', () => {
   expect(definitions.map((d) => d.name)).toContain(NAME);
