@@ -55,7 +55,7 @@ const schema = z.object({
   /**
    * true: the worker makes its version the deployment's current one once it polls. Outside
    * production it defaults to true (DEV_DEFAULTS: the local stack, tests, bench, faults); in
-   * production the current version is set as a deploy step (README, "Changing a workflow safely").
+   * production the current version is set as a deploy step (docs/ops/deploy.md).
    */
   WORKER_SET_CURRENT_VERSION: bool.default(false),
   /** 32+ byte secret (hex or base64) from which per-operator PII keys are derived. */

@@ -11,7 +11,7 @@ import type { WorkflowCode } from './options';
  * id) of one deployment; the server sends a new workflow to the deployment's current version,
  * keeps a PINNED workflow on the version that started it, and moves an AUTO_UPGRADE one to the
  * current version at its next task. Each workflow type declares its behaviour in its own file
- * (`setWorkflowOptions`); README "Changing a workflow safely" says which and why.
+ * (`setWorkflowOptions`); docs/authors/changing-safely.md says which and why.
  */
 
 /**
@@ -129,7 +129,7 @@ export async function makeVersionCurrent(
 
 /**
  * Running workflows of this deployment pinned to another version: they keep that version's
- * workers needed (README, "Changing a workflow safely"). Auto-upgrading ones are left out:
+ * workers needed (docs/authors/changing-safely.md). Auto-upgrading ones are left out:
  * they move to the current version at their next task.
  */
 export function pinnedElsewhereQuery(version: WorkerDeploymentVersion): string {

@@ -184,6 +184,6 @@ export function forwardedMessage(input: FanoutInput): WebhookMessage {
 }
 
 // Pinned: an event's workflow finishes on the build that started it, however long its
-// definitions wait, so a change to a definition's steps needs no patch (README, "Changing a
-// workflow safely"). The price: a build's workers stay until none of its workflows runs.
+// definitions wait, so a change to a definition's steps needs no patch
+// (docs/authors/changing-safely.md). The price: a build's workers stay until none of its workflows runs.
 setWorkflowOptions({ versioningBehavior: 'PINNED' }, processEvent);

@@ -9,7 +9,7 @@ import { WORKFLOW_BUNDLE } from '../support/env';
  * Replays histories recorded from real runs (scripts/record-history.ts) against the current
  * workflow code, bundled once by the jest global set-up. A change that would make a running
  * workflow take a different path (reordered activities, a changed timer) fails here. For an
- * auto-upgrade type, make it with `patched()` (see README, "Changing a workflow safely"). For a
+ * auto-upgrade type, make it with `patched()` (see docs/authors/changing-safely.md). For a
  * pinned type (processEvent) open runs never meet new code, so either patch (their runs can then
  * still be moved to the new build) or re-record the fixture from the new code, saying so in the
  * commit. Histories recorded open (`record-history --open`, e.g. mid-wait) replay as far as they

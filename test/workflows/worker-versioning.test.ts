@@ -17,7 +17,7 @@ import { eventually } from '../support/workflow-harness';
  * A deploy while workflows wait, on the real dev server with real workers: build 1 of a
  * test-only bundle (test/fixtures/versioning/v1.ts) starts executions that wait for a signal;
  * build 2 (v2.ts) adds a timer before the wait, which build 1's histories cannot replay. Build
- * 2 becomes current while build 1's workers keep running, as the README's deploy steps say.
+ * 2 becomes current while build 1's workers keep running, as the deploy steps in docs/ops/deploy.md say.
  */
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'versioning');
 const quiet = { trace() {}, debug() {}, info() {}, log() {}, warn() {}, error: console.error };
@@ -103,7 +103,7 @@ describe('Worker Deployment Versioning: open workflows meet a new build', () => 
 
     // The deploy: build 2's workers start and become current; build 1's keep running.
     expect(await deploy(build2, bundles.v2)).toEqual({ changed: true, previous: build1 });
-    // The README's check before retiring build 1 finds its pinned executions.
+    // The check before retiring build 1 (docs/ops/deploy.md) finds its pinned executions.
     const runningOnBuild1 = `TemporalWorkerDeploymentVersion = '${versionKey(build1)}' AND ExecutionStatus = 'Running'`;
     await eventually(async () => ((await count(pinnedElsewhereQuery(build2))) === 3 ? true : undefined));
 

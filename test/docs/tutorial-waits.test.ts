@@ -1,0 +1,54 @@
+/**
+ * docs/authors/tutorial.md, step 6 (a definition that waits), as a developer follows them: the definition and the test
+ * exactly as the page shows them, type-checked with the project's settings, the definition
+ * registered (the API plans with it, the worker's bundle runs it) and the page's own test run
+ * here against a real API, worker, Postgres and Temporal. Edit the page and this follows it.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../support/cli';
+import { buildTutorialBundle, prepareTutorial } from '../support/doc-tutorial';
+import { definitions } from '../../workflows/definitions';
+
+const NAME = 'win-follow-up';
+
+// Step 2 of the page: the API's registry holds the page's definition (the worker's bundle is
+// built with the same registry below).
+jest.mock('../../workflows/definitions', () => {
+  const { prepareTutorial: prepare } = jest.requireActual('../support/doc-tutorial');
+  const actual = jest.requireActual('../../workflows/definitions');
+  const page = jest.requireActual(prepare('win-follow-up').definitionFile);
+  return { ...actual, definitions: [...actual.definitions, ...Object.values(page)] };
+});
+// The workers of this file load the bundle holding the page's definition.
+jest.mock('../support/env', () => {
+  const { prepareTutorial: prepare } = jest.requireActual('../support/doc-tutorial');
+  return { ...jest.requireActual('../support/env'), WORKFLOW_BUNDLE: prepare('win-follow-up').bundleFile };
+});
+
+jest.setTimeout(180_000);
+
+const tutorial = prepareTutorial(NAME);
+
+beforeAll(async () => {
+  // Compiled as the project compiles (tsconfig.json: strict): a page
+  // whose code does not type-check fails here, naming the file and line in the scratch tree.
+  try {
+    execFileSync(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', tutorial.tsconfig], {
+      cwd: PROJECT_ROOT,
+      stdio: 'pipe',
+    });
+  } catch (err) {
+    throw new Error(`the page's code does not compile:\n${String((err as { stdout?: Buffer }).stdout)}`);
+  }
+  await buildTutorialBundle(tutorial);
+  // Its own timeout: the page's test sets jest's default when it loads (below).
+}, 300_000);
+
+test('the page registers its definition in the catalogue the API plans with', () => {
+  expect(definitions.map((d) => d.name)).toContain(NAME);
+});
+
+// The page's own test (step 3), as it shows it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+require(tutorial.testFile);
