@@ -104,8 +104,21 @@ describe('source-of-funds', () => {
     );
     const run = await definitionRun(h.stack, crossing.fanoutId, 'source-of-funds');
     expect(run).toMatchObject({ status: 'completed', result: { requested: true, status: 'verified' } });
+    // The run ended with its wait: no closing upsert, so "waiting now" asks for running ones.
     const done = await h.stack.temporal.workflow.getHandle(crossing.fanoutId).describe();
-    expect(done.typedSearchAttributes.get(WaitingFor)).toBeUndefined();
+    expect(done.status.name).toBe('COMPLETED');
+    expect(done.typedSearchAttributes.get(WaitingFor)).toEqual(['source-of-funds']);
+    await eventually(async () =>
+      (
+        await listWorkflowIds(
+          h.stack,
+          `WaitingFor = 'source-of-funds' AND ExecutionStatus = 'Running' AND OperatorId = '${op.operatorId}'`,
+          0,
+        )
+      ).length === 0
+        ? true
+        : undefined,
+    );
 
     // Verified players are not asked again.
     const later = await deposit(op, 'sof_1', 500);
@@ -186,7 +199,7 @@ describe('source-of-funds', () => {
       (
         await listWorkflowIds(
           h.stack,
-          `WaitingFor = 'source-of-funds' AND OperatorId = '${op.operatorId}'`,
+          `WaitingFor = 'source-of-funds' AND ExecutionStatus = 'Running' AND OperatorId = '${op.operatorId}'`,
           0,
         )
       ).length === 0
