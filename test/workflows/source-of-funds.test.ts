@@ -194,6 +194,15 @@ describe('source-of-funds', () => {
       requested: false,
       reason: 'already_requested',
     });
+    // The other one's wait registered (its alert sent before): under load that comes well after
+    // `requested` is written, and the query below would otherwise find nothing yet.
+    const waiting = finished === a ? b! : a!;
+    await eventually(async () =>
+      (await h.stack.db.pool.query('select 1 from entity_waits where workflow_id = $1', [waiting.fanoutId]))
+        .rows.length > 0
+        ? true
+        : undefined,
+    );
     await op.client.put(`${P}/entities/sof_4/state/sof_status`, { value: 'rejected' });
     await eventually(async () =>
       (
