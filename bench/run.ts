@@ -77,10 +77,9 @@ async function main(): Promise<void> {
   // The sandbox KYC provider (a real HTTP server on loopback): first deposits call it.
   const kyc = await startKycSandbox({ log: () => undefined });
   try {
-    const [api, worker] = await Promise.all([
-      startApi(s),
-      startWorker(s, 'worker', { KYC_PROVIDER_URL: kyc.url }),
-    ]);
+    // The API first: the worker gives providers its address for their webhooks (PUBLIC_API_URL).
+    const api = await startApi(s);
+    const worker = await startWorker(s, 'worker', { KYC_PROVIDER_URL: kyc.url, PUBLIC_API_URL: api.url! });
     say(`API ${api.url} (pid ${api.pid}), worker pid ${worker.pid}, task queue ${s.taskQueue}`);
     const op = await newOperator(s, 'bench');
     const ctx: BenchContext = {

@@ -18,10 +18,10 @@ export interface WaitHistory {
   /** Keys of the matching events that came by signal, and by the wait's lookback pages. */
   bySignal: Set<string>;
   byLookback: Set<string>;
-  /** Scheduled activities of the wait (retries are attempts of one scheduled activity). */
+  /** Scheduled activities of the wait (retries are attempts of one scheduled activity); closeWait's local-activity markers. */
   openWaits: number;
   closeWaits: number;
-  /** When the workflow acted on the outcome: its closeWait was scheduled (ms since epoch). */
+  /** When the workflow acted on the outcome: its closeWait ran (ms since epoch). */
   resolvedAt?: number;
 }
 
@@ -78,6 +78,15 @@ export async function readWaitHistory(
       scheduled.set(Number(e.eventId), name);
       if (name === 'openWait') h.openWaits++;
       if (name === 'closeWait') {
+        h.closeWaits++;
+        h.resolvedAt ??= ms(e.eventTime);
+      }
+    }
+    // closeWait runs as a local activity: its marker names it.
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName === 'core_local_activity') {
+      const data = decode<{ activity_type?: string }>(marker.details?.data as Payloads);
+      if (data?.activity_type === 'closeWait') {
         h.closeWaits++;
         h.resolvedAt ??= ms(e.eventTime);
       }

@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 
 /**
  * For activities that read or write our own Postgres (or config): quick, and worth retrying
@@ -6,6 +6,16 @@ import type { ActivityOptions } from '@temporalio/workflow';
  * outside services set their own options (timeouts, non-retryable errors, Retry-After).
  */
 export const DATABASE_ACTIVITY: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+};
+
+/**
+ * The same, run as a local activity (in the workflow task that calls it, no activity task on
+ * the queue): for one short statement on the path of a resumed wait (workflows/waits.ts).
+ * Retried in the workflow task for a minute, then with durable backoff, like DATABASE_ACTIVITY.
+ */
+export const DATABASE_LOCAL_ACTIVITY: LocalActivityOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '1m' },
 };

@@ -96,19 +96,33 @@ function contextFor(def: Definition, input: FanoutInput, waits: Waits): Definiti
   const workflowId = workflowInfo().workflowId;
   // Labels every activity of this definition in the UI (the activity's summary).
   const priority = operatorPriority(input.operatorId);
+  // Every step first clears the search attributes of a wait that closed (Waits.flush).
+  const stepping = <T extends object>(proxy: T): T =>
+    new Proxy(proxy, {
+      get: (target, key) => {
+        const call: unknown = Reflect.get(target, key);
+        if (typeof call !== 'function') return call;
+        return (...args: unknown[]): unknown => {
+          waits.flush();
+          return (call as (...a: unknown[]) => unknown)(...args);
+        };
+      },
+    });
   const activities = (options: ActivityOptions = DATABASE_ACTIVITY) =>
-    proxyActivities<Activities>({ ...options, summary: def.name, priority });
+    stepping(proxyActivities<Activities>({ ...options, summary: def.name, priority }));
   let alerts = 0;
   const deliver = async (kind: 'alert' | 'event', message: WebhookMessage): Promise<string> => {
     // Stable across attempts (the receiver's idempotency key) and unique per message: a
     // definition's second and later alerts (a reminder, an escalation) are numbered.
     const n = kind === 'alert' ? ++alerts : 1;
     const messageId = `${workflowId}/${def.name}/${kind === 'alert' ? 'alert' : 'webhook'}${n > 1 ? `-${n}` : ''}`;
-    const { deliverWebhookMessage } = proxyActivities<Activities>({
-      ...WEBHOOK_DELIVERY,
-      summary: `${def.name}: webhook ${message.type}`,
-      priority,
-    });
+    const { deliverWebhookMessage } = stepping(
+      proxyActivities<Activities>({
+        ...WEBHOOK_DELIVERY,
+        summary: `${def.name}: webhook ${message.type}`,
+        priority,
+      }),
+    );
     // Fixed when the event was recorded (no Action spent here); looked up only for workflows
     // whose input does not carry them (re-drives, entity and state changes).
     const planned = input.webhooks?.[kind === 'alert' ? 'alert' : 'forward'];

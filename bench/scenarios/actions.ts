@@ -15,9 +15,12 @@ interface Kind {
   /**
    * Whose event: `quiet` has no webhook endpoint, `alerts` one endpoint subscribed to nothing
    * (alerts still go to it), `loud` one subscribed to every internal event, `sof` one with
-   * source-of-funds at 100 with a 10 s deadline (so its waits end in seconds) and one endpoint.
+   * source-of-funds at 100 with a 10 s deadline (so its waits end in seconds) and one endpoint,
+   * `kyc` no endpoint. `alerts` and `kyc` have a sandbox provider connection (issue 22's flow:
+   * pending, then the result by signed webhook); the others, live without one, get
+   * `kyc_not_configured` (an alert, delivered only where an endpoint takes alerts).
    */
-  op?: 'quiet' | 'alerts' | 'loud' | 'sof';
+  op?: 'quiet' | 'alerts' | 'loud' | 'sof' | 'kyc';
 }
 
 const UNITS = 3;
@@ -42,13 +45,16 @@ export async function actionsPerEvent(ctx: BenchContext): Promise<void> {
     // Its 5,000 deposit would ask for source of funds and wait 30 days; the waiting rows below
     // count that definition on its own.
     await call(ctx, alerted, 'PUT', '/workflows', { definitions: { 'source-of-funds': { enabled: false } } });
+    await call(ctx, alerted, 'POST', '/providers/connections', { provider: 'sandbox' });
+    const kycOp = await newOperator(ctx.s, 'bench-kyc');
+    await call(ctx, kycOp, 'POST', '/providers/connections', { provider: 'sandbox' });
     const sof = await newOperator(ctx.s, 'bench-sof');
     await call(ctx, sof, 'PUT', '/webhooks', { url: receiver.url, events: [] });
     // The reminder falls after the deadline: none is sent, so each row counts one wait's own cost.
     await call(ctx, sof, 'PUT', '/workflows', {
       parameters: { sourceOfFundsThreshold: 100, sourceOfFundsDeadline: '10s', sourceOfFundsReminder: '1h' },
     });
-    const opOf = (kind: Kind) => ({ loud, alerts: alerted, sof, quiet })[kind.op ?? 'quiet'];
+    const opOf = (kind: Kind) => ({ loud, alerts: alerted, sof, quiet, kyc: kycOp })[kind.op ?? 'quiet'];
     /** Records a deposit that asks for source of funds, and waits until its wait is open. */
     const asked = async (op: BenchOperator, id: string) => {
       await post(op, id, 'transaction', { type: 'deposit', amount: 150, currency: 'EUR' });
@@ -78,12 +84,19 @@ export async function actionsPerEvent(ctx: BenchContext): Promise<void> {
         target: { workflows: 1, actions: 2 },
       },
       {
-        name: 'first deposit (KYC approved, under the AML and affordability thresholds)',
+        name: 'first deposit, no KYC provider connection (kyc_not_configured, no endpoint; under the AML and affordability thresholds)',
         record: (op, id) => post(op, id, 'transaction', { type: 'deposit', amount: 50, currency: 'GBP' }),
         target: { workflows: 1, actions: 10 },
       },
       {
-        name: 'first deposit flagged by all three (KYC review, AML, affordability: 3 alerts to 1 endpoint; source-of-funds off)',
+        name: 'first deposit with a sandbox provider connection (KYC pending, waits for the signed webhook: approved; with the result’s own kyc-result workflow)',
+        record: (op, id) => post(op, id, 'transaction', { type: 'deposit', amount: 50, currency: 'GBP' }),
+        // The first deposit's target from before the provider flow (issue 22 added the wait and kyc-result).
+        target: { workflows: 1, actions: 10 },
+        op: 'kyc',
+      },
+      {
+        name: 'first deposit flagged by all three (KYC review by webhook, AML, affordability: 3 alerts to 1 endpoint; source-of-funds off)',
         record: (op, id) =>
           post(op, `review_${id}`, 'transaction', { type: 'deposit', amount: 5000, currency: 'GBP' }),
         target: { workflows: 1, actions: 10 },
@@ -156,7 +169,7 @@ export async function actionsPerEvent(ctx: BenchContext): Promise<void> {
       entities.set(kind.name, ids);
     }
     // Let the players' own creation settle first (a subscribed operator's entity.created).
-    await settle(ctx, [quiet, alerted, loud, sof]);
+    await settle(ctx, [quiet, alerted, loud, sof, kycOp]);
     const before = new Map<string, Set<string>>();
     for (const kind of kinds)
       before.set(kind.name, await workflowIds(ctx, opOf(kind), entities.get(kind.name)!));
@@ -164,7 +177,7 @@ export async function actionsPerEvent(ctx: BenchContext): Promise<void> {
       const op = opOf(kind);
       for (let u = 0; u < UNITS; u++) await kind.record(op, `actions-${k}-${u}`);
     }
-    await settle(ctx, [quiet, alerted, loud, sof]);
+    await settle(ctx, [quiet, alerted, loud, sof, kycOp]);
     for (const kind of kinds) {
       const op = opOf(kind);
       const ids = [...(await workflowIds(ctx, op, entities.get(kind.name)!))].filter(

@@ -85,7 +85,8 @@ export async function waits(ctx: BenchContext): Promise<void> {
   );
   ctx.rows.push({
     benchmark: 'Waits',
-    metric: 'the same, split: verdict commit → signal accepted by Temporal, p99 (ours: outbox, dispatcher, signal call)',
+    metric:
+      'the same, split: verdict commit → signal accepted by Temporal, p99 (ours: outbox, dispatcher, signal call)',
     measured: `${fmt(percentile(delivered, 99))} ms (p50 ${fmt(percentile(delivered, 50))})`,
     baseline: `signal accepted → workflow resumed, p99 ${fmt(percentile(resumedAfter, 99))} ms (p50 ${fmt(percentile(resumedAfter, 50))}): Temporal and the worker`,
     ratio: '—',
@@ -102,11 +103,20 @@ export async function waits(ctx: BenchContext): Promise<void> {
   });
 }
 
+/** As a client would: a 503 ("retry shortly", the API's answer when its pool is starved) is retried. */
 async function call(ctx: BenchContext, op: BenchOperator, method: string, path: string, body: unknown) {
-  const res = await fetch(`${ctx.api.url}/operator-data-api${path}`, {
-    method,
-    headers: { authorization: `Bearer ${op.apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`);
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${ctx.api.url}/operator-data-api${path}`, {
+      method,
+      headers: { authorization: `Bearer ${op.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (res.status === 503 && attempt < 5) {
+      await res.text();
+      await sleep(200 * attempt);
+      continue;
+    }
+    if (res.status >= 300) throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`);
+    return;
+  }
 }

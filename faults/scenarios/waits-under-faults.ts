@@ -319,7 +319,7 @@ function report(o: Observed) {
       `verdict attempts: ${countBy(attempts)}; ${retried.length} verdicts retried, ${retriedAfterRestart.length} of them answered after the restart`,
       `verdicts answered 200 while Temporal was paused: ${duringPause}; probe of Temporal during the pause: ${o.pause.probeAnswered ? 'answered' : 'no answer within 2 s'}`,
       `waits resolved by signal: ${bySignal}, by lookback (no verdict signal in history): ${byLookback}, seen both ways (one copy kept): ${byBoth}; workflows that saw two verdict events (a retried PUT whose first attempt committed): ${twoVerdicts}`,
-      `last verdict answered → last wait resolved (closeWait scheduled): ${s(lastResolved - o.lastVerdictAt)} s; Temporal resumed → last wait resolved: ${s(lastResolved - o.pause.to)} s`,
+      `last verdict answered → last wait resolved (closeWait ran): ${s(lastResolved - o.lastVerdictAt)} s; Temporal resumed → last wait resolved: ${s(lastResolved - o.pause.to)} s`,
       `waits and queued signals drained ${o.drainedIn.toFixed(1)} s after the last verdict answer`,
     ],
     expectations: [

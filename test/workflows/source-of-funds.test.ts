@@ -104,8 +104,21 @@ describe('source-of-funds', () => {
     );
     const run = await definitionRun(h.stack, crossing.fanoutId, 'source-of-funds');
     expect(run).toMatchObject({ status: 'completed', result: { requested: true, status: 'verified' } });
+    // The run ended with its wait: no closing upsert, so "waiting now" asks for running ones.
     const done = await h.stack.temporal.workflow.getHandle(crossing.fanoutId).describe();
-    expect(done.typedSearchAttributes.get(WaitingFor)).toBeUndefined();
+    expect(done.status.name).toBe('COMPLETED');
+    expect(done.typedSearchAttributes.get(WaitingFor)).toEqual(['source-of-funds']);
+    await eventually(async () =>
+      (
+        await listWorkflowIds(
+          h.stack,
+          `WaitingFor = 'source-of-funds' AND ExecutionStatus = 'Running' AND OperatorId = '${op.operatorId}'`,
+          0,
+        )
+      ).length === 0
+        ? true
+        : undefined,
+    );
 
     // Verified players are not asked again.
     const later = await deposit(op, 'sof_1', 500);
@@ -181,12 +194,21 @@ describe('source-of-funds', () => {
       requested: false,
       reason: 'already_requested',
     });
+    // The other one's wait registered (its alert sent before): under load that comes well after
+    // `requested` is written, and the query below would otherwise find nothing yet.
+    const waiting = finished === a ? b! : a!;
+    await eventually(async () =>
+      (await h.stack.db.pool.query('select 1 from entity_waits where workflow_id = $1', [waiting.fanoutId]))
+        .rows.length > 0
+        ? true
+        : undefined,
+    );
     await op.client.put(`${P}/entities/sof_4/state/sof_status`, { value: 'rejected' });
     await eventually(async () =>
       (
         await listWorkflowIds(
           h.stack,
-          `WaitingFor = 'source-of-funds' AND OperatorId = '${op.operatorId}'`,
+          `WaitingFor = 'source-of-funds' AND ExecutionStatus = 'Running' AND OperatorId = '${op.operatorId}'`,
           0,
         )
       ).length === 0

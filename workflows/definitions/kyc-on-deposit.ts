@@ -1,4 +1,4 @@
-import { patched, type ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
 import { defineDefinition } from '../definition';
 import { alertKycResult, KYC_RESULTS } from './kyc-alerts';
 import type { KycCheck } from '../../activities/kyc/client';
@@ -33,7 +33,7 @@ export const kycOnDeposit = defineDefinition({
     const decision = await decideKycCheck(input);
     if (!decision.required) return { checked: false, reason: decision.reason };
     const player = { operatorId: input.operatorId, externalId: input.externalId };
-    // A result in the provider's own answer (the synchronous flow, the local sandbox): recorded
+    // A result in the provider's own answer (the local sandbox): recorded
     // and alerted at once, with nothing to wait for.
     const recordImmediate = async (check: KycCheck) => {
       await recordKycStatus({ ...player, eventId: input.eventId, check });
@@ -58,13 +58,6 @@ export const kycOnDeposit = defineDefinition({
         alertMessageId,
       };
     };
-    // processEvent is pinned, so no running execution meets this change; the marker keeps the
-    // recorded histories of the synchronous flow (test/fixtures/histories) replaying as they ran.
-    if (!patched('kyc-provider-check')) {
-      const { requestKycCheck } = ctx.activities(KYC_PROVIDER);
-      const check = await requestKycCheck(input);
-      return recordImmediate(check);
-    }
     const answer = await requestProviderCheck(input);
 
     if (answer.outcome === 'not_configured') {
