@@ -18,6 +18,7 @@ import { batch } from './scenarios/batch';
 import { fanoutEndToEnd } from './scenarios/e2e';
 import { fairness } from './scenarios/fairness';
 import { kycFairness } from './scenarios/kyc-fairness';
+import { kycResults } from './scenarios/kyc-results';
 import { fanoutStart } from './scenarios/fanout';
 import { memory, ingest } from './scenarios/ingest';
 import { fanoutLag } from './scenarios/lag';
@@ -36,6 +37,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   fairness,
   waits,
   'kyc-fairness': kycFairness,
+  'kyc-results': kycResults,
   // Paced, not load-bound: 10,000 re-runs at the CLI's 20/s take over 8 minutes on any machine.
   backfill,
   listing,
@@ -77,10 +79,9 @@ async function main(): Promise<void> {
   // The sandbox KYC provider (a real HTTP server on loopback): first deposits call it.
   const kyc = await startKycSandbox({ log: () => undefined });
   try {
-    const [api, worker] = await Promise.all([
-      startApi(s),
-      startWorker(s, 'worker', { KYC_PROVIDER_URL: kyc.url }),
-    ]);
+    // The API first: the worker tells a sandbox connection's checks to call back under its URL.
+    const api = await startApi(s);
+    const worker = await startWorker(s, 'worker', { KYC_PROVIDER_URL: kyc.url, PUBLIC_API_URL: api.url! });
     say(`API ${api.url} (pid ${api.pid}), worker pid ${worker.pid}, task queue ${s.taskQueue}`);
     const op = await newOperator(s, 'bench');
     const ctx: BenchContext = {
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
       api,
       worker,
       op,
+      kyc,
       quick: args.quick,
       rows: [],
       rss: new PeakRss({ api: api.pid, worker: worker.pid }).start(),

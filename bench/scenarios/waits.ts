@@ -85,7 +85,8 @@ export async function waits(ctx: BenchContext): Promise<void> {
   );
   ctx.rows.push({
     benchmark: 'Waits',
-    metric: 'the same, split: verdict commit → signal accepted by Temporal, p99 (ours: outbox, dispatcher, signal call)',
+    metric:
+      'the same, split: verdict commit → signal accepted by Temporal, p99 (ours: outbox, dispatcher, signal call)',
     measured: `${fmt(percentile(delivered, 99))} ms (p50 ${fmt(percentile(delivered, 50))})`,
     baseline: `signal accepted → workflow resumed, p99 ${fmt(percentile(resumedAfter, 99))} ms (p50 ${fmt(percentile(resumedAfter, 50))}): Temporal and the worker`,
     ratio: '—',
