@@ -56,7 +56,7 @@ interface Phase {
  */
 export const kycResultsUnderFaults: Scenario = {
   id: 'h',
-  name: 'KYC results delivered while the worker is stopped and while Temporal is paused',
+  name: 'KYC results delivered while the worker is stopped, Temporal is paused and the API is down',
   extraLimitMs: { quick: 8 * 60_000, full: 15 * 60_000 },
   async run({ stack, quick, log }) {
     const mode = quick ? 'quick' : 'full';
