@@ -18,6 +18,7 @@ import { batch } from './scenarios/batch';
 import { fanoutEndToEnd } from './scenarios/e2e';
 import { fairness } from './scenarios/fairness';
 import { kycFairness } from './scenarios/kyc-fairness';
+import { kycResults } from './scenarios/kyc-results';
 import { fanoutStart } from './scenarios/fanout';
 import { memory, ingest } from './scenarios/ingest';
 import { fanoutLag } from './scenarios/lag';
@@ -36,6 +37,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   fairness,
   waits,
   'kyc-fairness': kycFairness,
+  'kyc-results': kycResults,
   // Paced, not load-bound: 10,000 re-runs at the CLI's 20/s take over 8 minutes on any machine.
   backfill,
   listing,
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
       api,
       worker,
       op,
+      kyc,
       quick: args.quick,
       rows: [],
       rss: new PeakRss({ api: api.pid, worker: worker.pid }).start(),

@@ -1,5 +1,5 @@
 /**
- * `npm run faults [-- --quick] [-- --only <a|b|c|d|e|f|g>] [-- --waits <n>]`: the fault suite. Starts its own
+ * `npm run faults [-- --quick] [-- --only <a|b|c|d|e|f|g|h>] [-- --waits <n>]`: the fault suite. Starts its own
  * stack, runs each scenario under load, checks that nothing was lost or doubled, writes the
  * results to docs/RELIABILITY.md (a run of one scenario replaces only its own row) and exits
  * non-zero if any expectation failed.
@@ -11,6 +11,7 @@ import { PROJECT_ROOT } from '../scripts/lib/project';
 import { mergeScenarioResults, readSection, renderSection, writeSection } from './report';
 import type { Scenario, ScenarioResult } from './scenario';
 import { apiSigkill } from './scenarios/api-sigkill';
+import { kycResultsUnderFaults } from './scenarios/kyc-results-under-faults';
 import { postgresRestart } from './scenarios/postgres-restart';
 import { sigterm } from './scenarios/sigterm';
 import { temporalOutage } from './scenarios/temporal-outage';
@@ -23,7 +24,8 @@ import { startFaultStack } from './stack';
  * Run order: d, e and f need the worker to reach their activities promptly, so they go before
  * a–c, whose load leaves the worker a backlog of thousands of workflow tasks (on a busy
  * two-core machine it works through only a few per second). g comes last: it waits for that
- * backlog anyway before its waits open, and its own setup is the largest. The report lists them a–g.
+ * backlog anyway before its waits open, and its own setup is the largest. h (KYC results under a
+ * stopped worker and a paused Temporal) runs after it. The report lists them a–h.
  */
 const SCENARIOS: Scenario[] = [
   workerSigkill,
@@ -33,6 +35,7 @@ const SCENARIOS: Scenario[] = [
   temporalOutage,
   postgresRestart,
   waitsUnderFaults,
+  kycResultsUnderFaults,
 ];
 /** A hard stop, whatever hangs: the suite is bounded in time. */
 const LIMIT_MS = { quick: 9 * 60_000, full: 14 * 60_000 };

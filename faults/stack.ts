@@ -89,6 +89,7 @@ export async function startFaultStack(o: StackOptions): Promise<FaultStack> {
   const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
   await waitForHttpOk(`${sandboxUrl}/healthz`, { timeoutMs: 60_000 });
 
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'development',
@@ -100,6 +101,9 @@ export async function startFaultStack(o: StackOptions): Promise<FaultStack> {
     KYC_PROVIDER_URL: sandboxUrl,
     // The suite measures faults, not the rate limiter.
     RATE_LIMIT_PER_MINUTE: '0',
+    PROVIDER_WEBHOOK_RATE_LIMIT_PER_MINUTE: '0',
+    // Where the sandbox provider delivers a connection's results (scenario h).
+    PUBLIC_API_URL: apiUrl,
     FANOUT_RELAY_INTERVAL_MS: '500',
     // A wide window for scenarios d and e to hit a KYC call in flight (the sandbox answers
     // `slow…` applicants after slowMs, past this; the activity's start-to-close is 1 min).
@@ -107,7 +111,6 @@ export async function startFaultStack(o: StackOptions): Promise<FaultStack> {
     // The scenarios' webhook receiver listens on loopback.
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
   };
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
   const api = appProcess('api', 'api/main.ts', { ...env, LOG_LEVEL: 'warn' }, () =>
     waitForHttpOk(`${apiUrl}/healthz`, { timeoutMs: 60_000 }),
   );

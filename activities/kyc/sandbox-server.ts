@@ -236,8 +236,8 @@ export async function startKycSandbox(o: KycSandboxOptions = {}): Promise<KycSan
   const setDeliveryMode = (res: http.ServerResponse, raw: string) => {
     const b = parseJson(raw) as Partial<Record<keyof DeliveryMode, unknown>> | undefined;
     const next = { ...webhooks.mode };
-    for (const k of ['twice', 'outOfOrder'] as const) if (typeof b?.[k] === 'boolean') next[k] = b[k];
-    for (const k of ['delayMs', 'reverseAfterMs'] as const)
+    for (const k of ['twice', 'outOfOrder', 'hold'] as const) if (typeof b?.[k] === 'boolean') next[k] = b[k];
+    for (const k of ['delayMs', 'reverseAfterMs', 'gapMs'] as const)
       if (typeof b?.[k] === 'number' && b[k] >= 0) next[k] = b[k];
     webhooks.mode = next;
     send(res, undefined, 200, next);

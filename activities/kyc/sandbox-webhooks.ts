@@ -12,6 +12,8 @@ import { providerSignatureHeaders } from '../../core/security/provider-signature
  * - `twice`: every webhook is sent twice (the same event, the same bytes);
  * - `outOfOrder`: the webhooks due together go out newest result first (a reversal's RED
  *   before its GREEN; the later of two checks first).
+ * - `hold` (then `gapMs`): keeps every webhook until released, then sends all of them as one
+ *   batch, paced `gapMs` apart.
  */
 export const SUMSUB_RETRY_SCHEDULE_MS = [5 * 60_000, 60 * 60_000, 5 * 60 * 60_000, 18 * 60 * 60_000];
 
@@ -22,6 +24,14 @@ export interface DeliveryMode {
   outOfOrder: boolean;
   /** A `reverse…` applicant's second (RED) result follows the first after this long. */
   reverseAfterMs: number;
+  /**
+   * Holds every webhook, however due, until set back to false: then all that fell due go out
+   * together, in one batch (newest first with `outOfOrder`). The benchmark and the fault suite
+   * use it to deliver results at a moment they choose (every check pending, the worker stopped).
+   */
+  hold?: boolean;
+  /** A pause between two sends of one batch (ms): paces a released batch at a steady rate. */
+  gapMs?: number;
 }
 
 export interface DeliveryAttempt {
@@ -89,7 +99,7 @@ export class SandboxWebhookSender {
   }
 
   private async flush(): Promise<void> {
-    if (this.flushing) return;
+    if (this.flushing || this.mode.hold) return;
     this.flushing = true;
     try {
       const now = Date.now();
@@ -98,7 +108,10 @@ export class SandboxWebhookSender {
       this.queue = this.queue.filter((q) => q.due > now);
       if (this.mode.outOfOrder) due.sort((a, b) => b.webhook.createdAt.localeCompare(a.webhook.createdAt));
       // One at a time, in the order chosen: concurrent sends would make the order a race.
-      for (const q of due) await this.send(q);
+      for (const [i, q] of due.entries()) {
+        if (i > 0 && this.mode.gapMs) await new Promise((r) => setTimeout(r, this.mode.gapMs));
+        await this.send(q);
+      }
     } finally {
       this.flushing = false;
     }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../scripts/lib/project';
+import type { KycSandbox } from '../../activities/kyc/sandbox-server';
 import type { CpuMeter, PeakRss } from './measure';
 import type { AppProcess, BenchOperator, Services } from './stack';
 
@@ -20,6 +21,8 @@ export interface BenchContext {
   api: AppProcess;
   worker: AppProcess;
   op: BenchOperator;
+  /** The sandbox KYC provider, in this process (its webhook deliveries can be held, paced, doubled). */
+  kyc: KycSandbox;
   quick: boolean;
   rows: ResultRow[];
   rss: PeakRss;

@@ -169,6 +169,7 @@ function appEnv(s: Services, extra: Record<string, string>): NodeJS.ProcessEnv {
     TEMPORAL_TASK_QUEUE: s.taskQueue,
     // The limiter stays on the path (it leases budget chunks) but never refuses a benchmark.
     RATE_LIMIT_PER_MINUTE: '1000000000',
+    PROVIDER_WEBHOOK_RATE_LIMIT_PER_MINUTE: '1000000000',
     LOG_LEVEL: 'info',
     KYC_PROVIDER_URL: 'http://127.0.0.1:9',
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',

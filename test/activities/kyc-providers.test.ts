@@ -298,6 +298,37 @@ describe('the sandbox provider, asynchronous like a real one', () => {
     }
   });
 
+  it('told to hold: sends nothing until released, then every held result as one batch, paced gapMs apart', async () => {
+    const op = await newOperator(stack.db.pool, stack.baseUrl);
+    await connect(op);
+    const mode = (m: Record<string, unknown>) =>
+      fetch(`${sandbox.url}/v2/sandbox/delivery`, { method: 'PUT', body: JSON.stringify(m) });
+    expect((await mode({ hold: true, gapMs: 200 })).status).toBe(200);
+    try {
+      const ids: string[] = [];
+      for (const i of [1, 2, 3]) {
+        const r = await createProviderCheck(
+          deps,
+          { operatorId: op.operatorId, externalId: `held_${i}`, reference: `h${i}` },
+          `wf-held-${i}`,
+        );
+        ids.push((r as any).checkId as string);
+      }
+      const sent = () => sandbox.webhooks.attempts.filter((a) => ids.includes(a.checkId));
+      // Well past the 300 ms delay: nothing goes out while held.
+      await new Promise((res) => setTimeout(res, 1200));
+      expect(sent()).toEqual([]);
+      expect(sandbox.webhooks.pending()).toBeGreaterThanOrEqual(3);
+      await mode({ hold: false });
+      const attempts = await eventually(async () => (sent().length >= 3 ? sent() : undefined), 10_000);
+      expect(attempts.map((a) => [a.checkId, a.status])).toEqual(ids.map((id) => [id, 200]));
+      const gaps = attempts.slice(1).map((a, i) => a.at.getTime() - attempts[i]!.at.getTime());
+      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(190);
+    } finally {
+      await mode({ hold: false, gapMs: 0 });
+    }
+  });
+
   it("retries a failed delivery on Sumsub's schedule, compressed, and gives up after the fourth resend", async () => {
     const op = await newOperator(stack.db.pool, stack.baseUrl);
     const conn = await connect(op);
