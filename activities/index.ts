@@ -4,6 +4,8 @@ import type { Config } from '../core/config';
 import type { Logger } from '../core/logger';
 import { systemResolver, type Resolver } from '../core/security/webhook-destination';
 import { kycActivities } from './kyc/activities';
+import { kycFetchActivities } from './kyc/fetch-result';
+import { PiiCipher } from '../core/security/pii';
 import { kycResultActivities } from './kyc/results';
 import { redriveActivities } from './redrive';
 import { retentionActivities } from './retention';
@@ -44,6 +46,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...kycActivities(resolved),
     ...kycResultActivities(resolved),
+    ...kycFetchActivities(resolved, new PiiCipher(deps.config.PII_MASTER_KEY)),
     ...riskActivities(resolved),
     ...webhookActivities(resolved),
     ...retentionActivities(resolved),

@@ -83,7 +83,7 @@ export async function writeState(
     throw err;
   }
   if (!outcome.written) return { written: false, value: outcome.value };
-  if (outcome.start) await startStateFanout(deps, outcome.start);
+  if (outcome.start) await startPendingFanout(deps, outcome.start);
   return { written: true, value: outcome.value };
 }
 
@@ -92,7 +92,12 @@ function isPendingOutboxRow(err: unknown): boolean {
   return e?.code === PgCode.UNIQUE_VIOLATION && e.constraint === 'fanout_outbox_pkey';
 }
 
-async function startStateFanout(deps: ResolvedDeps, start: PendingStart): Promise<void> {
+/**
+ * Starts an outbox row an activity just committed (its workflow, if any) and signals the waits
+ * it satisfies; on failure the row stays for the outbox relay. For state writes and for a
+ * provider result an activity read back (kyc/fetch-result.ts).
+ */
+export async function startPendingFanout(deps: ResolvedDeps, start: PendingStart): Promise<void> {
   try {
     const client = deps.temporal ?? Context.current().client;
     if (start.start !== false) await startFanout(client, deps.config.TEMPORAL_TASK_QUEUE, start);

@@ -190,9 +190,19 @@ export function registerProviderCommands(program: Command, t: ProviderCliTools):
 
   providers
     .command('deliveries <operatorId>')
-    .description('The newest webhooks the provider sent, with their outcome')
+    .description(
+      'The newest webhooks the provider sent, each with what became of it: applied, superseded (by a result the provider dated later), ignored (with the reason) or pending',
+    )
     .option('--limit <n>', 'how many', '20')
     .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Columns: received at, delivery id, provider, event, check, result, outcome, reason.
+Reasons: not_a_result, no_result, unknown_check, entity_erased, connection_removed (ignored);
+older_than_standing (superseded; --json names the delivery that stood); result_to_fetch
+(pending: an Onfido check.completed whose result is being read back from Onfido).`,
+    )
     .action((operatorId: string, o: { limit: string; json?: boolean }) =>
       t.withDb(async (db) => {
         const limit = Number(o.limit);
@@ -200,12 +210,29 @@ export function registerProviderCommands(program: Command, t: ProviderCliTools):
         const rows = await listProviderDeliveries(db, { operatorId, limit });
         t.print(
           Boolean(o.json),
-          rows.map(({ cursorTs: _c, dedupKey: _d, ...r }) => r),
+          rows.map(({ cursorTs: _c, dedupKey: _d, outcome: _o, ignoredReason: _i, settlement, ...r }) => ({
+            ...r,
+            outcome: settlement.outcome,
+            outcomeReason: settlement.reason,
+            outcomeAt: settlement.at,
+            appliedBy: settlement.appliedBy,
+            supersededBy: settlement.supersededBy,
+          })),
           rows.length
             ? rows
-                .map(
-                  (r) =>
-                    `${r.receivedAt.toISOString()}  ${r.id}  ${r.provider}  ${r.eventType}  ${r.checkId ?? '-'}  ${r.result ?? '-'}  ${r.outcome}`,
+                .map((r) =>
+                  [
+                    r.receivedAt.toISOString(),
+                    r.id,
+                    r.provider,
+                    r.eventType,
+                    r.checkId ?? '-',
+                    r.result ?? '-',
+                    r.settlement.outcome,
+                    r.settlement.reason ?? '',
+                  ]
+                    .join('  ')
+                    .trimEnd(),
                 )
                 .join('\n')
             : `No provider deliveries for ${operatorId}`,

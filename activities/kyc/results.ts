@@ -1,4 +1,10 @@
-import { markResultApplied, markResultSuperseded, readResultDelivery } from '../../core/db/kyc-results';
+import {
+  markDeliveryIgnored,
+  markResultApplied,
+  markResultSuperseded,
+  readResultDelivery,
+} from '../../core/db/kyc-results';
+import type { ResultDetails } from '../../core/db/provider-inbox';
 import type { Queryable } from '../../core/db/pool';
 import { currentWorkflowId } from '../context';
 import type { ResolvedDeps } from '../index';
@@ -29,6 +35,8 @@ export interface KycResultApplied {
   previous: string | null;
   /** Approved, then rejected. */
   reversal: boolean;
+  /** Why, as the provider said it (Sumsub RED: rejectLabels, reviewRejectType): for the alert. */
+  details?: ResultDetails | null;
 }
 
 const asStatus = (v: unknown): KycStatusValue | undefined =>
@@ -118,12 +126,14 @@ export function kycResultActivities(deps: ResolvedDeps) {
         checkId: first?.checkId ?? null,
         previous: null,
         reversal: false,
+        details: first?.details ?? null,
       };
       if (!first?.externalId || !first.result || !first.checkId) return none;
       const result = first.result;
       let d = first;
       let answer = none;
       let mark: 'applied' | 'superseded' | undefined;
+      let standingDelivery: string | null = null;
       const write = await writeState(
         deps,
         { operatorId: first.operatorId, externalId: first.externalId, key: 'kyc_status' },
@@ -148,6 +158,7 @@ export function kycResultActivities(deps: ResolvedDeps) {
           const mine = d.providerTimestamp?.getTime();
           if (standing !== undefined && mine !== undefined && mine <= standing) {
             mark = 'superseded';
+            standingDelivery = c?.deliveryId ?? null;
             answer = { ...none, superseded: true, previous: c?.status ?? null };
             return KEEP;
           }
@@ -174,7 +185,9 @@ export function kycResultActivities(deps: ResolvedDeps) {
           d = (await readResultDelivery(tx, r.deliveryId, true)) ?? first;
         },
         async (tx, written) => {
-          if (mark === 'superseded') await markResultSuperseded(tx, d.id);
+          if (mark === 'superseded') await markResultSuperseded(tx, d.id, standingDelivery);
+          // The player was erased meanwhile: the result can never be applied; say so in the inbox.
+          if (mark === 'applied' && !written) await markDeliveryIgnored(tx, d.id, 'entity_erased');
           if (mark === 'applied' && written)
             await markResultApplied(tx, {
               id: d.id,

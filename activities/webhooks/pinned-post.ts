@@ -29,6 +29,20 @@ export async function postPinned(
   url: string,
   o: PinnedPostOptions,
 ): Promise<{ status: number; excerpt: string }> {
+  const answer = await requestPinned('POST', url, { ...o, maxBytes: EXCERPT_BYTES });
+  return { status: answer.status, excerpt: answer.body.toString('utf8') };
+}
+
+/**
+ * Any method to a URL pinned to the checked address (the rule above, for POST and GET alike):
+ * the KYC provider clients call an operator's provider base URL through this. The answer's
+ * body is kept up to `maxBytes`; the rest is read and dropped.
+ */
+export async function requestPinned(
+  method: 'GET' | 'POST',
+  url: string,
+  o: Omit<PinnedPostOptions, 'body'> & { body?: string; maxBytes: number },
+): Promise<{ status: number; headers: Headers; body: Buffer }> {
   const u = new URL(url);
   const host = u.hostname.replace(/^\[|\]$/g, '');
   const literal = isIP(host);
@@ -37,14 +51,14 @@ export async function postPinned(
     addresses = literal ? [{ address: host, family: literal }] : await o.resolve(host);
   } catch (err) {
     throw new HttpUnreachableError(
-      `POST ${u.origin} failed: ${(err as { code?: string }).code ?? String(err)}`,
+      `${method} ${u.origin} failed: ${(err as { code?: string }).code ?? String(err)}`,
       {
         cause: err,
       },
     );
   }
   const pinned = addresses[0];
-  if (!pinned) throw new HttpUnreachableError(`POST ${u.origin} failed: ${host} has no address`);
+  if (!pinned) throw new HttpUnreachableError(`${method} ${u.origin} failed: ${host} has no address`);
   o.checkAddresses(
     url,
     addresses.map((a) => a.address),
@@ -55,14 +69,15 @@ export async function postPinned(
   };
   return new Promise((resolve, reject) => {
     const options: https.RequestOptions = {
-      method: 'POST',
+      method,
       headers: {
-        'content-type': 'application/json',
-        'content-length': String(Buffer.byteLength(o.body)),
+        ...(o.body === undefined
+          ? {}
+          : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(o.body)) }),
         ...o.headers,
       },
       lookup: lookupPinned,
-      // A fresh connection per delivery: a pooled socket could be one opened to another address.
+      // A fresh connection per request: a pooled socket could be one opened to another address.
       agent: false,
       signal: AbortSignal.timeout(o.timeoutMs),
       ...(u.protocol === 'https:' ? { servername: literal ? undefined : host, ca: o.ca } : {}),
@@ -71,20 +86,28 @@ export async function postPinned(
       const kept: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
-        if (size < EXCERPT_BYTES) kept.push(chunk.subarray(0, EXCERPT_BYTES - size));
+        if (size < o.maxBytes) kept.push(chunk.subarray(0, o.maxBytes - size));
         size += chunk.length;
       });
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, excerpt: Buffer.concat(kept).toString('utf8') }),
-      );
-      res.on('error', (err) => reject(unreachable(u, err, o.timeoutMs)));
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers))
+          if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+        resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(kept) });
+      });
+      res.on('error', (err) => reject(unreachable(method, u, err, o.timeoutMs)));
     });
-    req.on('error', (err) => reject(unreachable(u, err, o.timeoutMs)));
+    req.on('error', (err) => reject(unreachable(method, u, err, o.timeoutMs)));
     req.end(o.body);
   });
 }
 
-function unreachable(u: URL, err: Error & { code?: string }, timeoutMs: number): HttpUnreachableError {
+function unreachable(
+  method: string,
+  u: URL,
+  err: Error & { code?: string },
+  timeoutMs: number,
+): HttpUnreachableError {
   const reason = err.name === 'AbortError' ? `no answer within ${timeoutMs} ms` : (err.code ?? err.message);
-  return new HttpUnreachableError(`POST ${u.origin} failed: ${reason}`, { cause: err });
+  return new HttpUnreachableError(`${method} ${u.origin} failed: ${reason}`, { cause: err });
 }

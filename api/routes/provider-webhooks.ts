@@ -26,7 +26,7 @@ export function providerWebhookRoutes(deps: ProviderWebhookDeps) {
       path: '/providers/:provider/webhooks/:connectionId',
       tag: 'KYC providers',
       summary: "Receive your KYC provider's webhook",
-      description: `Called by the provider, not by you: no API key. The provider's signature over the raw body is the authentication (Sumsub \`X-Payload-Digest\` with \`X-Payload-Digest-Alg\`; Onfido \`X-SHA2-Signature\`; sandbox \`X-Sandbox-Digest\`), checked in constant time before the body is parsed: missing or wrong, 401 and nothing recorded. An unknown connection, or one of another provider: 404. Over ${PROVIDER_WEBHOOK_BODY_LIMIT} bytes: 413; over the per-connection rate: 429; not JSON or not the provider's shape: 400. Accepted deliveries are recorded once; a redelivery answers 200 with \`duplicate: true\` and changes nothing.`,
+      description: `Called by the provider, not by you: no API key. The provider's signature over the raw body is the authentication (Sumsub \`X-Payload-Digest\` with \`X-Payload-Digest-Alg\`; Onfido \`X-SHA2-Signature\`; sandbox \`X-Sandbox-Digest\`), checked in constant time before the body is parsed: missing or wrong, 401 and nothing recorded. In this order: an unknown connection, or one of another provider: 404; over the per-connection rate (\`PROVIDER_WEBHOOK_RATE_LIMIT_PER_MINUTE\`, checked before the body is read or the signature computed): 429 with \`Retry-After\`; over ${PROVIDER_WEBHOOK_BODY_LIMIT} bytes: 413; bad signature: 401; not JSON or not the provider's shape: 400. None of these records anything. Accepted deliveries are recorded once; a redelivery answers 200 with \`duplicate: true\` and changes nothing.`,
       auth: false,
       params: WebhookParams,
       bodyDoc: z
@@ -34,15 +34,12 @@ export function providerWebhookRoutes(deps: ProviderWebhookDeps) {
         .meta({ description: "The provider's webhook, as it sends it" }),
       responses: { 200: { description: 'Recorded (or already recorded)', schema: WebhookAnswer } },
       handler: async (ctx, { params }) => {
-        const connection = await requireWebhookConnection(
-          deps,
-          params.provider,
-          params.connectionId,
-          new Date(),
-        );
+        const connection = await requireWebhookConnection(deps, params.provider, params.connectionId);
+        // Rate, then size, before the secrets are opened and the HMAC computed: a flood against
+        // one receiver costs us a lookup and a counter per request, not a body and a signature.
         await deps.rateLimiter.check(ctx, `provider_connection:${connection.id}`, deps.ratePerMinute);
         const raw = await readRawBody(ctx, PROVIDER_WEBHOOK_BODY_LIMIT);
-        const accepted = await acceptProviderDelivery(deps, connection, ctx.headers, raw);
+        const accepted = await acceptProviderDelivery(deps, connection, ctx.headers, raw, new Date());
         return { status: 200, body: { success: true, data: accepted } };
       },
     }),

@@ -8,7 +8,7 @@ import {
   SumsubCredentials,
   SumsubSettings,
 } from '../../core/kyc-providers/credentials';
-import type { InboxRow } from '../../core/db/provider-inbox';
+import type { ListedDelivery } from '../../core/db/provider-inbox';
 import type { ProviderConnectionView } from '../../core/domain/provider-connections';
 
 const isoOrNull = (d: Date | null) => (d ? iso(d) : null);
@@ -131,17 +131,44 @@ export const Delivery = z
     providerEventId: z.string().nullable(),
     checkId: z.string().nullable().meta({ description: "The provider's check (Sumsub: the applicant id)" }),
     applicantId: z.string().nullable().meta({ description: 'The applicant as the provider names it' }),
-    result: z.enum(['approved', 'rejected', 'review']).nullable(),
+    externalId: z.string().nullable().meta({
+      description:
+        'Your player the result was mapped to (through the check kyc-on-deposit created); null if none',
+    }),
+    result: z.enum(['approved', 'rejected', 'review']).nullable().meta({
+      description:
+        'Our reading of the result (for an Onfido check.completed: null until it is read back from Onfido)',
+    }),
+    resultDetails: z
+      .object({
+        reviewRejectType: z.string().optional().meta({
+          description: 'Sumsub: FINAL (no resubmission) or RETRY (the applicant may resubmit)',
+        }),
+        rejectLabels: z
+          .array(z.string())
+          .optional()
+          .meta({ description: 'Sumsub: why it is RED', example: ['FORGERY'] }),
+      })
+      .nullable()
+      .meta({ description: "The provider's reasons with its result; null when it gave none" }),
     providerTimestamp: z.string().nullable().meta({ description: "The provider's own time for the event" }),
     receivedAt: z.string(),
-    outcome: z.enum(['accepted', 'result_to_fetch', 'ignored']).meta({
+    outcome: z.enum(['pending', 'applied', 'superseded', 'ignored']).meta({
       description:
-        '`accepted`: a KYC result was recorded; `result_to_fetch`: a completion whose result is read from the provider (Onfido check.completed); `ignored`: not a KYC result',
+        "What became of it. `applied`: written to the player's kyc_status. `superseded`: not written, a result the provider dated later already stood (`supersededBy`). `ignored`: not a result to apply (`outcomeReason`). `pending`: not applied yet (the worker has not run it, or an Onfido result is still being read back: `outcomeReason` `result_to_fetch`)",
     }),
+    outcomeReason: z.string().nullable().meta({
+      description:
+        'ignored: `not_a_result` (an event that carries no KYC result), `no_result` (a review without an answer we can read), `unknown_check` (a check this operator never created), `entity_erased` (the player was erased before it was applied), `connection_removed` (the connection was deleted before its result could be read); superseded: `older_than_standing`; pending: `result_to_fetch`; else null',
+      example: 'unknown_check',
+    }),
+    outcomeAt: z.string().nullable().meta({ description: 'When it was applied, superseded or ignored' }),
+    appliedBy: z.string().nullable().meta({ description: 'The workflow that wrote it to kyc_status' }),
+    supersededBy: z.string().nullable().meta({ description: 'The delivery whose result stood instead' }),
   })
   .meta({ id: 'ProviderWebhookDelivery' });
 
-export const deliveryBody = (d: InboxRow) => ({
+export const deliveryBody = (d: ListedDelivery) => ({
   id: d.id,
   connectionId: d.connectionId,
   provider: d.provider,
@@ -149,10 +176,16 @@ export const deliveryBody = (d: InboxRow) => ({
   providerEventId: d.providerEventId,
   checkId: d.checkId,
   applicantId: d.applicantId,
+  externalId: d.externalId,
   result: d.result,
+  resultDetails: d.details ?? null,
   providerTimestamp: isoOrNull(d.providerTimestamp),
   receivedAt: iso(d.receivedAt),
-  outcome: d.outcome,
+  outcome: d.settlement.outcome,
+  outcomeReason: d.settlement.reason,
+  outcomeAt: isoOrNull(d.settlement.at),
+  appliedBy: d.settlement.appliedBy,
+  supersededBy: d.settlement.supersededBy,
 });
 
 export const WebhookParams = z.object({
@@ -165,6 +198,9 @@ export const WebhookAnswer = z.object({
   data: z.object({
     deliveryId: z.string(),
     duplicate: z.boolean().meta({ description: 'A redelivery of one already recorded: nothing changed' }),
-    outcome: z.enum(['accepted', 'result_to_fetch', 'ignored']),
+    outcome: z.enum(['accepted', 'result_to_fetch', 'ignored']).meta({
+      description:
+        'What was recorded: `accepted` (a result, to be applied), `result_to_fetch` (a completion whose result is read back from the provider), `ignored` (not a result to apply). What became of it later shows in GET /providers/deliveries',
+    }),
   }),
 });

@@ -1,5 +1,5 @@
 import type { Queryable } from './pool';
-import type { KycResult } from './provider-inbox';
+import type { KycResult, ResultDetails } from './provider-inbox';
 
 /** An accepted result as applyKycResult reads it, with what became of it. */
 export interface ResultDelivery {
@@ -14,6 +14,8 @@ export interface ResultDelivery {
   appliedBy: string | null;
   appliedPrevious: { status: string } | null;
   supersededAt: Date | null;
+  /** The provider's reasons with the result (Sumsub RED: rejectLabels, reviewRejectType). */
+  details: ResultDetails | null;
 }
 
 /** One inbox row; `forUpdate` holds it until the caller's transaction ends (one applier at a time). */
@@ -25,7 +27,8 @@ export async function readResultDelivery(
   const { rows } = await db.query<ResultDelivery>(
     `select id, operator_id as "operatorId", external_id as "externalId", kyc_check_id as "checkId",
             provider, result, provider_timestamp as "providerTimestamp", applied_at as "appliedAt",
-            applied_by as "appliedBy", applied_previous as "appliedPrevious", superseded_at as "supersededAt"
+            applied_by as "appliedBy", applied_previous as "appliedPrevious", superseded_at as "supersededAt",
+            result_details as details
        from provider_webhook_inbox where id = $1 and outcome = 'accepted'${forUpdate ? ' for update' : ''}`,
     [id],
   );
@@ -43,7 +46,52 @@ export async function markResultApplied(
   );
 }
 
-/** Marks a result not written because a result with a later provider time already stands. */
-export async function markResultSuperseded(db: Queryable, id: string): Promise<void> {
-  await db.query(`update provider_webhook_inbox set superseded_at = now() where id = $1`, [id]);
+/** Marks a result not written because a result with a later provider time (`by`, that delivery) stands. */
+export async function markResultSuperseded(db: Queryable, id: string, by: string | null): Promise<void> {
+  await db.query(
+    `update provider_webhook_inbox set superseded_at = now(), superseded_by = $2 where id = $1`,
+    [id, by],
+  );
+}
+
+/** Marks a delivery that can no longer be applied (its player erased, its connection removed), and why. */
+export async function markDeliveryIgnored(db: Queryable, id: string, reason: string): Promise<void> {
+  await db.query(
+    `update provider_webhook_inbox set outcome = 'ignored', ignored_reason = $2, ignored_at = now() where id = $1`,
+    [id, reason],
+  );
+}
+
+/** A completion whose result is to be read back from the provider (outcome `result_to_fetch`). */
+export interface DeliveryToFetch {
+  id: string;
+  operatorId: string;
+  connectionId: string;
+  provider: string;
+  checkId: string | null;
+  outcome: string;
+  result: KycResult | null;
+}
+
+export async function readDeliveryToFetch(
+  db: Queryable,
+  id: string,
+  forUpdate = false,
+): Promise<DeliveryToFetch | undefined> {
+  const { rows } = await db.query<DeliveryToFetch>(
+    `select id, operator_id as "operatorId", connection_id as "connectionId", provider, check_id as "checkId",
+            outcome, result
+       from provider_webhook_inbox where id = $1${forUpdate ? ' for update' : ''}`,
+    [id],
+  );
+  return rows[0];
+}
+
+/** Records the result read back: the delivery is then an accepted result like any other. */
+export async function recordFetchedResult(db: Queryable, id: string, result: KycResult): Promise<void> {
+  await db.query(
+    `update provider_webhook_inbox set result = $2, outcome = 'accepted', result_fetched_at = now()
+      where id = $1 and outcome = 'result_to_fetch'`,
+    [id, result],
+  );
 }

@@ -9,6 +9,13 @@ import type { InboxRow } from './provider-inbox';
 export const providerResultEvent = (result: string): string => `provider.webhook.kyc.${result}`;
 
 /**
+ * The internal event of a provider's completion that does not carry its result (Onfido
+ * `check.completed`): kyc-result reads the result back from the provider (an activity, with
+ * retries) and then writes `provider.webhook.kyc.<result>`.
+ */
+export const PROVIDER_COMPLETED_EVENT = 'provider.webhook.kyc.completed';
+
+/**
  * What the event carries as `data` (what a wait's `where` and a forwarded webhook see). A wait's
  * lookback builds the same object from the inbox row (core/db/waits.ts, providerResultsSince).
  */
@@ -20,32 +27,39 @@ export function providerResultData(d: InboxRow, checkId: string): Record<string,
     result: d.result,
     providerTimestamp: d.providerTimestamp ? d.providerTimestamp.toISOString() : null,
     deliveryId: d.id,
+    // The provider's reasons (Sumsub RED: rejectLabels, reviewRejectType), when it gave any.
+    ...(d.details ?? {}),
   };
 }
 
 /**
- * Writes `provider.webhook.kyc.<result>` for the entity whose check the delivery names, in the
- * caller's transaction (the one that records the delivery), through the one outbox row
- * builder: its id is the delivery's, so the row and its workflow are named by the inbox row. A
- * row whose plan is empty still goes in, start-less, to meet the entity's open waits. A result
- * for a check this operator never created is marked `ignored` (unknown_check): no event.
- * Answers the queued row, for the caller to hand to the dispatcher after commit.
+ * Writes `provider.webhook.kyc.<result>` (or, for a completion whose result is still to be
+ * read, `provider.webhook.kyc.completed`) for the entity whose check the delivery names, in the
+ * caller's transaction (the one that records the delivery, or the one that records the result
+ * read back), through the one outbox row builder: its id is the delivery's, so the row and its
+ * workflow are named by the inbox row and the event. A row whose plan is empty still goes in,
+ * start-less, to meet the entity's open waits. A delivery for a check this operator never
+ * created is marked `ignored` (unknown_check): no event. Answers the queued row, for the
+ * caller to hand to the dispatcher after commit.
  */
 export async function writeProviderResultEvent(
   client: PoolClient,
   d: InboxRow,
 ): Promise<{ start: PendingStart | null; outcome: InboxRow['outcome'] }> {
-  const entity = d.result
-    ? await findKycCheckEntity(client, {
-        operatorId: d.operatorId,
-        provider: d.provider,
-        checkId: d.checkId,
-        applicantId: d.applicantId,
-      })
-    : undefined;
+  const toFetch = d.outcome === 'result_to_fetch';
+  const entity =
+    d.result || toFetch
+      ? await findKycCheckEntity(client, {
+          operatorId: d.operatorId,
+          provider: d.provider,
+          checkId: d.checkId,
+          applicantId: d.applicantId,
+        })
+      : undefined;
   if (!entity) {
     await client.query(
-      `update provider_webhook_inbox set outcome = 'ignored', ignored_reason = 'unknown_check' where id = $1`,
+      `update provider_webhook_inbox set outcome = 'ignored', ignored_reason = 'unknown_check', ignored_at = now()
+        where id = $1`,
       [d.id],
     );
     return { start: null, outcome: 'ignored' };
@@ -55,7 +69,7 @@ export async function writeProviderResultEvent(
     entity.externalId,
     entity.checkId,
   ]);
-  const internalEvent = providerResultEvent(d.result!);
+  const internalEvent = toFetch ? PROVIDER_COMPLETED_EVENT : providerResultEvent(d.result!);
   const data = providerResultData(d, entity.checkId);
   const plan = planOf(internalEvent, { operatorId: d.operatorId, externalId: entity.externalId, data });
   const { rows } = await client.query<PendingStart>(

@@ -158,7 +158,7 @@ async function otherSince(db: Queryable, q: WaitKey): Promise<WaitEvent[]> {
                                  'provider', i.provider, 'result', i.result,
                                  'providerTimestamp', to_char(i.provider_timestamp at time zone 'UTC',
                                                               'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                                 'deliveryId', i.id),
+                                 'deliveryId', i.id) || coalesce(i.result_details, '{}'::jsonb),
                                'at', ${iso('i.received_at')}) as event
        from entity_waits w
        join provider_webhook_inbox i on i.operator_id = w.operator_id and i.external_id = w.external_id

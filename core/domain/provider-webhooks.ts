@@ -1,46 +1,49 @@
-import { findProviderConnectionById } from '../db/provider-connections';
+import { findProviderConnectionById, type ProviderConnectionRow } from '../db/provider-connections';
 import { withTransaction } from '../db/pool';
 import {
   listProviderDeliveries,
   recordProviderDelivery,
   type DeliveryOutcome,
-  type InboxRow,
+  type ListedDelivery,
 } from '../db/provider-inbox';
 import { apiError } from '../errors';
 import type { FanoutDispatcher } from '../fanout/dispatcher';
 import { readProviderDelivery } from '../kyc-providers/webhook-payloads';
 import { verifyProviderSignature, type KycProviderName } from '../security/provider-signatures';
 import { encodeKeysetCursor, parseKeysetCursor } from './keyset-cursor';
-import { openConnection, type ConnectionDeps, type OpenedProviderConnection } from './provider-connections';
+import { openConnection, type ConnectionDeps } from './provider-connections';
 
 /**
  * Inbound provider webhooks: `POST /providers/:provider/webhooks/:connectionId`, authenticated
- * by the provider's signature alone. The steps, in this order: find the connection (404, the
- * same for an unknown id and a provider that is not the connection's, so a probe learns nothing
- * more), then the caller bounds rate and size, then the signature over the raw bytes (401,
- * nothing recorded), and only then is the body parsed (400) and recorded.
+ * by the provider's signature alone. The steps, cheapest first, so that what an unauthenticated
+ * caller can make us do is bounded before any costly work: find the connection (one indexed
+ * read; 404, the same for an unknown id and a provider that is not the connection's, so a probe
+ * learns nothing more), then the caller bounds rate (per connection, 429) and size (413), and
+ * only then are the connection's secrets opened and the signature over the raw bytes checked
+ * (401, nothing recorded), and after that is the body parsed (400) and recorded.
  */
 export async function requireWebhookConnection(
-  deps: ConnectionDeps,
+  deps: Pick<ConnectionDeps, 'pool'>,
   provider: KycProviderName,
   connectionId: string,
-  now: Date,
-): Promise<OpenedProviderConnection> {
+): Promise<ProviderConnectionRow> {
   const row = await findProviderConnectionById(deps.pool, connectionId);
   if (!row || row.provider !== provider) {
     throw apiError({ code: 'NOT_FOUND', message: 'No such provider webhook receiver' });
   }
-  return openConnection(deps.pii, row, now);
+  return row;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export async function acceptProviderDelivery(
   deps: ConnectionDeps & { dispatcher: Pick<FanoutDispatcher, 'dispatch'> },
-  connection: OpenedProviderConnection,
+  row: ProviderConnectionRow,
   headers: Record<string, string | string[] | undefined>,
   rawBody: Buffer,
+  now: Date,
 ): Promise<{ deliveryId: string; duplicate: boolean; outcome: DeliveryOutcome }> {
+  const connection = openConnection(deps.pii, row, now);
   if (!verifyProviderSignature(connection.provider, headers, rawBody, connection.webhookSecrets)) {
     throw apiError({ code: 'UNAUTHORIZED', message: 'Missing or invalid webhook signature' });
   }
@@ -67,7 +70,7 @@ export async function acceptProviderDelivery(
 }
 
 export interface ProviderInboxPage {
-  rows: InboxRow[];
+  rows: ListedDelivery[];
   hasMore: boolean;
   nextCursor: string | null;
 }

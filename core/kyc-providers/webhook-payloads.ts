@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { KycResult, ProviderDelivery } from '../db/provider-inbox';
+import type { KycResult, ProviderDelivery, ResultDetails } from '../db/provider-inbox';
 import type { KycProviderName } from '../security/provider-signatures';
 
 /**
@@ -84,11 +84,27 @@ export function sumsubResult(review: z.infer<typeof SumsubWebhook>['reviewResult
   return null;
 }
 
+/**
+ * Why Sumsub said RED: its `rejectLabels` (e.g. FORGERY, DOCUMENT_PAGE_MISSING) and
+ * `reviewRejectType` (FINAL: no resubmission; RETRY: the applicant may fix and resubmit), kept
+ * so the result's event and alert tell ops and the operator why. Moderator comments are not
+ * kept: free text may name the player.
+ */
+function sumsubDetails(review: z.infer<typeof SumsubWebhook>['reviewResult']): ResultDetails | null {
+  if (review?.reviewAnswer !== 'RED') return null;
+  const details: ResultDetails = {};
+  if (review.reviewRejectType) details.reviewRejectType = review.reviewRejectType.slice(0, 32);
+  if (review.rejectLabels?.length)
+    details.rejectLabels = review.rejectLabels.slice(0, 50).map((l) => l.slice(0, 100));
+  return Object.keys(details).length > 0 ? details : null;
+}
+
 function readSumsub(body: unknown): ReadDelivery {
   const p = SumsubWebhook.safeParse(body);
   if (!p.success) return { ok: false, problem: 'not a Sumsub webhook: ' + p.error.issues[0]?.message };
   const w = p.data;
-  const result = w.type === 'applicantReviewed' ? sumsubResult(w.reviewResult) : null;
+  const reviewed = w.type === 'applicantReviewed';
+  const result = reviewed ? sumsubResult(w.reviewResult) : null;
   const when = parseSumsubTime(w.createdAtMs ?? w.createdAt);
   return {
     ok: true,
@@ -103,6 +119,9 @@ function readSumsub(body: unknown): ReadDelivery {
       result,
       providerTimestamp: when,
       outcome: result ? 'accepted' : 'ignored',
+      // An applicantReviewed without GREEN or RED is one we cannot read, not a non-result.
+      ignoredReason: result ? null : reviewed ? 'no_result' : 'not_a_result',
+      details: result ? sumsubDetails(w.reviewResult) : null,
     },
   };
 }

@@ -1,7 +1,5 @@
 import { recordKycCheck } from '../../core/db/kyc-checks';
 import { createHmac } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createProviderCheck, type ProviderCheckDeps } from '../../activities/kyc/providers';
 import { onfidoClient } from '../../activities/kyc/providers/onfido';
 import { sumsubClient } from '../../activities/kyc/providers/sumsub';
@@ -10,49 +8,13 @@ import { SUMSUB_RETRY_SCHEDULE_MS } from '../../activities/kyc/sandbox-webhooks'
 import { requestJson } from '../../activities/http';
 import { PiiCipher } from '../../core/security/pii';
 import { systemResolver } from '../../core/security/webhook-destination';
+import { fakeApi } from '../support/fake-api';
 import { P } from '../support/http';
 import { newOperator } from '../support/operators';
 import { startStack, type TestStack } from '../support/stack';
 import { eventually } from '../support/workflow-harness';
 
 jest.setTimeout(90_000);
-
-/** A fake provider API on loopback: records each request, answers with `answer`. */
-async function fakeApi(
-  answer: (req: {
-    method: string;
-    url: string;
-    headers: http.IncomingHttpHeaders;
-    body: string;
-  }) => [number, unknown],
-) {
-  const seen: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: string }> = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const r = {
-        method: req.method ?? '',
-        url: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-      };
-      seen.push(r);
-      const [status, body] = answer(r);
-      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 const http_ = (method: 'GET' | 'POST', url: string, o: { body?: string; headers: Record<string, string> }) =>
   requestJson(fetch, method, url, { ...o, timeoutMs: 2000 });
@@ -230,7 +192,9 @@ describe('the sandbox provider, asynchronous like a real one', () => {
         checkId: (first as any).checkId,
         applicantId: 'player_async_1',
         result: 'approved',
-        outcome: 'accepted',
+        externalId: 'player_async_1',
+        // No worker in this stack: recorded and mapped to the player, not applied yet.
+        outcome: 'pending',
       }),
     ]);
   });
@@ -379,6 +343,72 @@ describe('the sandbox provider, asynchronous like a real one', () => {
       connectionId: null,
       check: { status: 'review' },
     });
+  });
+
+  it("calls an operator's provider base URL at the address resolved once and checked (pinned), never through a second lookup", async () => {
+    const op = await newOperator(stack.db.pool, stack.baseUrl);
+    const baseUrl = `http://kyc-sandbox.test:${new URL(sandbox.url).port}`;
+    expect(
+      (
+        await op.client.post(`${P}/providers/connections`, {
+          provider: 'sandbox',
+          credentials: { apiKey: 'sandbox-key' },
+          baseUrl,
+        })
+      ).status,
+    ).toBe(201);
+    // The first lookup answers loopback (allowed: this stack allows private networks); any
+    // later one would answer an unroutable address. `.test` resolves nowhere else, and the
+    // plain fetch (which would look the name up again) throws: only the pinned address reaches
+    // the sandbox.
+    const lookups: string[] = [];
+    const pinned: ProviderCheckDeps = {
+      ...deps,
+      resolveHost: async (host) => {
+        lookups.push(host);
+        return [{ address: lookups.length === 1 ? '127.0.0.1' : '203.0.113.9', family: 4 }];
+      },
+      fetch: (() => {
+        throw new Error('an operator-chosen URL must not go through the plain fetch');
+      }) as typeof fetch,
+    };
+    const before = sandbox.calls.length;
+    const out = await createProviderCheck(
+      pinned,
+      { operatorId: op.operatorId, externalId: 'player_pinned', reference: 'eev_p1' },
+      'wf-pinned',
+    );
+    expect(out).toMatchObject({ outcome: 'pending', provider: 'sandbox' });
+    expect(lookups).toEqual(['kyc-sandbox.test']);
+    expect(sandbox.calls.length).toBe(before + 1);
+
+    // Checked on what it resolved to: a name answering one private address among public ones is
+    // refused without a connection (a strict worker, as in production).
+    const strictOp = await newOperator(stack.db.pool, stack.baseUrl);
+    await strictOp.client.post(`${P}/providers/connections`, {
+      provider: 'sandbox',
+      baseUrl: 'https://kyc-provider.test/',
+    });
+    const mixed: string[] = [];
+    await expect(
+      createProviderCheck(
+        {
+          ...pinned,
+          config: { ...deps.config, WEBHOOK_ALLOW_PRIVATE_NETWORKS: false },
+          resolveHost: async (host) => {
+            mixed.push(host);
+            return [
+              { address: '93.184.216.34', family: 4 },
+              { address: '10.0.0.8', family: 4 },
+            ];
+          },
+        },
+        { operatorId: strictOp.operatorId, externalId: 'p', reference: 'x' },
+        'wf-mixed',
+      ),
+    ).rejects.toMatchObject({ type: 'KycDestinationRefused', nonRetryable: true });
+    expect(mixed).toEqual(['kyc-provider.test']);
+    expect(sandbox.calls.length).toBe(before + 1);
   });
 
   it("refuses an operator's provider base URL that the webhook destination rule refuses, without calling it (non-retryable)", async () => {

@@ -4,6 +4,7 @@ import { expectError, ISO_MS } from '../support/expect';
 import { P, type Res } from '../support/http';
 import { newOperator } from '../support/operators';
 import { startStack, type TestStack } from '../support/stack';
+import { eventually, listWorkflowIds } from '../support/workflow-harness';
 
 jest.setTimeout(60_000);
 
@@ -99,6 +100,14 @@ describe('inbound KYC provider webhooks', () => {
         externalId: 'player_1',
         workflowId: `entity_event.transaction:eev_${n}`,
       });
+    await recordKycCheck(stack.db.pool, {
+      operatorId: onfidoOp.operatorId,
+      provider: 'onfido',
+      checkId: 'chk-onfido-1',
+      applicantId: 'player_o1',
+      externalId: 'player_o1',
+      workflowId: 'entity_event.transaction:eev_o1',
+    });
   });
   afterAll(async () => {
     await stack?.close();
@@ -151,10 +160,17 @@ describe('inbound KYC provider webhooks', () => {
         providerEventId: 'req-sumsub-app-1-2026-12-01 10:00:00.125',
         checkId: 'sumsub-app-1',
         applicantId: 'player_1',
+        externalId: 'player_1',
         result: 'approved',
+        resultDetails: null,
         providerTimestamp: '2026-12-01T10:00:00.125Z',
         receivedAt: expect.stringMatching(ISO_MS),
-        outcome: 'accepted',
+        // No worker in this stack: recorded, its event queued, not applied yet.
+        outcome: 'pending',
+        outcomeReason: null,
+        outcomeAt: null,
+        appliedBy: null,
+        supersededBy: null,
       },
     ]);
     const b = await inbox(onfidoOp);
@@ -164,15 +180,17 @@ describe('inbound KYC provider webhooks', () => {
         provider: 'onfido',
         eventType: 'check.completed',
         checkId: 'chk-onfido-1',
+        externalId: 'player_o1',
         result: null,
         providerTimestamp: '2026-12-01T10:05:00.000Z',
-        outcome: 'result_to_fetch',
+        outcome: 'pending',
+        outcomeReason: 'result_to_fetch',
       }),
     ]);
   });
 
-  it('reads RED FINAL as rejected, RED RETRY as review, and a non-result event as ignored', async () => {
-    const cases: Array<[string, string]> = [
+  it('reads RED FINAL as rejected, RED RETRY as review (keeping rejectLabels and reviewRejectType), and a non-result event as ignored (not_a_result)', async () => {
+    const cases: Array<[string, string, string]> = [
       [
         sumsubReviewed({
           applicantId: 'sumsub-app-2',
@@ -181,6 +199,7 @@ describe('inbound KYC provider webhooks', () => {
           at: '2026-12-01 11:00:00.000',
         }),
         'rejected',
+        'FINAL',
       ],
       [
         sumsubReviewed({
@@ -190,13 +209,26 @@ describe('inbound KYC provider webhooks', () => {
           at: '2026-12-01 11:00:00.000',
         }),
         'review',
+        'RETRY',
       ],
     ];
-    for (const [body, result] of cases) {
+    for (const [body, result, rejectType] of cases) {
       const res = await deliver(stack, sumsub.webhookPath, body, signed('sumsub', SUMSUB_SECRET, body));
       expect(res.status).toBe(200);
       const row = (await inbox(sumsubOp)).find((d) => d.id === res.body.data.deliveryId);
       expect(row.result).toBe(result);
+      expect(row.resultDetails).toEqual({ reviewRejectType: rejectType, rejectLabels: ['FORGERY'] });
+      // The result's internal event carries them too (what waits, kyc-result and forwarded webhooks see).
+      const wf = `provider.webhook.kyc.${result}:${row.id}`;
+      const history = await eventually(async () =>
+        stack.temporal.workflow
+          .getHandle(wf)
+          .fetchHistory()
+          .catch(() => undefined),
+      );
+      const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+      const input = JSON.parse(Buffer.from(started!.input!.payloads![0]!.data!).toString('utf8'));
+      expect(input.data).toMatchObject({ reviewRejectType: rejectType, rejectLabels: ['FORGERY'] });
     }
     const pending = JSON.stringify({
       applicantId: 'sumsub-app-4',
@@ -206,6 +238,13 @@ describe('inbound KYC provider webhooks', () => {
     });
     const res = await deliver(stack, sumsub.webhookPath, pending, signed('sumsub', SUMSUB_SECRET, pending));
     expect(res.body.data.outcome).toBe('ignored');
+    const row = (await inbox(sumsubOp)).find((d) => d.id === res.body.data.deliveryId);
+    expect(row).toMatchObject({
+      outcome: 'ignored',
+      outcomeReason: 'not_a_result',
+      outcomeAt: expect.stringMatching(ISO_MS),
+      resultDetails: null,
+    });
   });
 
   it('answers a redelivery of an old result 200 duplicate and changes nothing', async () => {
@@ -322,6 +361,130 @@ describe('inbound KYC provider webhooks', () => {
     expect(await inboxRows()).toBe(before);
   });
 
+  it("changes nothing for bad input: wrong signature, unknown connection, another operator's secret, oversized body, signed malformed JSON; a replay of a recorded delivery is answered as the first and records nothing more", async () => {
+    // An operator of its own, with a check for one player: every trace a delivery leaves is
+    // counted for that check and that player (inbox rows, queued events, workflows, kyc_status).
+    const victim = await newOperator(stack.db.pool, stack.baseUrl, { name: 'bad-input' });
+    const other = await newOperator(stack.db.pool, stack.baseUrl, { name: 'bad-input-other' });
+    const SECRET = 'bad-input-sumsub-secret-01';
+    const conn = (
+      await victim.client.post(`${P}/providers/connections`, {
+        provider: 'sumsub',
+        credentials: { appToken: 'sbx:app-token-v', secretKey: 'sumsub-api-secret-v' },
+        webhookSecret: SECRET,
+      })
+    ).body.data;
+    const otherConn = (await other.client.post(`${P}/providers/connections`, { provider: 'sandbox' })).body
+      .data;
+    await recordKycCheck(stack.db.pool, {
+      operatorId: victim.operatorId,
+      provider: 'sumsub',
+      checkId: 'bad-app-1',
+      applicantId: 'bad_player',
+      externalId: 'bad_player',
+      workflowId: 'entity_event.transaction:eev_bad1',
+    });
+    const traces = async () => ({
+      inbox: Number(
+        (
+          await stack.db.pool.query(
+            `select count(*)::int as n from provider_webhook_inbox where operator_id = $1`,
+            [victim.operatorId],
+          )
+        ).rows[0].n,
+      ),
+      outbox: Number(
+        (
+          await stack.db.pool.query(
+            `select count(*)::int as n from fanout_outbox where operator_id = $1 and internal_event like 'provider.%'`,
+            [victim.operatorId],
+          )
+        ).rows[0].n,
+      ),
+      kycStatus: (await victim.client.get(`${P}/entities/bad_player/state/kyc_status`)).status,
+    });
+    const workflowsOfPlayer = async (atLeast: number) =>
+      listWorkflowIds(
+        stack,
+        `OperatorId = '${victim.operatorId}' AND EntityExternalId = 'bad_player'`,
+        atLeast,
+      );
+    const untouched = { inbox: 0, outbox: 0, kycStatus: 404 };
+    expect(await traces()).toEqual(untouched);
+
+    const body = sumsubReviewed({ applicantId: 'bad-app-1', answer: 'GREEN', at: '2026-12-02 09:00:00.000' });
+    const bad: Array<[string, Res, number, string]> = [
+      [
+        'wrong signature',
+        await deliver(stack, conn.webhookPath, body, signed('sumsub', 'some-other-secret-entirely', body)),
+        401,
+        'UNAUTHORIZED',
+      ],
+      [
+        'unknown connection',
+        await deliver(
+          stack,
+          `${P}/providers/sumsub/webhooks/pcn_0000000000000bad`,
+          body,
+          signed('sumsub', SECRET, body),
+        ),
+        404,
+        'NOT_FOUND',
+      ],
+      [
+        "another operator's connection secret",
+        await deliver(stack, conn.webhookPath, body, signed('sumsub', otherConn.webhookSecret, body)),
+        401,
+        'UNAUTHORIZED',
+      ],
+      [
+        'oversized body',
+        await (async () => {
+          const big = body.replace('"type"', `"padding":"${'x'.repeat(65 * 1024)}","type"`);
+          return deliver(stack, conn.webhookPath, big, signed('sumsub', SECRET, big));
+        })(),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      ],
+      [
+        'malformed JSON, validly signed',
+        await (async () => {
+          const cut = body.slice(0, -10);
+          return deliver(stack, conn.webhookPath, cut, signed('sumsub', SECRET, cut));
+        })(),
+        400,
+        'VALIDATION_FAILED',
+      ],
+    ];
+    for (const [what, res, status, code] of bad) {
+      expect([what, res.status, res.body?.error?.code]).toEqual([what, status, code]);
+      expect(res.body.error.message.length).toBeGreaterThan(10);
+    }
+    expect(await traces()).toEqual(untouched);
+
+    // The same bytes, validly signed: recorded once, one event, one workflow for the player.
+    const first = await deliver(stack, conn.webhookPath, body, signed('sumsub', SECRET, body));
+    expect(first.status).toBe(200);
+    expect(first.body.data).toMatchObject({ duplicate: false, outcome: 'accepted' });
+    const [wf] = await workflowsOfPlayer(1);
+    expect(wf).toBe(`provider.webhook.kyc.approved:${first.body.data.deliveryId}`);
+    expect((await traces()).inbox).toBe(1);
+
+    // Replayed later (a captured delivery, or the provider's own resend): answered as the first.
+    const replay = await deliver(stack, conn.webhookPath, body, signed('sumsub', SECRET, body));
+    expect(replay.status).toBe(200);
+    expect(replay.body.data).toEqual({
+      deliveryId: first.body.data.deliveryId,
+      duplicate: true,
+      outcome: 'accepted',
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await traces()).inbox).toBe(1);
+    expect(await workflowsOfPlayer(1)).toEqual([wf]);
+    // Nothing of the refused ones reached the other operator either.
+    expect((await other.client.get(`${P}/providers/deliveries`)).body.data).toEqual([]);
+  });
+
   it('answers 429 past the per-connection rate, without touching another connection', async () => {
     const op = await newOperator(stack.db.pool, stack.baseUrl, { name: 'burst' });
     const conn = (await op.client.post(`${P}/providers/connections`, { provider: 'sandbox' })).body.data;
@@ -344,6 +507,27 @@ describe('inbound KYC provider webhooks', () => {
     }
     expect(statuses.filter((s) => s === 200)).toHaveLength(30);
     expect(statuses.slice(30)).toEqual([429, 429]);
+    // The limit comes before the body is read and the signature computed: past it, a delivery
+    // with a wrong signature or an oversized body is answered 429 too, not 401 or 413.
+    const forged = JSON.stringify({ id: 'evt_forged', type: 'check.completed' });
+    const refused = await deliver(stack, conn.webhookPath, forged, { 'x-sandbox-digest': 'ab'.repeat(32) });
+    expectError(refused, 429, 'RATE_LIMITED');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    const big = 'x'.repeat(70 * 1024);
+    expectError(
+      await deliver(stack, conn.webhookPath, big, signed('sandbox', conn.webhookSecret, big)),
+      429,
+      'RATE_LIMITED',
+    );
+    // Below the limit the same forged delivery is a 401: the 429 above was the limit's.
+    const fresh = await newOperator(stack.db.pool, stack.baseUrl, { name: 'burst-2' });
+    const freshConn = (await fresh.client.post(`${P}/providers/connections`, { provider: 'sandbox' })).body
+      .data;
+    expectError(
+      await deliver(stack, freshConn.webhookPath, forged, { 'x-sandbox-digest': 'ab'.repeat(32) }),
+      401,
+      'UNAUTHORIZED',
+    );
     const body = sumsubReviewed({
       applicantId: 'sumsub-app-8',
       answer: 'GREEN',

@@ -226,7 +226,7 @@ describe('admin CLI (npm run cli)', () => {
     }
     expect(list.stdout).toContain(`${created.id}  sumsub`);
     // Stored (the signature held), and ignored: no check of applicant a1 was created here.
-    expect(deliveries.stdout).toMatch(/applicantReviewed\s+a1\s+approved\s+ignored/);
+    expect(deliveries.stdout).toMatch(/applicantReviewed\s+a1\s+approved\s+ignored\s+unknown_check/);
     const twice = await cli('providers', 'connect', op.operatorId, '--provider', 'sandbox', '--api-key', 'k');
     expect(twice.code).toBe(1);
     expect(twice.stderr).toContain('already has a provider connection');

@@ -1,4 +1,6 @@
+import { recordKycCheck } from '../../core/db/kyc-checks';
 import { providerSignatureHeaders } from '../../core/security/provider-signatures';
+import { fakeApi } from '../support/fake-api';
 import { P } from '../support/http';
 import { newPlayer } from '../support/operators';
 import {
@@ -72,6 +74,8 @@ describe('kyc-on-deposit with a provider connection', () => {
     );
     return rows;
   };
+  const listing = async (o: { client: Op['client'] }) =>
+    (await o.client.get(`${P}/providers/deliveries?limit=100`)).body.data as any[];
   const inboxOf = async (o: Op, externalId: string) =>
     (await inbox(o)).filter((r) => r.external_id === externalId);
   const resultWorkflows = (o: Op, externalId: string, atLeast: number) =>
@@ -171,6 +175,25 @@ describe('kyc-on-deposit with a provider connection', () => {
     expect(newer.applied_at).not.toBeNull();
     expect(newer.superseded_at).toBeNull();
     expect(await kycStatus(op, 'reverse_ooo')).toMatchObject({ status: 'rejected', deliveryId: newer.id });
+    // The operator's inbox listing says what became of each.
+    const listed = await listing(op);
+    expect(listed.find((d) => d.id === older.id)).toMatchObject({
+      result: 'approved',
+      externalId: 'reverse_ooo',
+      outcome: 'superseded',
+      outcomeReason: 'older_than_standing',
+      supersededBy: newer.id,
+      appliedBy: null,
+      outcomeAt: expect.any(String),
+    });
+    expect(listed.find((d) => d.id === newer.id)).toMatchObject({
+      result: 'rejected',
+      outcome: 'applied',
+      outcomeReason: null,
+      appliedBy: newer.applied_by,
+      supersededBy: null,
+      outcomeAt: expect.any(String),
+    });
     // The sandbox did send each twice, the rejection first.
     const sent = h.kyc.webhooks.attempts.filter((a) => a.status === 200 && a.checkId === ev.checkId);
     expect(sent.map((a) => a.result)).toEqual(['rejected', 'rejected', 'approved', 'approved']);
@@ -241,6 +264,11 @@ describe('kyc-on-deposit with a provider connection', () => {
       [answer.data.deliveryId],
     );
     expect(rows).toEqual([{ outcome: 'ignored', ignored_reason: 'unknown_check', external_id: null }]);
+    expect((await listing(op)).find((d) => d.id === answer.data.deliveryId)).toMatchObject({
+      outcome: 'ignored',
+      outcomeReason: 'unknown_check',
+      externalId: null,
+    });
     const { rows: queued } = await h.stack.db.pool.query(
       `select 1 from fanout_outbox where workflow_id like $1`,
       [`%:${answer.data.deliveryId}`],
@@ -253,5 +281,183 @@ describe('kyc-on-deposit with a provider connection', () => {
         0,
       ),
     ).toEqual([]);
+  });
+
+  it("keeps a Sumsub RED's rejectLabels and reviewRejectType in its event, its alert and the inbox listing", async () => {
+    const o = await operatorWithWebhook(h);
+    const SECRET = 'flow-sumsub-webhook-secret';
+    const conn = await o.client.post(`${P}/providers/connections`, {
+      provider: 'sumsub',
+      credentials: { appToken: 'sbx:flow', secretKey: 'flow-secret-key' },
+      webhookSecret: SECRET,
+    });
+    expect(conn.status).toBe(201);
+    await newPlayer(o.client, 'red_w1');
+    await recordKycCheck(h.stack.db.pool, {
+      operatorId: o.operatorId,
+      provider: 'sumsub',
+      checkId: 'sumsub-red-1',
+      applicantId: 'red_w1',
+      externalId: 'red_w1',
+      workflowId: 'entity_event.transaction:eev_red1',
+    });
+    const body = JSON.stringify({
+      applicantId: 'sumsub-red-1',
+      inspectionId: 'insp-red-1',
+      correlationId: 'req-red-1',
+      externalUserId: 'red_w1',
+      type: 'applicantReviewed',
+      reviewResult: {
+        reviewAnswer: 'RED',
+        rejectLabels: ['FORGERY', 'SELFIE_MISMATCH'],
+        reviewRejectType: 'FINAL',
+      },
+      reviewStatus: 'completed',
+      createdAtMs: '2026-12-03 10:00:00.000',
+    });
+    const res = await fetch(h.stack.baseUrl + conn.body.data.webhookPath, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...providerSignatureHeaders('sumsub', SECRET, body) },
+      body,
+    });
+    expect(res.status).toBe(200);
+    const { deliveryId } = ((await res.json()) as { data: { deliveryId: string } }).data;
+    const alert = await eventually(async () =>
+      h.receiver.requests.find(
+        (r) => r.body.type === 'alert.kyc_rejected' && r.body.data.externalId === 'red_w1',
+      ),
+    );
+    expect(alert.body.data.summary).toBe(
+      'KYC check sumsub-red-1 came back rejected (FINAL: FORGERY, SELFIE_MISMATCH)',
+    );
+    expect(alert.body.data.details).toMatchObject({
+      checkId: 'sumsub-red-1',
+      status: 'rejected',
+      reviewRejectType: 'FINAL',
+      rejectLabels: ['FORGERY', 'SELFIE_MISMATCH'],
+    });
+    expect((await o.client.get(`${P}/entities/red_w1/state/kyc_status`)).body.data.value).toMatchObject({
+      status: 'rejected',
+      deliveryId,
+    });
+    expect((await listing(o)).find((d) => d.id === deliveryId)).toMatchObject({
+      outcome: 'applied',
+      appliedBy: `provider.webhook.kyc.rejected:${deliveryId}`,
+      resultDetails: { reviewRejectType: 'FINAL', rejectLabels: ['FORGERY', 'SELFIE_MISMATCH'] },
+    });
+  });
+
+  it('Onfido: answers check.completed at once, reads the result back in the worker (GET /v3.6/checks/{id}, retried while Onfido answers 503), and the waiting deposit gets clear as approved and consider as review', async () => {
+    const TOKEN = 'flow-onfido-webhook-token';
+    const applicantOfCheck = new Map<string, string>();
+    const readsOf = new Map<string, number>();
+    const api = await fakeApi((r) => {
+      if (r.headers.authorization !== 'Token token=api_sandbox.flow-onfido') return [401, {}];
+      if (r.method === 'POST' && r.url === '/v3.6/applicants')
+        return [201, { id: `applicant-${JSON.parse(r.body).last_name}` }];
+      if (r.method === 'POST' && r.url === '/v3.6/checks') {
+        const applicant = JSON.parse(r.body).applicant_id as string;
+        const id = `check-${applicant.replace('applicant-', '')}`;
+        applicantOfCheck.set(id, applicant);
+        return [201, { id, status: 'in_progress', result: null }];
+      }
+      const read = /^\/v3\.6\/checks\/([^/]+)$/.exec(r.url);
+      if (r.method === 'GET' && read && applicantOfCheck.has(read[1]!)) {
+        // Onfido's API is down for the first read of each check: the webhook was answered
+        // regardless, and the read is retried by Temporal.
+        const attempt = (readsOf.get(read[1]!) ?? 0) + 1;
+        readsOf.set(read[1]!, attempt);
+        if (attempt === 1) return [503, { error: { type: 'service_unavailable' } }];
+        const result = read[1]!.endsWith('consider') ? 'consider' : 'clear';
+        return [200, { id: read[1], status: 'complete', result }];
+      }
+      return [404, {}];
+    });
+    try {
+      const o = await operatorWithWebhook(h);
+      const conn = await o.client.post(`${P}/providers/connections`, {
+        provider: 'onfido',
+        credentials: { apiToken: 'api_sandbox.flow-onfido' },
+        webhookSecret: TOKEN,
+        baseUrl: api.url,
+      });
+      expect(conn.status).toBe(201);
+      for (const [externalId, status] of [
+        ['onfido_clear', 'approved'],
+        ['onfido_consider', 'review'],
+      ] as const) {
+        await newPlayer(o.client, externalId);
+        const ev = await recordEvent(o.client, externalId, 'transaction', {
+          type: 'deposit',
+          amount: 50,
+          currency: 'GBP',
+        });
+        const pending = await eventually(async () => {
+          const v = (await o.client.get(`${P}/entities/${externalId}/state/kyc_status`)).body.data?.value;
+          return v?.status === 'pending' ? v : undefined;
+        });
+        expect(pending.checkId).toBe(`check-${externalId}`);
+        const body = JSON.stringify({
+          payload: {
+            resource_type: 'check',
+            action: 'check.completed',
+            object: {
+              id: pending.checkId,
+              status: 'complete',
+              completed_at_iso8601: new Date().toISOString(),
+              href: `${api.url}/v3.6/checks/${pending.checkId}`,
+            },
+          },
+        });
+        const started = Date.now();
+        const res = await fetch(h.stack.baseUrl + conn.body.data.webhookPath, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...providerSignatureHeaders('onfido', TOKEN, body) },
+          body,
+        });
+        const answeredMs = Date.now() - started;
+        expect(res.status).toBe(200);
+        const answer = ((await res.json()) as { data: { deliveryId: string; outcome: string } }).data;
+        expect(answer.outcome).toBe('result_to_fetch');
+        // Sumsub's receiver deadline is 5 s; this one does a lookup and an insert, never the read.
+        expect(answeredMs).toBeLessThan(2000);
+
+        const result = await definitionResult(h.stack, ev.fanoutId, 'kyc-on-deposit');
+        expect(result).toMatchObject({ checked: true, status, checkId: pending.checkId });
+        expect(
+          (await o.client.get(`${P}/entities/${externalId}/state/kyc_status`)).body.data.value,
+        ).toMatchObject({
+          status,
+          provider: 'onfido',
+          deliveryId: answer.deliveryId,
+        });
+        const reads = api.seen.filter(
+          (r) => r.method === 'GET' && r.url === `/v3.6/checks/${pending.checkId}`,
+        );
+        expect(reads).toHaveLength(2);
+        expect(reads[1]!.headers.authorization).toBe('Token token=api_sandbox.flow-onfido');
+        const fetched = await definitionResult(
+          h.stack,
+          `provider.webhook.kyc.completed:${answer.deliveryId}`,
+          'kyc-result',
+        );
+        expect(fetched).toEqual({ fetched: { outcome: 'fetched', result: status } });
+        expect((await listing(o)).find((d) => d.id === answer.deliveryId)).toMatchObject({
+          eventType: 'check.completed',
+          result: status,
+          externalId,
+          outcome: 'applied',
+        });
+      }
+      await eventually(async () =>
+        h.receiver.requests.some(
+          (r) => r.body.type === 'alert.kyc_review' && r.body.data.externalId === 'onfido_consider',
+        )
+          ? true
+          : undefined,
+      );
+    } finally {
+      await api.close();
+    }
   });
 });

@@ -16,20 +16,31 @@ export async function alertKycResult(
   details: Record<string, unknown> = {},
 ): Promise<string | undefined> {
   if (!a.applied) return undefined;
-  const base = { checkId: a.checkId, status: a.result, previous: a.previous, ...details };
+  // The provider's reasons (Sumsub RED: rejectLabels, reviewRejectType FINAL or RETRY), so ops
+  // and the operator see why without opening the provider's dashboard.
+  const why = a.details ?? {};
+  const base = { checkId: a.checkId, status: a.result, previous: a.previous, ...why, ...details };
+  const because = describeReasons(a.details);
   if (a.reversal)
     return ctx.alert({
       kind: 'kyc_reversal',
       severity: 'critical',
-      summary: `KYC check ${a.checkId} of ${externalId} reversed: approved, now rejected`,
+      summary: `KYC check ${a.checkId} of ${externalId} reversed: approved, now rejected${because}`,
       details: base,
     });
   if (a.result === 'rejected' || a.result === 'review')
     return ctx.alert({
       kind: a.result === 'rejected' ? 'kyc_rejected' : 'kyc_review',
       severity: a.result === 'rejected' ? 'critical' : 'warning',
-      summary: `KYC check ${a.checkId} came back ${a.result}`,
+      summary: `KYC check ${a.checkId} came back ${a.result}${because}`,
       details: base,
     });
   return undefined;
+}
+
+/** ` (RETRY: FORGERY, SELFIE_MISMATCH)`, or nothing when the provider gave no reasons. */
+function describeReasons(d: KycResultApplied['details']): string {
+  if (!d) return '';
+  const parts = [d.reviewRejectType, d.rejectLabels?.join(', ')].filter((p): p is string => Boolean(p));
+  return parts.length > 0 ? ` (${parts.join(': ')})` : '';
 }

@@ -8,10 +8,11 @@ import {
 } from '../../../core/domain/provider-connections';
 import type { PiiCipher } from '../../../core/security/pii';
 import {
-  assertPublicDestination,
+  assertAddressesAllowed,
   DestinationRefusedError,
   type Resolver,
 } from '../../../core/security/webhook-destination';
+import { requestPinned } from '../../webhooks/pinned-post';
 import { requestJson } from '../../http';
 import { createKycClient, type KycCheck } from '../client';
 import { onfidoClient, ONFIDO_DEFAULT_BASE_URL } from './onfido';
@@ -50,27 +51,40 @@ export type ProviderCheckOutcome =
 
 export const KYC_DESTINATION_REFUSED = 'KycDestinationRefused';
 
+/** A provider's JSON answer is small; more than this is not read. */
+const PROVIDER_ANSWER_MAX_BYTES = 1024 * 1024;
+
 /**
  * Calls to a provider base URL the operator chose go through the webhook destination rule
- * (https, public addresses only, checked on what the host resolves to at each call). The
- * providers' own defaults and the configured local sandbox are ours and are not checked.
+ * (https, public addresses only) and are pinned like webhook deliveries (the webhook sender's
+ * own requestPinned): the host is resolved once, every address checked, and the connection
+ * made to a checked address, so a name that re-resolves between check and connect (DNS
+ * rebinding) cannot reach a private one. The providers' own defaults and the configured local
+ * sandbox are ours and go through the plain fetch.
  */
 function providerHttp(deps: ProviderCheckDeps, operatorChosen: boolean): ProviderHttp {
+  if (!operatorChosen)
+    return (method, url, o) =>
+      requestJson(deps.fetch, method, url, { ...o, timeoutMs: deps.config.HTTP_TIMEOUT_MS });
   return async (method, url, o) => {
-    if (operatorChosen) {
-      await assertPublicDestination(url, deps.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS, deps.resolveHost).catch(
-        (err: unknown) => {
-          if (!(err instanceof DestinationRefusedError)) throw err;
-          // Retrying cannot change the answer until the operator changes the URL.
-          throw ApplicationFailure.create({
-            type: KYC_DESTINATION_REFUSED,
-            message: `KYC provider URL refused: ${err.message}`,
-            nonRetryable: true,
-          });
-        },
-      );
-    }
-    return requestJson(deps.fetch, method, url, { ...o, timeoutMs: deps.config.HTTP_TIMEOUT_MS });
+    const answer = await requestPinned(method, url, {
+      body: o.body,
+      headers: { accept: 'application/json', ...o.headers },
+      timeoutMs: deps.config.HTTP_TIMEOUT_MS,
+      maxBytes: PROVIDER_ANSWER_MAX_BYTES,
+      resolve: deps.resolveHost,
+      checkAddresses: (u, addresses) =>
+        assertAddressesAllowed(u, addresses, deps.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS),
+    }).catch((err: unknown) => {
+      if (!(err instanceof DestinationRefusedError)) throw err;
+      // Retrying cannot change the answer until the operator changes the URL.
+      throw ApplicationFailure.create({
+        type: KYC_DESTINATION_REFUSED,
+        message: `KYC provider URL refused: ${err.message}`,
+        nonRetryable: true,
+      });
+    });
+    return { status: answer.status, headers: answer.headers, text: answer.body.toString('utf8') };
   };
 }
 

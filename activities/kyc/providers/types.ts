@@ -23,6 +23,11 @@ export interface ProviderCheckRequest {
  */
 export interface KycProviderClient {
   createCheck(req: ProviderCheckRequest, idempotencyKey: string): Promise<PendingCheck>;
+  /**
+   * For a provider whose completion webhook does not carry the result (Onfido): reads it back.
+   * Null while the provider does not have one yet.
+   */
+  readCheckResult?(checkId: string): Promise<'approved' | 'rejected' | 'review' | null>;
 }
 
 /** An HTTP call to the provider: the destination rule is applied to every URL before it is called. */
