@@ -5,6 +5,12 @@ import {
   purgeArchiveBatch,
   type RetentionTarget,
 } from '../core/db/retention';
+import {
+  ensureArchiveMonths,
+  ensureEventPartitions,
+  retireMonths,
+  type PartitionRetentionResult,
+} from '../core/db/partitions';
 import { pruneWebhookLog } from '../core/db/webhook-log';
 import type { ResolvedDeps } from './index';
 
@@ -24,6 +30,30 @@ export function retentionActivities(deps: ResolvedDeps) {
   return {
     async listRetentionTargets(): Promise<RetentionTarget[]> {
       return listEventRetentionTargets(deps.pool);
+    },
+
+    /**
+     * Whole months first (core/db/partitions.ts): a past month whose present operators' horizons
+     * have all passed moves to events_archive or is dropped, as catalog work. What is left (a
+     * month some operator still keeps, the first partition from before partitioning) goes to
+     * enforceEventRetention's bounded row sweep.
+     */
+    async retireEventMonths(q: {
+      targets: RetentionTarget[];
+      asOf: string;
+    }): Promise<PartitionRetentionResult> {
+      const out = await retireMonths(deps.pool, q.targets, new Date(q.asOf));
+      if (out.monthsArchived.length + out.monthsDropped.length > 0) {
+        deps.log.info(out, 'retention: whole months archived or dropped');
+      }
+      return out;
+    },
+
+    /** This month's events partition and the next `monthsAhead` (the event-partitions schedule). */
+    async ensureEventPartitions(q: { monthsAhead: number }): Promise<number> {
+      const made = await ensureEventPartitions(deps.pool, q.monthsAhead);
+      if (made > 0) deps.log.info({ made }, 'event partitions created');
+      return made;
     },
 
     /**
@@ -76,6 +106,8 @@ export function retentionActivities(deps: ResolvedDeps) {
         }
         return false;
       };
+      // The months these events are in need an archive partition (catalog work, once each).
+      await ensureArchiveMonths(deps.pool, operatorId, hotCutoff);
       const moved = await drain(
         () => archiveEventsBatch(deps.pool, { operatorId, cutoff: hotCutoff, limit: q.batchSize }),
         (n) => (archived += n),
