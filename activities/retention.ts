@@ -11,6 +11,8 @@ import {
   retireMonths,
   type PartitionRetentionResult,
 } from '../core/db/partitions';
+
+export type { PartitionRetentionResult };
 import { pruneWebhookLog } from '../core/db/webhook-log';
 import type { ResolvedDeps } from './index';
 

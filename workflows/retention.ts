@@ -1,7 +1,7 @@
 import { patched, proxyActivities, setWorkflowOptions, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { OperatorRetentionResult } from '../activities/retention';
-import type { PartitionRetentionResult } from '../core/db/partitions';
+import type { PartitionRetentionResult } from '../activities/retention';
 
 /** Our own database; each call is bounded (maxBatches) and heartbeats between batches. */
 const DATABASE: ActivityOptions = {
