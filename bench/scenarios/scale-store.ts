@@ -147,18 +147,46 @@ export async function scaleStore(ctx: BenchContext): Promise<void> {
   const months = (await listMonthPartitions(pool, 'events')).slice(1, MONTHS + 1);
   const vac0 = await vacuumStats(ctx);
   const loadStart = Date.now();
-  for (const [i, m] of months.entries()) {
-    const t0 = Date.now();
-    await pool.query(
-      `insert into events (id, operator_id, external_id, event_type, data, created_at)
-       select 'eev_' || lpad(to_hex($1::int), 2, '0') || lpad(to_hex(g), 14, '0'),
-              'op_scale_' || lpad((g % $4)::text, 2, '0'), 'p' || (g % 100000), 'game_activity',
-              jsonb_build_object('game_id', 'slot_starburst', 'bet_amount', 2.5, 'currency', 'GBP', 'round_id', 'r_' || g),
-              $2::timestamptz + ($3::timestamptz - $2::timestamptz) * (g::float8 / ($5 + 1))
-         from generate_series(1, $5) g`,
-      [i + 1, m.from, m.to, OPERATORS, perMonth],
-    );
-    ctx.log(`scale-store: loaded ${m.name}: ${fmt(perMonth)} rows in ${fmt((Date.now() - t0) / 1000, 1)} s`);
+  // Each month is loaded as a bulk load would be: its (empty) partition detached, its indexes
+  // dropped, the rows inserted, the indexes built in one sort each, and the partition attached
+  // again (its bound CHECK constraint spares the attach a scan). Incremental index inserts ran
+  // at a few thousand rows/s on this shared machine; this is several times faster.
+  const loader = await pool.connect();
+  try {
+    await loader.query(`set maintenance_work_mem = '256MB'`);
+    for (const [i, m] of months.entries()) {
+      const t0 = Date.now();
+      const part = `"${m.name}"`;
+      await loader.query(`alter table events detach partition ${part}`);
+      const { rows: idx } = await loader.query<{ name: string }>(
+        `select indexrelid::regclass::text as name from pg_index where indrelid = $1::regclass`,
+        [m.name],
+      );
+      for (const x of idx) await loader.query(`drop index ${x.name}`);
+      await loader.query(
+        `insert into ${part} (id, operator_id, external_id, event_type, data, created_at)
+         select 'eev_' || lpad(to_hex($1::int), 2, '0') || lpad(to_hex(g), 14, '0'),
+                'op_scale_' || lpad((g % $4)::text, 2, '0'), 'p' || (g % 100000), 'game_activity',
+                jsonb_build_object('game_id', 'slot_starburst', 'bet_amount', 2.5, 'currency', 'GBP', 'round_id', 'r_' || g),
+                $2::timestamptz + ($3::timestamptz - $2::timestamptz) * (g::float8 / ($5 + 1))
+           from generate_series(1, $5) g`,
+        [i + 1, m.from, m.to, OPERATORS, perMonth],
+      );
+      await loader.query(`create unique index "${m.name}_id" on ${part} (id)`);
+      await loader.query(`create index on ${part} (operator_id, external_id, created_at desc, id desc)`);
+      await loader.query(
+        `create index on ${part} (operator_id, external_id, event_type, created_at desc, id desc)`,
+      );
+      await loader.query(`create index on ${part} (operator_id, created_at)`);
+      await loader.query(
+        `alter table events attach partition ${part} for values from ('${m.from.toISOString()}') to ('${m.to.toISOString()}')`,
+      );
+      ctx.log(
+        `scale-store: loaded ${m.name}: ${fmt(perMonth)} rows in ${fmt((Date.now() - t0) / 1000, 1)} s`,
+      );
+    }
+  } finally {
+    loader.release();
   }
   const loadS = (Date.now() - loadStart) / 1000;
   await pool.query('vacuum analyze events');
