@@ -18,6 +18,17 @@ import type { ResolvedDeps } from './index';
 
 const DAY_MS = 86_400_000;
 
+/**
+ * Horizons apply to whole UTC months: an event leaves the hot table (or the archive) with its
+ * month, once the month's last instant is past hot_days (archive_days). So it goes between
+ * hot_days and hot_days + one month after it was recorded, and a month every present operator
+ * is done with moves or drops whole (core/db/partitions.ts) instead of being swept day by day.
+ */
+const monthStart = (t: number): Date => {
+  const d = new Date(t);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+};
+
 export interface OperatorRetentionResult {
   operatorId: string;
   hotDays: number;
@@ -79,8 +90,8 @@ export function retentionActivities(deps: ResolvedDeps) {
     },
 
     /**
-     * One operator's events: those older than hot_days move to events_archive, archived ones
-     * older than archive_days are removed. Ages are measured from `asOf` (the workflow's
+     * One operator's events: those in months wholly past hot_days move to events_archive,
+     * archived ones in months wholly past archive_days are removed (monthStart). Ages are measured from `asOf` (the workflow's
      * clock), so a retried attempt applies the same cutoffs. Bounded: at most `maxBatches`
      * statements of `batchSize` rows each, heartbeating between them.
      */
@@ -92,8 +103,8 @@ export function retentionActivities(deps: ResolvedDeps) {
     }): Promise<OperatorRetentionResult> {
       const now = Date.parse(q.asOf);
       const { hot_days: hotDays, archive_days: archiveDays } = q.target.events;
-      const hotCutoff = new Date(now - hotDays * DAY_MS);
-      const archiveCutoff = new Date(now - archiveDays * DAY_MS);
+      const hotCutoff = monthStart(now - hotDays * DAY_MS);
+      const archiveCutoff = monthStart(now - archiveDays * DAY_MS);
       const operatorId = q.target.operatorId;
       let archived = 0;
       let deleted = 0;

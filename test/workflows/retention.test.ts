@@ -78,8 +78,10 @@ describe('retention of events', () => {
     expect(settings.status).toBe(200);
 
     const fresh = await eventsAged(op.client, 'ret_1', 2, 5);
-    const warm = await eventsAged(op.client, 'ret_1', 5, 45);
-    const old = await eventsAged(op.client, 'ret_1', 3, 400);
+    // Horizons apply to whole months (activities/retention.ts): 75 days is past a 30-day horizon's
+    // month on any day of the year, 430 past a 365-day one's, 5 days never.
+    const warm = await eventsAged(op.client, 'ret_1', 5, 75);
+    const old = await eventsAged(op.client, 'ret_1', 3, 430);
     const untouched = await eventsAged(keep.client, 'ret_1', 2, 400);
 
     // Through the schedule: trigger it now rather than wait for 03:17.
@@ -130,7 +132,7 @@ describe('retention of events', () => {
     await op.client.put(`${P}/settings`, {
       retentionPolicy: { entity_events: { hot_days: 30, archive_days: 1825 } },
     });
-    const warm = await eventsAged(op.client, 'ret_b', 7, 60);
+    const warm = await eventsAged(op.client, 'ret_b', 7, 75);
     const run = async (n: number) =>
       (
         (await stack.temporal.workflow.execute('applyRetention', {
