@@ -5,10 +5,29 @@ import {
   purgeArchiveBatch,
   type RetentionTarget,
 } from '../core/db/retention';
+import {
+  ensureArchiveMonths,
+  ensureEventPartitions,
+  retireMonths,
+  type PartitionRetentionResult,
+} from '../core/db/partitions';
+
+export type { PartitionRetentionResult };
 import { pruneWebhookLog } from '../core/db/webhook-log';
 import type { ResolvedDeps } from './index';
 
 const DAY_MS = 86_400_000;
+
+/**
+ * Horizons apply to whole UTC months: an event leaves the hot table (or the archive) with its
+ * month, once the month's last instant is past hot_days (archive_days). So it goes between
+ * hot_days and hot_days + one month after it was recorded, and a month every present operator
+ * is done with moves or drops whole (core/db/partitions.ts) instead of being swept day by day.
+ */
+const monthStart = (t: number): Date => {
+  const d = new Date(t);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+};
 
 export interface OperatorRetentionResult {
   operatorId: string;
@@ -24,6 +43,30 @@ export function retentionActivities(deps: ResolvedDeps) {
   return {
     async listRetentionTargets(): Promise<RetentionTarget[]> {
       return listEventRetentionTargets(deps.pool);
+    },
+
+    /**
+     * Whole months first (core/db/partitions.ts): a past month whose present operators' horizons
+     * have all passed moves to events_archive or is dropped, as catalog work. What is left (a
+     * month some operator still keeps, the first partition from before partitioning) goes to
+     * enforceEventRetention's bounded row sweep.
+     */
+    async retireEventMonths(q: {
+      targets: RetentionTarget[];
+      asOf: string;
+    }): Promise<PartitionRetentionResult> {
+      const out = await retireMonths(deps.pool, q.targets, new Date(q.asOf));
+      if (out.monthsArchived.length + out.monthsDropped.length > 0) {
+        deps.log.info(out, 'retention: whole months archived or dropped');
+      }
+      return out;
+    },
+
+    /** This month's events partition and the next `monthsAhead` (the event-partitions schedule). */
+    async ensureEventPartitions(q: { monthsAhead: number }): Promise<number> {
+      const made = await ensureEventPartitions(deps.pool, q.monthsAhead);
+      if (made > 0) deps.log.info({ made }, 'event partitions created');
+      return made;
     },
 
     /**
@@ -47,8 +90,8 @@ export function retentionActivities(deps: ResolvedDeps) {
     },
 
     /**
-     * One operator's events: those older than hot_days move to events_archive, archived ones
-     * older than archive_days are removed. Ages are measured from `asOf` (the workflow's
+     * One operator's events: those in months wholly past hot_days move to events_archive,
+     * archived ones in months wholly past archive_days are removed (monthStart). Ages are measured from `asOf` (the workflow's
      * clock), so a retried attempt applies the same cutoffs. Bounded: at most `maxBatches`
      * statements of `batchSize` rows each, heartbeating between them.
      */
@@ -60,8 +103,8 @@ export function retentionActivities(deps: ResolvedDeps) {
     }): Promise<OperatorRetentionResult> {
       const now = Date.parse(q.asOf);
       const { hot_days: hotDays, archive_days: archiveDays } = q.target.events;
-      const hotCutoff = new Date(now - hotDays * DAY_MS);
-      const archiveCutoff = new Date(now - archiveDays * DAY_MS);
+      const hotCutoff = monthStart(now - hotDays * DAY_MS);
+      const archiveCutoff = monthStart(now - archiveDays * DAY_MS);
       const operatorId = q.target.operatorId;
       let archived = 0;
       let deleted = 0;
@@ -76,6 +119,8 @@ export function retentionActivities(deps: ResolvedDeps) {
         }
         return false;
       };
+      // The months these events are in need an archive partition (catalog work, once each).
+      await ensureArchiveMonths(deps.pool, operatorId, hotCutoff);
       const moved = await drain(
         () => archiveEventsBatch(deps.pool, { operatorId, cutoff: hotCutoff, limit: q.batchSize }),
         (n) => (archived += n),

@@ -24,6 +24,7 @@ import { memory, ingest } from './scenarios/ingest';
 import { fanoutLag } from './scenarios/lag';
 import { listing } from './scenarios/listing';
 import { scale } from './scenarios/scale';
+import { scaleStore } from './scenarios/scale-store';
 import { waits } from './scenarios/waits';
 
 /** In this order: later ones reuse figures (max ingest rate, max fan-out rate) of earlier ones. */
@@ -44,6 +45,8 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   // Late: its fan-out (5,000 workflows per batch) keeps Temporal and the worker busy for minutes.
   batch,
   scale,
+  // The events store loaded to 20M rows against itself nearly empty (issue 23); last: it fills the disk.
+  'scale-store': scaleStore,
 };
 
 function parseArgs(argv: string[]): { quick: boolean; only: string[]; out?: string } {

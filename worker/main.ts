@@ -7,6 +7,7 @@ import { createLogger } from '../core/logger';
 import { activityInterceptor } from './activity-interceptor';
 import { createWorkerMetrics, serveMetrics } from './metrics';
 import { workerOptions, workflowCode } from './options';
+import { ensurePartitionSchedule } from './partition-schedule';
 import { ensureRetentionSchedule } from './retention-schedule';
 import { installSdkRuntime } from './sdk-telemetry';
 import {
@@ -46,6 +47,8 @@ async function main(): Promise<void> {
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
   const scheduleId = await ensureRetentionSchedule(client, config.TEMPORAL_TASK_QUEUE);
   log.info({ scheduleId }, 'retention schedule in place');
+  const partitionScheduleId = await ensurePartitionSchedule(client, config.TEMPORAL_TASK_QUEUE);
+  log.info({ scheduleId: partitionScheduleId }, 'event-partitions schedule in place');
   // Worker.run() handles SIGINT/SIGTERM itself: stops polling, finishes in-flight tasks, resolves.
   const running = worker.run();
   log.info(

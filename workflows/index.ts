@@ -5,3 +5,5 @@ export { resendWebhookMessage } from './resend-webhook';
 export { recoverWebhookEndpoint } from './recover-webhooks';
 // Re-drives and backfills of one definition over past events (npm run cli -- fanout …).
 export { redriveDefinition } from './redrive';
+// Events partitions created ahead of need (the event-partitions schedule).
+export { maintainEventPartitions } from './partitions';

@@ -1,6 +1,7 @@
 import { patched, proxyActivities, setWorkflowOptions, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { OperatorRetentionResult } from '../activities/retention';
+import type { PartitionRetentionResult } from '../activities/retention';
 
 /** Our own database; each call is bounded (maxBatches) and heartbeats between batches. */
 const DATABASE: ActivityOptions = {
@@ -9,7 +10,7 @@ const DATABASE: ActivityOptions = {
   retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 10 },
 };
 
-const { listRetentionTargets, enforceEventRetention, pruneWebhookDeliveryLog } =
+const { listRetentionTargets, enforceEventRetention, pruneWebhookDeliveryLog, retireEventMonths } =
   proxyActivities<Activities>(DATABASE);
 
 export interface RetentionInput {
@@ -26,6 +27,11 @@ export interface RetentionResult {
   deleted: number;
   complete: boolean;
   perOperator: OperatorRetentionResult[];
+  /**
+   * Whole months moved to the archive or dropped (absent in runs from before partitioning);
+   * their rows are not in `archived` / `deleted`, which count the row sweep's.
+   */
+  months?: PartitionRetentionResult;
   /** Webhook delivery log messages removed (absent in runs from before the log existed). */
   webhookMessagesDeleted?: number;
 }
@@ -39,6 +45,8 @@ export async function applyRetention(input: RetentionInput = {}): Promise<Retent
   // Workflow time is recorded in history: a replay or a retried activity uses the same cutoffs.
   const asOf = new Date().toISOString();
   const targets = await listRetentionTargets();
+  // Runs recorded before events were partitioned replay without this step.
+  const months = patched('partition-retention') ? await retireEventMonths({ targets, asOf }) : undefined;
   const perOperator: OperatorRetentionResult[] = [];
   for (const target of targets) {
     perOperator.push(
@@ -61,6 +69,7 @@ export async function applyRetention(input: RetentionInput = {}): Promise<Retent
   return {
     asOf,
     ...(webhookMessagesDeleted === undefined ? {} : { webhookMessagesDeleted }),
+    ...(months === undefined ? {} : { months }),
     operators: perOperator.length,
     archived: perOperator.reduce((n, r) => n + r.archived, 0),
     deleted: perOperator.reduce((n, r) => n + r.deleted, 0),

@@ -18,6 +18,10 @@ export async function listing(ctx: BenchContext): Promise<void> {
   // All but the newest half-depth move to the archive, as the retention sweep would: the deep
   // pages (cursor and offset) read archived events after crossing from the hot table.
   const hot = (DEPTH * limit) / 2;
+  // The archive's month partitions are made when retention first needs them (migration 019).
+  await ctx.s.pool.query(
+    `select ensure_month_partition('events_archive', t) from (values (now() - interval '1 day'), (now())) v(t)`,
+  );
   const { rowCount: archived } = await ctx.s.pool.query(
     `with moved as (
        delete from events

@@ -24,6 +24,9 @@ const branch = (table: 'events' | 'events_archive') => `
       and ($4::timestamptz is null or created_at >= $4)
       and ($5::timestamptz is null or created_at < $5)
       and ($6::timestamptz is null or (created_at, id) < ($6, $7::text))
+      -- Implied by the line above, but in a form partition pruning reads: a page after a
+      -- cursor plans only the partitions at or before its month (migration 018).
+      and ($6::timestamptz is null or created_at <= $6)
     order by created_at desc, id desc
     limit $8::int + $9::int)`;
 
@@ -41,6 +44,12 @@ const branch = (table: 'events' | 'events_archive') => `
  * of the entity's rows: measured, 100,000 events, 90 ms a page instead of 0.2 ms.) An event is in exactly one table at any moment (the sweep moves it in one
  * statement), and one statement sees one snapshot, so a page never holds it twice; between
  * pages a moved event keeps its (created_at, id) and with it its place in the order.
+ *
+ * Both tables are partitioned by month (migrations 018, 019). Ordered by the partition key,
+ * each branch is an Append that reads its partitions newest first and stops once the page is
+ * full, so a page touches the partition holding its rows and at most the one before; with a
+ * cursor, later months are pruned when the statement is planned (custom plans: an unnamed
+ * statement is planned with its values). test/core/db/event-partitions.test.ts shows the plan.
  */
 export async function listEvents(db: Queryable, q: ListEventsQuery): Promise<EventRow[]> {
   const { rows } = await db.query<EventRow>(

@@ -15,6 +15,7 @@ import { freePort } from '../../scripts/lib/ports';
 import { PROJECT_ROOT } from '../../scripts/lib/project';
 import { NODE_LTS_VERSION } from '../../scripts/node-lts';
 import { FIXTURES_DIR, fixtureHistory, type HistoryFixture } from '../../scripts/record-history';
+import { partitionScheduleId } from '../../worker/partition-schedule';
 import { retentionScheduleId } from '../../worker/retention-schedule';
 import { testEnv, withDatabase } from '../support/env';
 
@@ -135,10 +136,12 @@ afterAll(async () => {
   await Promise.all(children.map((c) => c.stop(10_000)));
   if (database) await admin(`drop database if exists ${database} with (force)`);
   const connection = await Connection.connect({ address: testEnv().temporalAddress });
-  await new TemporalClient({ connection, namespace: testEnv().namespace }).schedule
-    .getHandle(retentionScheduleId(taskQueue))
-    .delete()
-    .catch(() => undefined);
+  for (const id of [retentionScheduleId(taskQueue), partitionScheduleId(taskQueue)]) {
+    await new TemporalClient({ connection, namespace: testEnv().namespace }).schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
+  }
   await connection.close();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });

@@ -27,6 +27,7 @@ import { activityInterceptor } from '../../worker/activity-interceptor';
 import { PinoSdkLogger } from '../../worker/sdk-telemetry';
 import { createWorkerMetrics, type WorkerMetrics } from '../../worker/metrics';
 import { deploymentOptions, makeVersionCurrent, workerVersion } from '../../worker/versioning';
+import { ensurePartitionSchedule, partitionScheduleId } from '../../worker/partition-schedule';
 import { createTestDatabase, type TestDatabase } from './db';
 import { WORKFLOW_BUNDLE, testEnv } from './env';
 
@@ -222,6 +223,10 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
       running = undefined;
     },
     async close() {
+      await temporal.schedule
+        .getHandle(partitionScheduleId(taskQueue))
+        .delete()
+        .catch(() => undefined);
       await stack.stopWorker();
       await dispatcher.stop();
       // Drop open connections first: one still sending a refused (413) body would hold close() for seconds.
@@ -234,6 +239,11 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
       await kyc.close();
     },
   };
-  if (opts.worker) await stack.startWorker();
+  if (opts.worker) {
+    await stack.startWorker();
+    // As worker/main.ts does, without the immediate run (a test counts its queue's workflows;
+    // the template database already has migration 018's partitions).
+    await ensurePartitionSchedule(temporal, taskQueue, { runNow: false });
+  }
   return stack;
 }

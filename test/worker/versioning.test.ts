@@ -21,6 +21,7 @@ describe('Worker Deployment Versioning settings', () => {
       redriveDefinition: 'AUTO_UPGRADE',
       resendWebhookMessage: 'AUTO_UPGRADE',
       recoverWebhookEndpoint: 'AUTO_UPGRADE',
+      maintainEventPartitions: 'PINNED',
     });
     expect(DEFAULT_VERSIONING_BEHAVIOR).toBe('PINNED');
   });

@@ -1,4 +1,5 @@
 import type { RetentionResult } from '../../workflows/retention';
+import { partitionScheduleId } from '../../worker/partition-schedule';
 import { ensureRetentionSchedule, retentionScheduleId } from '../../worker/retention-schedule';
 import { startStack, type TestStack } from '../support/stack';
 import { newOperator, newPlayer } from '../support/operators';
@@ -67,6 +68,32 @@ describe('retention of events', () => {
     });
   });
 
+  it('the test stack has the event-partitions schedule next to it; a run makes the months ahead that are missing', async () => {
+    const handle = stack.temporal.schedule.getHandle(partitionScheduleId(stack.taskQueue));
+    const d = await handle.describe();
+    expect(d.spec.calendars).toEqual([expect.objectContaining({ hour: [{ start: 2, end: 2, step: 1 }] })]);
+    expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'maintainEventPartitions' });
+    const months = async () =>
+      (
+        await stack.db.pool.query<{ n: number }>(
+          `select count(*)::int n from pg_inherits where inhparent = 'events'::regclass`,
+        )
+      ).rows[0]!.n;
+    const before = await months();
+    // The newest month goes (empty: nothing is recorded three months ahead); the run makes it again.
+    const { rows } = await stack.db.pool.query<{ name: string }>(
+      `select c.relname name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+        where i.inhparent = 'events'::regclass order by c.relname desc limit 1`,
+    );
+    await stack.db.pool.query(`drop table "${rows[0]!.name}"`);
+    await handle.trigger();
+    const workflowId = await eventually(
+      async () => (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId,
+    );
+    expect(await stack.temporal.workflow.getHandle(workflowId).result()).toEqual({ created: 1 });
+    expect(await months()).toBe(before);
+  });
+
   it('moves events past hot_days to the archive and removes those past archive_days, per operator, reporting counts', async () => {
     const op = await newOperator(stack.db.pool, stack.baseUrl);
     const keep = await newOperator(stack.db.pool, stack.baseUrl, { name: 'no-policy' });
@@ -78,8 +105,10 @@ describe('retention of events', () => {
     expect(settings.status).toBe(200);
 
     const fresh = await eventsAged(op.client, 'ret_1', 2, 5);
-    const warm = await eventsAged(op.client, 'ret_1', 5, 45);
-    const old = await eventsAged(op.client, 'ret_1', 3, 400);
+    // Horizons apply to whole months (activities/retention.ts): 75 days is past a 30-day horizon's
+    // month on any day of the year, 430 past a 365-day one's, 5 days never.
+    const warm = await eventsAged(op.client, 'ret_1', 5, 75);
+    const old = await eventsAged(op.client, 'ret_1', 3, 430);
     const untouched = await eventsAged(keep.client, 'ret_1', 2, 400);
 
     // Through the schedule: trigger it now rather than wait for 03:17.
@@ -130,7 +159,7 @@ describe('retention of events', () => {
     await op.client.put(`${P}/settings`, {
       retentionPolicy: { entity_events: { hot_days: 30, archive_days: 1825 } },
     });
-    const warm = await eventsAged(op.client, 'ret_b', 7, 60);
+    const warm = await eventsAged(op.client, 'ret_b', 7, 75);
     const run = async (n: number) =>
       (
         (await stack.temporal.workflow.execute('applyRetention', {
