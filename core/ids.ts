@@ -18,7 +18,20 @@ function hexId(prefix: string): string {
   return prefix + pool.toString('hex', offset - 8, offset);
 }
 
-export const newEventId = (): string => hexId('eev_');
+/**
+ * An event id: `eev_` + 16 hex, the month of issue in the first byte, 7 random bytes after it.
+ * `events` is partitioned by month (migration 018) and a unique index can only hold within a
+ * partition, so nothing checks an id against other months. Naming the month in the id makes
+ * ids of different months differ by construction (the byte repeats after 256 months, longer
+ * than any retention); two ids of one month are kept apart by that month's unique index (a clash,
+ * about n² / 2^57 for n events in a month, fails the statement as the single table's primary key
+ * did). The month is the API's clock; an event recorded across midnight of a month's end may
+ * land in the next month's partition, which changes nothing above.
+ */
+export function newEventId(now: Date = new Date()): string {
+  const month = (now.getUTCFullYear() * 12 + now.getUTCMonth()) % 256;
+  return `eev_${month.toString(16).padStart(2, '0')}${hexId('').slice(2)}`;
+}
 export const newEntityId = (): string => hexId('ent_');
 export const newJobId = (): string => hexId('job_');
 export const newOperatorId = (): string => hexId('op_');

@@ -1,7 +1,7 @@
 import type { PlannedWebhooks } from '../../workflows/types';
 import { OUTBOX_COLUMNS, outboxRowSql, type OutboxRowSql } from '../fanout/outbox-row';
 import { partCsv, SUBSCRIPTIONS_SQL, type PlanParts } from '../fanout/plan';
-import type { Queryable } from './pool';
+import { PgCode, type Queryable } from './pool';
 
 export interface EventRow {
   id: string;
@@ -217,4 +217,16 @@ export async function findEventForOperator(
     [eventId, operatorId],
   );
   return rows[0];
+}
+
+/**
+ * Two events of one month drew the same id (core/ids.ts: 56 random bits after the month byte):
+ * the month's unique index refused the statement. Nothing was written; the caller records the
+ * event again under a new id.
+ */
+export function isEventIdClash(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return (
+    e?.code === PgCode.UNIQUE_VIOLATION && /^events_(p\d{4}_\d{2}_id|legacy_pkey)$/.test(e.constraint ?? '')
+  );
 }

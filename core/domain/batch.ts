@@ -14,6 +14,7 @@ import type { DomainDeps } from './deps';
 import { checkEntity, newFanoutId, splitPii, type EntityInput } from './entities';
 import { planParts } from '../fanout/plan';
 import { checkEvent, entityNotFound, eventInput, type NewEvent } from './events';
+import { isEventIdClash } from '../db/events';
 import { checkStateKey, checkStateValue } from './states';
 
 /** Items per request; past this the whole request is refused (nothing is written). */
@@ -179,7 +180,24 @@ export async function recordEventBatch(
     checkEvent(template, e);
     return { id: newEventId(), e };
   });
-  return commit(deps, operatorId, 'events', items.length, c, async (tx, rows) => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await commitEvents(deps, operatorId, items.length, c);
+    } catch (err) {
+      // Two events of one month drew the same id (core/ids.ts); the transaction wrote nothing.
+      if (!isEventIdClash(err) || attempt >= 3) throw err;
+      for (const s of c.staged) s.row.id = newEventId();
+    }
+  }
+}
+
+function commitEvents(
+  deps: DomainDeps,
+  operatorId: string,
+  total: number,
+  c: Collector<{ id: string; e: NewEvent }>,
+): Promise<BatchResult> {
+  return commit(deps, operatorId, 'events', total, c, async (tx, rows) => {
     const inserted = await insertEvents(
       tx,
       operatorId,

@@ -1,4 +1,10 @@
-import { findIdempotencyKey, listEvents, type EventRow, type RecordEventResult } from '../db/events';
+import {
+  findIdempotencyKey,
+  isEventIdClash,
+  listEvents,
+  type EventRow,
+  type RecordEventResult,
+} from '../db/events';
 import { entityExists } from '../db/entities';
 import { apiError } from '../errors';
 import { outboxEntry, type OutboxEntry } from '../fanout/outbox-row';
@@ -68,22 +74,32 @@ export async function recordOneEvent(
   idempotencyKey: string | undefined,
 ): Promise<RecordOutcome> {
   checkEvent(template, e);
-  const id = newEventId();
   const hash = idempotencyKey
     ? requestHash({ externalId: e.externalId, eventType: e.eventType, data: e.data })
     : '';
-  const outbox = eventOutboxEntry(operatorId, id, e);
-  const result = await deps.events.record({
-    id,
-    operatorId,
-    externalId: e.externalId,
-    eventType: e.eventType,
-    data: e.data,
-    idempotency: idempotencyKey ? { key: idempotencyKey, requestHash: hash } : undefined,
-    plan: outbox.plan,
-  });
-  return settle(deps, operatorId, e.externalId, outbox, result, idempotencyKey, hash);
+  for (let attempt = 1; ; attempt++) {
+    const id = newEventId();
+    const outbox = eventOutboxEntry(operatorId, id, e);
+    try {
+      const result = await deps.events.record({
+        id,
+        operatorId,
+        externalId: e.externalId,
+        eventType: e.eventType,
+        data: e.data,
+        idempotency: idempotencyKey ? { key: idempotencyKey, requestHash: hash } : undefined,
+        plan: outbox.plan,
+      });
+      return await settle(deps, operatorId, e.externalId, outbox, result, idempotencyKey, hash);
+    } catch (err) {
+      // Nothing was written (the statement failed whole): the same event under a new id.
+      if (!isEventIdClash(err) || attempt >= ID_CLASH_ATTEMPTS) throw err;
+    }
+  }
 }
+
+/** A clash is about n² / 2^57 for n events in a month; three draws in a row is never. */
+const ID_CLASH_ATTEMPTS = 3;
 
 const KEY_REUSED = () =>
   apiError({
