@@ -13,10 +13,10 @@ describe('Temporal Actions counted from a history', () => {
     ['process-event-self-exclusion', 3, 'start + flagRisk + the alert'],
     [
       'process-event-deposit',
-      11,
-      'start + 10 activities (KYC 3 + alert, AML 2 + alert, affordability 2 + alert)',
+      12,
+      'start + 11 activities (KYC 3 + alert, AML 2 + alert, affordability 2 + alert, source of funds 1)',
     ],
-    ['process-event-kyc-refused', 6, 'start + 4 activities + one FailedDefinitions upsert'],
+    ['process-event-kyc-refused', 7, 'start + 5 activities + one FailedDefinitions upsert'],
     ['process-event-webhook-retried', 3, 'start + one activity tried twice'],
   ])('%s: %i (%s)', (name, expected) => {
     expect(actionsOf(fixture(name))).toBe(expected);

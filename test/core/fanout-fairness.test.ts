@@ -93,10 +93,11 @@ describe('fair fan-out', () => {
     const order = stack.kyc.calls.filter((c) => c.status === 201).map((c) => c.applicantId);
     const position = order.indexOf('other_1');
     expect(position).toBeGreaterThanOrEqual(0);
-    // Measured on this test's own code (2026-12-03, three runs each, the machine shared): with
-    // fairness on, other_1's check was the 4th, 5th and 5th provider call; with the server's
-    // matching.enableFairness switched off, the 15th, 38th and 40th (first in, first out would
-    // be the 41st; the backlog's workflows interleave their later steps). The bound sits between.
-    expect(position).toBeLessThan(12);
+    // Measured on this test's own code (2026-12-03, the machine shared or quiet): with fairness
+    // on, other_1's check was the 4th, 5th, 5th and once the 27th provider call (16th–25th in
+    // earlier runs); with the server's matching.enableFairness switched off, the 15th, 38th and
+    // 40th. The two overlap, so this bound only says the backlog did not run first in, first out
+    // (the 41st) and does NOT tell fairness on from off: the describe and activity checks above do.
+    expect(position).toBeLessThan(34);
   });
 });

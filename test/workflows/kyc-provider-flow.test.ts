@@ -159,10 +159,17 @@ describe('kyc-on-deposit with a provider connection', () => {
   });
 
   it('applies a result delivered twice and out of order once: the newer stands, the older is superseded', async () => {
-    h.kyc.webhooks.mode = { ...h.kyc.webhooks.mode, twice: true, outOfOrder: true };
+    // Newest first, 3 s apart: the rejection stands before the approval arrives (sent at the
+    // same moment, which of the two is applied first would be a race of two workflows).
+    h.kyc.webhooks.mode = { ...h.kyc.webhooks.mode, twice: true, outOfOrder: true, gapMs: 3000 };
     const recorded = await deposit(op, 'reverse_ooo');
     const ev = { ...recorded, checkId: '' };
     await definitionResult(h.stack, ev.fanoutId, 'kyc-on-deposit');
+    // Both results in the inbox (the approval comes last, after the gaps).
+    await eventually(
+      async () => ((await inboxOf(op, 'reverse_ooo')).length === 2 ? true : undefined),
+      60_000,
+    );
     const wfs = await resultWorkflows(op, 'reverse_ooo', 2);
     for (const id of wfs) await definitionResult(h.stack, id, 'kyc-result');
     ev.checkId = h.kyc.checks.find((c) => c.applicantId === 'reverse_ooo')!.id;
@@ -195,7 +202,10 @@ describe('kyc-on-deposit with a provider connection', () => {
       outcomeAt: expect.any(String),
     });
     // The sandbox did send each twice, the rejection first.
-    const sent = h.kyc.webhooks.attempts.filter((a) => a.status === 200 && a.checkId === ev.checkId);
+    const sent = await eventually(async () => {
+      const ok = h.kyc.webhooks.attempts.filter((a) => a.status === 200 && a.checkId === ev.checkId);
+      return ok.length >= 4 ? ok : undefined;
+    });
     expect(sent.map((a) => a.result)).toEqual(['rejected', 'rejected', 'approved', 'approved']);
     // Rejected straight from pending: a rejection, not a reversal (the approval never stood).
     await eventually(async () => (kycAlerts('reverse_ooo').length > 0 ? true : undefined));
