@@ -1,4 +1,5 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { upsertSchedule } from './upsert-schedule';
 import type { maintainEventPartitions } from '../workflows';
 
 /** One schedule per task queue, like retention's (worker/retention-schedule.ts). */
@@ -32,14 +33,7 @@ export async function ensurePartitionSchedule(
   { runNow = true }: { runNow?: boolean } = {},
 ): Promise<string> {
   const scheduleId = partitionScheduleId(taskQueue);
-  const options = scheduleOptions(taskQueue);
-  try {
-    await client.schedule.create({ scheduleId, ...options });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning) && (err as Error).name !== 'ScheduleAlreadyRunning')
-      throw err;
-    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, ...options }));
-  }
+  await upsertSchedule(client, scheduleId, scheduleOptions(taskQueue));
   if (runNow) await client.schedule.getHandle(scheduleId).trigger();
   return scheduleId;
 }

@@ -1,4 +1,5 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { upsertSchedule } from './upsert-schedule';
 import type { applyRetention } from '../workflows';
 
 /** One schedule per task queue (tests share a Temporal server, each on its own queue). */
@@ -26,13 +27,6 @@ function scheduleOptions(taskQueue: string) {
  */
 export async function ensureRetentionSchedule(client: Client, taskQueue: string): Promise<string> {
   const scheduleId = retentionScheduleId(taskQueue);
-  const options = scheduleOptions(taskQueue);
-  try {
-    await client.schedule.create({ scheduleId, ...options });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning) && (err as Error).name !== 'ScheduleAlreadyRunning')
-      throw err;
-    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, ...options }));
-  }
+  await upsertSchedule(client, scheduleId, scheduleOptions(taskQueue));
   return scheduleId;
 }
