@@ -58,6 +58,19 @@ const schema = z.object({
    * production the current version is set as a deploy step (docs/ops/deploy.md).
    */
   WORKER_SET_CURRENT_VERSION: bool.default(false),
+  /**
+   * The worker's workflow-task slots (maxConcurrentWorkflowTaskExecutions): how many workflow
+   * tasks one worker holds at once. Tasks it has not taken wait on the server, where fairness
+   * keys take turns between operators; tasks it has taken wait in its own line, first come first
+   * served (docs/BENCHMARKS.md, "Fairness to the activity"). Unset: the SDK's 40.
+   */
+  WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(1000).optional(),
+  /**
+   * Workflows the worker keeps in memory between tasks (maxCachedWorkflows; their later tasks go
+   * to its sticky queue). 0: none, every task goes to the shared queue and replays its history.
+   * Unset: the SDK's default, sized from the heap.
+   */
+  WORKER_WORKFLOW_CACHE: z.coerce.number().int().min(0).optional(),
   /** 32+ byte secret (hex or base64) from which per-operator PII keys are derived. */
   PII_MASTER_KEY: z.string().min(32),
   /** Relay sweep period for events whose immediate workflow start did not happen. */

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const code = await loadWorkflowCode(workflowCode(), Runtime.instance().logger);
   const version = workerVersion(config, code.workflowBundle.code);
   const worker = await Worker.create({
-    ...workerOptions(),
+    ...workerOptions(config),
     workflowBundle: code.workflowBundle,
     workerDeploymentOptions: deploymentOptions(version),
     connection,

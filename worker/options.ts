@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkerOptions } from '@temporalio/worker';
+import type { Config } from '../core/config';
 
 /**
  * Where `npm run build` (and so the image) writes the workflow bundle: next to the compiled
@@ -22,6 +23,14 @@ export function workflowCode(bundlePath = PREBUILT_WORKFLOW_BUNDLE): WorkflowCod
 }
 
 /** Options of the worker process besides its workflow code (worker/versioning.ts loads that). */
-export function workerOptions(): Pick<WorkerOptions, 'shutdownGraceTime'> {
-  return { shutdownGraceTime: '30s' };
+export function workerOptions(
+  config: Pick<Config, 'WORKER_WORKFLOW_TASK_SLOTS' | 'WORKER_WORKFLOW_CACHE'>,
+): Pick<WorkerOptions, 'shutdownGraceTime' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'> {
+  return {
+    shutdownGraceTime: '30s',
+    ...(config.WORKER_WORKFLOW_TASK_SLOTS !== undefined && {
+      maxConcurrentWorkflowTaskExecutions: config.WORKER_WORKFLOW_TASK_SLOTS,
+    }),
+    ...(config.WORKER_WORKFLOW_CACHE !== undefined && { maxCachedWorkflows: config.WORKER_WORKFLOW_CACHE }),
+  };
 }

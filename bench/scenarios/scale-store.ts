@@ -7,6 +7,7 @@ import {
   retireMonths,
   type MonthPartition,
 } from '../../core/db/partitions';
+import type { Queryable } from '../../core/db/pool';
 import { archiveEventsBatch } from '../../core/db/retention';
 import { PROJECT_ROOT } from '../../scripts/lib/project';
 import { authHeaders, autocannon, probe } from '../lib/autocannon';
@@ -132,10 +133,11 @@ export async function scaleStore(ctx: BenchContext): Promise<void> {
   );
   const empty = await measure(ctx, `near-empty (${fmt(startRows[0]!.n)} events)`, cursor);
 
-  // Load: months 1..12 ahead of this one (their partitions made here, as the schedule would
-  // ahead of time), one INSERT … SELECT generate_series per month, spread over 20 operators and
-  // 100,000 entities each; created_at evenly over the month. Future months rather than past
-  // ones: past months of a fresh database lie in the first partition (before partitioning).
+  // Load: this month and the 11 after it (their partitions made here, as the schedule would
+  // ahead of time), spread over 20 operators and 100,000 entities each. This month takes its
+  // share too, so the loaded phase records into a partition as full as a real month's (up to
+  // now), not an empty one. Future months rather than past ones: past months of a fresh
+  // database lie in the first partition (the table from before partitioning).
   await pool.query(`select ensure_event_partitions($1)`, [MONTHS + 1]);
   await pool.query(
     `insert into operators (id, name, mode, retention_policy)
@@ -144,43 +146,62 @@ export async function scaleStore(ctx: BenchContext): Promise<void> {
        from generate_series(0, $1 - 1) g on conflict do nothing`,
     [OPERATORS],
   );
-  const months = (await listMonthPartitions(pool, 'events')).slice(1, MONTHS + 1);
+  const months = (await listMonthPartitions(pool, 'events')).slice(0, MONTHS);
   const vac0 = await vacuumStats(ctx);
   const loadStart = Date.now();
-  // Each month is loaded as a bulk load would be: its (empty) partition detached, its indexes
-  // dropped, the rows inserted, the indexes built in one sort each, and the partition attached
-  // again (its bound CHECK constraint spares the attach a scan). Incremental index inserts ran
-  // at a few thousand rows/s on this shared machine; this is several times faster.
+  // One month's rows: ids in the product's format (month byte = the bench's month number, so no
+  // two months share one), created_at evenly over [from, to).
+  const insertMonth = (
+    db: Queryable,
+    table: string,
+    i: number,
+    from: Date,
+    to: Date,
+    lo: number,
+    hi: number,
+  ) =>
+    db.query(
+      `insert into ${table} (id, operator_id, external_id, event_type, data, created_at)
+       select 'eev_' || lpad(to_hex($1::int), 2, '0') || lpad(to_hex(g), 14, '0'),
+              'op_scale_' || lpad((g % $4)::text, 2, '0'), 'p' || (g % 100000), 'game_activity',
+              jsonb_build_object('game_id', 'slot_starburst', 'bet_amount', 2.5, 'currency', 'GBP', 'round_id', 'r_' || g),
+              $2::timestamptz + ($3::timestamptz - $2::timestamptz) * (g::float8 / ($5 + 1))
+         from generate_series($6::int, $7::int) g`,
+      [i + 1, from, to, OPERATORS, perMonth, lo, hi],
+    );
   const loader = await pool.connect();
   try {
     await loader.query(`set maintenance_work_mem = '256MB'`);
     for (const [i, m] of months.entries()) {
       const t0 = Date.now();
       const part = `"${m.name}"`;
-      await loader.query(`alter table events detach partition ${part}`);
-      const { rows: idx } = await loader.query<{ name: string }>(
-        `select indexrelid::regclass::text as name from pg_index where indrelid = $1::regclass`,
-        [m.name],
-      );
-      for (const x of idx) await loader.query(`drop index ${x.name}`);
-      await loader.query(
-        `insert into ${part} (id, operator_id, external_id, event_type, data, created_at)
-         select 'eev_' || lpad(to_hex($1::int), 2, '0') || lpad(to_hex(g), 14, '0'),
-                'op_scale_' || lpad((g % $4)::text, 2, '0'), 'p' || (g % 100000), 'game_activity',
-                jsonb_build_object('game_id', 'slot_starburst', 'bet_amount', 2.5, 'currency', 'GBP', 'round_id', 'r_' || g),
-                $2::timestamptz + ($3::timestamptz - $2::timestamptz) * (g::float8 / ($5 + 1))
-           from generate_series(1, $5) g`,
-        [i + 1, m.from, m.to, OPERATORS, perMonth],
-      );
-      await loader.query(`create unique index "${m.name}_id" on ${part} (id)`);
-      await loader.query(`create index on ${part} (operator_id, external_id, created_at desc, id desc)`);
-      await loader.query(
-        `create index on ${part} (operator_id, external_id, event_type, created_at desc, id desc)`,
-      );
-      await loader.query(`create index on ${part} (operator_id, created_at)`);
-      await loader.query(
-        `alter table events attach partition ${part} for values from ('${m.from.toISOString()}') to ('${m.to.toISOString()}')`,
-      );
+      if (i === 0) {
+        // This month already holds the listing entity and the near-empty phase's events, and
+        // stays attached (the worker may still be fanning those out): its rows go in through
+        // its live indexes, as a month's traffic would, in chunks, up to now.
+        for (let lo = 1; lo <= perMonth; lo += 250_000)
+          await insertMonth(loader, part, i, m.from, new Date(), lo, Math.min(perMonth, lo + 249_999));
+      } else {
+        // A future month is loaded as a bulk load would be: its (empty) partition detached, its
+        // indexes dropped, the rows inserted, the indexes built in one sort each, and the
+        // partition attached again (its bound CHECK constraint spares the attach a scan).
+        await loader.query(`alter table events detach partition ${part}`);
+        const { rows: idx } = await loader.query<{ name: string }>(
+          `select indexrelid::regclass::text as name from pg_index where indrelid = $1::regclass`,
+          [m.name],
+        );
+        for (const x of idx) await loader.query(`drop index ${x.name}`);
+        await insertMonth(loader, part, i, m.from, m.to, 1, perMonth);
+        await loader.query(`create unique index "${m.name}_id" on ${part} (id)`);
+        await loader.query(`create index on ${part} (operator_id, external_id, created_at desc, id desc)`);
+        await loader.query(
+          `create index on ${part} (operator_id, external_id, event_type, created_at desc, id desc)`,
+        );
+        await loader.query(`create index on ${part} (operator_id, created_at)`);
+        await loader.query(
+          `alter table events attach partition ${part} for values from ('${m.from.toISOString()}') to ('${m.to.toISOString()}')`,
+        );
+      }
       ctx.log(
         `scale-store: loaded ${m.name}: ${fmt(perMonth)} rows in ${fmt((Date.now() - t0) / 1000, 1)} s`,
       );
@@ -203,11 +224,12 @@ export async function scaleStore(ctx: BenchContext): Promise<void> {
   );
   const full = await measure(ctx, `loaded (${fmt(loaded.n)} events)`, cursor);
 
-  // Retention of one month. Today's way, on month 1: every operator's events before its end
+  // Retention of one month (months after this one: this one holds the bench operator's own
+  // events). Today's way, on month 1: every operator's events before its end
   // moved row by row (batches of 1,000, as the schedule runs it). The partition way, on month 2
   // (the same size and shape): retireMonths moves it whole to the archive; then its archive
   // partition is dropped, as it would be past archive_days.
-  const [m1, m2] = months as [MonthPartition, MonthPartition];
+  const [m1, m2] = months.slice(1, 3) as [MonthPartition, MonthPartition];
   await pool.query(`select ensure_month_partition('events_archive', $1)`, [m1.from]);
   // The row sweep moves a few hundred rows a second on this shared machine: it runs for at
   // most ROW_SWEEP_S and its time and WAL for the whole month are extrapolated from its rate

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { Queryable } from './pool';
+import { PgCode, type Queryable } from './pool';
 import type { RetentionTarget } from './retention';
 
 /**
@@ -23,6 +23,20 @@ export async function ensureEventPartitions(db: Queryable, monthsAhead: number):
     monthsAhead,
   ]);
   return rows[0]!.made;
+}
+
+/**
+ * A write met a month that has no events partition: the `event-partitions` schedule, which
+ * keeps three months ahead, has not run for that long (no worker up). Nothing was written; the
+ * API makes the month's partition itself (ensureEventPartitions) and writes again, so recording
+ * never depends on a worker having run.
+ */
+export function isMissingEventPartition(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (
+    e?.code === PgCode.CHECK_VIOLATION &&
+    /^no partition of relation "events" found for row/.test(e.message ?? '')
+  );
 }
 
 /**

@@ -47,6 +47,7 @@ export type Queryable = Pick<Pool, 'query'>;
 /** Postgres error codes we react to, by name. */
 export const PgCode = {
   UNIQUE_VIOLATION: '23505',
+  CHECK_VIOLATION: '23514',
   FOREIGN_KEY_VIOLATION: '23503',
   INVALID_TEXT_REPRESENTATION: '22P02',
   CHARACTER_NOT_IN_REPERTOIRE: '22021',

@@ -14,8 +14,8 @@ import type { DomainDeps } from './deps';
 import { checkEntity, newFanoutId, splitPii, type EntityInput } from './entities';
 import { planParts } from '../fanout/plan';
 import { checkEvent, entityNotFound, eventInput, type NewEvent } from './events';
-import { isEventIdClash } from '../db/events';
 import { checkStateKey, checkStateValue } from './states';
+import { writeEventsAgain } from './write-again';
 
 /** Items per request; past this the whole request is refused (nothing is written). */
 export const BATCH_LIMITS = { entities: 1000, events: 5000, states: 1000 } as const;
@@ -184,8 +184,9 @@ export async function recordEventBatch(
     try {
       return await commitEvents(deps, operatorId, items.length, c);
     } catch (err) {
-      // Two events of one month drew the same id (core/ids.ts); the transaction wrote nothing.
-      if (!isEventIdClash(err) || attempt >= 3) throw err;
+      // The transaction wrote nothing (an id clash, a month without its partition): again,
+      // under new ids.
+      if (!(await writeEventsAgain(deps.pool, err, attempt))) throw err;
       for (const s of c.staged) s.row.id = newEventId();
     }
   }

@@ -1,10 +1,4 @@
-import {
-  findIdempotencyKey,
-  isEventIdClash,
-  listEvents,
-  type EventRow,
-  type RecordEventResult,
-} from '../db/events';
+import { findIdempotencyKey, listEvents, type EventRow, type RecordEventResult } from '../db/events';
 import { entityExists } from '../db/entities';
 import { apiError } from '../errors';
 import { outboxEntry, type OutboxEntry } from '../fanout/outbox-row';
@@ -14,6 +8,7 @@ import type { Template } from '../template/igaming';
 import { validateEventData } from '../template/validate';
 import type { DomainDeps } from './deps';
 import { requestHash } from './request-hash';
+import { writeEventsAgain } from './write-again';
 import { encodeKeysetCursor, parseKeysetCursor, type KeysetCursor } from './keyset-cursor';
 
 export const MAX_EVENT_DATA_BYTES = 32 * 1024;
@@ -92,14 +87,11 @@ export async function recordOneEvent(
       });
       return await settle(deps, operatorId, e.externalId, outbox, result, idempotencyKey, hash);
     } catch (err) {
-      // Nothing was written (the statement failed whole): the same event under a new id.
-      if (!isEventIdClash(err) || attempt >= ID_CLASH_ATTEMPTS) throw err;
+      // Nothing was written (the statement failed whole): the same event again, under a new id.
+      if (!(await writeEventsAgain(deps.pool, err, attempt))) throw err;
     }
   }
 }
-
-/** A clash is about n² / 2^57 for n events in a month; three draws in a row is never. */
-const ID_CLASH_ATTEMPTS = 3;
 
 const KEY_REUSED = () =>
   apiError({
