@@ -107,6 +107,17 @@ function temporalStore(runId: string): { dbFile?: string; sqlitePragmas?: string
   throw new Error(`BENCH_TEMPORAL_STORE is memory, wal or file, not "${store}"`);
 }
 
+/**
+ * Extra dynamic config for the bench's own dev server, as a JSON object in
+ * BENCH_TEMPORAL_DYNAMIC_CONFIG (e.g. one partition per task queue:
+ * `{"matching.numTaskqueueReadPartitions":1,"matching.numTaskqueueWritePartitions":1}`), to
+ * measure a server setting against the default in two runs.
+ */
+function benchDynamicConfig(): Record<string, string | number | boolean> | undefined {
+  const raw = process.env.BENCH_TEMPORAL_DYNAMIC_CONFIG;
+  return raw ? (JSON.parse(raw) as Record<string, string | number | boolean>) : undefined;
+}
+
 /** Postgres and Temporal: the ones given by DATABASE_URL / TEMPORAL_ADDRESS, or our own. */
 export async function startServices(): Promise<Services> {
   const stops: Array<() => Promise<void>> = [];
@@ -120,7 +131,9 @@ export async function startServices(): Promise<Services> {
       : freePort().then((port) => startPostgres({ dataDir: os.tmpdir(), port, persistent: false })),
     temporalAddress
       ? undefined
-      : freePort().then((port) => startTemporal({ port, namespace, ...temporalStore(runId) })),
+      : freePort().then((port) =>
+          startTemporal({ port, namespace, ...temporalStore(runId), dynamicConfig: benchDynamicConfig() }),
+        ),
   ]);
   if (pgHandle) {
     stops.push(pgHandle.stop);

@@ -1,6 +1,7 @@
 import { fmt, ratio, type BenchContext } from '../lib/context';
 import { percentile, sleep, waitUntil } from '../lib/measure';
 import { newOperator, type BenchOperator } from '../lib/stack';
+import { describeTaskWaits, taskWaits } from '../lib/task-waits';
 import { quiesce } from './fanout';
 
 /**
@@ -33,6 +34,9 @@ export async function kycFairness(ctx: BenchContext): Promise<void> {
     `kyc-fairness: B alone p50 ${fmt(alone.p50)} ms, p99 ${fmt(alone.p99)} ms (${alone.written}/${alone.events})`,
   );
   await quiesce(ctx);
+  const aloneWaits = await taskWaits(ctx.s.temporal, 'transaction', aloneIds);
+  ctx.log(`kyc-fairness: B alone, where the time went: ${describeTaskWaits(aloneWaits)}`);
+  await quiesce(ctx);
 
   const batchAt = Date.now();
   await postJson(ctx, a, '/batch/events', deposits('a-', inFlight));
@@ -54,18 +58,40 @@ export async function kycFairness(ctx: BenchContext): Promise<void> {
     `kyc-fairness: B beside A p50 ${fmt(beside.p50)} ms, p99 ${fmt(beside.p99)} ms (${beside.written}/${beside.events}); ` +
       `A running at B's start ${aAtStart}, at the end of B's run ${aAtEnd}, when B's results were in ${aAtResults}`,
   );
+  // B's workflows have written their KYC result; the rest of each (AML, affordability,
+  // source of funds) may still run beside A's: read once they have closed.
+  await waitUntil(
+    async () =>
+      (await ctx.s.temporal.workflow.count(`OperatorId = '${b.operatorId}' AND ExecutionStatus = 'Running'`))
+        .count === 0,
+    1_800_000,
+    "B's workflows to close",
+    1000,
+  );
+  const besideWaits = await taskWaits(ctx.s.temporal, 'transaction', besideIds);
+  ctx.log(`kyc-fairness: B beside A, where the time went: ${describeTaskWaits(besideWaits)}`);
   // What is left of A's batch would keep this 2-core machine busy for many minutes (here a
   // deposit's workflow costs far more than the fan-out benchmarks' game rounds): terminated.
   await terminateRunning(ctx, a);
   ctx.rows.push({
     benchmark: 'Fairness to the activity',
     metric: `operator B at ${B_RATE} first deposits/s for ${durationS} s: commit → kyc_status written p99, while A's ${fmt(inFlight)} deposits are in flight`,
-    measured: `${fmt(beside.p99)} ms (p50 ${fmt(beside.p50)}; ${beside.written} of ${beside.events}; A running ${fmt(aAtStart)} at B's start, ${fmt(aAtEnd)} at its end; backlog at B's start: ${backlog})`,
+    measured: `${fmt(beside.p99)} ms (p50 ${fmt(beside.p50)}; ${beside.written} of ${beside.events}; A running ${fmt(aAtStart)} at B's start, ${fmt(aAtEnd)} at its end; backlog at B's start: ${backlog}; ${workerSettings()})`,
     baseline: `${fmt(alone.p99)} ms (p50 ${fmt(alone.p50)}) B alone`,
     ratio: ratio(beside.p99, alone.p99),
     target: '≤ 2.00×',
     pass: beside.p99 <= 2 * alone.p99 && beside.written === beside.events && aAtEnd > 0,
   });
+}
+
+/** The worker and server settings this run measured (env; unset = the product's defaults). */
+function workerSettings(): string {
+  const env = process.env;
+  return [
+    `worker workflow-task slots ${env.WORKER_WORKFLOW_TASK_SLOTS ?? 'default'}`,
+    `workflow cache ${env.WORKER_WORKFLOW_CACHE ?? 'default'}`,
+    `server extra dynamic config ${env.BENCH_TEMPORAL_DYNAMIC_CONFIG ?? 'none'}`,
+  ].join(', ');
 }
 
 const deposit = (amount: number) => ({
