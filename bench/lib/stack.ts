@@ -273,8 +273,12 @@ export interface BenchOperator {
 }
 
 /** An operator with the iGaming template, made by the same code the admin CLI runs. */
-export async function newOperator(s: Services, name: string): Promise<BenchOperator> {
-  const op = await createOperator(s.pool, { name, mode: 'live', withTemplate: true });
+export async function newOperator(
+  s: Services,
+  name: string,
+  mode: 'live' | 'test' = 'live',
+): Promise<BenchOperator> {
+  const op = await createOperator(s.pool, { name, mode, withTemplate: true });
   return { operatorId: op.operatorId, apiKey: op.apiKey };
 }
 
