@@ -61,10 +61,12 @@ const schema = z.object({
   /**
    * The worker's workflow-task slots (maxConcurrentWorkflowTaskExecutions): how many workflow
    * tasks one worker holds at once. Tasks it has not taken wait on the server, where fairness
-   * keys take turns between operators; tasks it has taken wait in its own line, first come first
-   * served (docs/BENCHMARKS.md, "Fairness to the activity"). Unset: the SDK's 40.
+   * keys take turns between operators; tasks it has taken wait in its own line. 8, not the
+   * SDK's 40: beside a busy operator's backlog another operator's tasks spent 0.77 s in the
+   * worker at 40 and 0.27 s at 8, at the same throughput (bench kyc-fairness,
+   * docs/BENCHMARKS.md). A worker far from its server (Temporal Cloud) may want more.
    */
-  WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(1000).optional(),
+  WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(1000).default(8),
   /**
    * Workflows the worker keeps in memory between tasks (maxCachedWorkflows; their later tasks go
    * to its sticky queue). 0: none, every task goes to the shared queue and replays its history.

@@ -28,9 +28,7 @@ export function workerOptions(
 ): Pick<WorkerOptions, 'shutdownGraceTime' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'> {
   return {
     shutdownGraceTime: '30s',
-    ...(config.WORKER_WORKFLOW_TASK_SLOTS !== undefined && {
-      maxConcurrentWorkflowTaskExecutions: config.WORKER_WORKFLOW_TASK_SLOTS,
-    }),
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_WORKFLOW_TASK_SLOTS,
     ...(config.WORKER_WORKFLOW_CACHE !== undefined && { maxCachedWorkflows: config.WORKER_WORKFLOW_CACHE }),
   };
 }

@@ -91,9 +91,9 @@ export async function kycFairness(ctx: BenchContext): Promise<void> {
 function workerSettings(): string {
   const env = process.env;
   return [
-    `worker workflow-task slots ${env.WORKER_WORKFLOW_TASK_SLOTS ?? 'default'}`,
-    `workflow cache ${env.WORKER_WORKFLOW_CACHE ?? 'default'}`,
-    `server extra dynamic config ${env.BENCH_TEMPORAL_DYNAMIC_CONFIG ?? 'none'}`,
+    `worker workflow-task slots ${env.WORKER_WORKFLOW_TASK_SLOTS ?? 'the product default (8)'}`,
+    `workflow cache ${env.WORKER_WORKFLOW_CACHE ?? "the SDK's default"}`,
+    `server dynamic config beyond the stack's (fairness, one partition) ${env.BENCH_TEMPORAL_DYNAMIC_CONFIG ?? 'none'}`,
   ].join(', ');
 }
 

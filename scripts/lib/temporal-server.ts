@@ -86,6 +86,19 @@ export const PERSISTENT_STORE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal
 /** The server's switch for task-queue fairness (off by default in 1.32). */
 export const FAIRNESS_DYNAMIC_CONFIG = 'matching.enableFairness';
 
+/**
+ * One partition per task queue instead of the server's four: fairness takes turns within a
+ * partition, and a task waits for a poll to reach its partition, so with one worker's few
+ * pollers another operator's first workflow task waited ≈ 0.4 s beside a busy operator's
+ * backlog on four partitions and ≈ 0.1 s on one (bench kyc-fairness, docs/BENCHMARKS.md). One
+ * partition carries far more tasks a second than this stack makes. Same values as
+ * deploy/temporal/dynamicconfig.
+ */
+export const TASK_QUEUE_PARTITIONS_DYNAMIC_CONFIG = {
+  'matching.numTaskqueueReadPartitions': 1,
+  'matching.numTaskqueueWritePartitions': 1,
+} as const;
+
 function serverArgs(opts: TemporalOptions): string[] {
   const args = [
     'server',
@@ -106,9 +119,14 @@ function serverArgs(opts: TemporalOptions): string[] {
   }
   // Task-queue fairness: one operator's backlog of workflow and activity tasks no longer queues
   // another operator's behind it (workflows/fairness.ts; docs/SCALING.md). Implies the
-  // priority matcher (matching.useNewMatcher). The same key as deploy/temporal/dynamicconfig.
-  args.push('--dynamic-config-value', `${FAIRNESS_DYNAMIC_CONFIG}=true`);
-  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {}))
+  // priority matcher (matching.useNewMatcher). The same keys as deploy/temporal/dynamicconfig.
+  // The caller's own values come last and win (one flag per key).
+  const dynamicConfig = {
+    [FAIRNESS_DYNAMIC_CONFIG]: true,
+    ...TASK_QUEUE_PARTITIONS_DYNAMIC_CONFIG,
+    ...opts.dynamicConfig,
+  };
+  for (const [key, value] of Object.entries(dynamicConfig))
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   // "default" always exists; naming it again is harmless but noisy.
   if (opts.namespace !== 'default') args.push('--namespace', opts.namespace);
