@@ -14,6 +14,7 @@ import {
 
 export type { PartitionRetentionResult };
 import { pruneWebhookLog } from '../core/db/webhook-log';
+import { pruneCancelledWaits } from '../core/db/waits';
 import type { ResolvedDeps } from './index';
 
 const DAY_MS = 86_400_000;
@@ -129,6 +130,9 @@ export function retentionActivities(deps: ResolvedDeps) {
         () => purgeArchiveBatch(deps.pool, { operatorId, cutoff: archiveCutoff, limit: q.batchSize }),
         (n) => (deleted += n),
       );
+      // Cancellations kept for the fan-out status of still-running workflows (core/db/waits.ts):
+      // past the hot horizon their workflows are long closed.
+      await pruneCancelledWaits(deps.pool, operatorId, hotCutoff);
       if (archived + deleted > 0) {
         deps.log.info({ operatorId, archived, deleted }, 'retention applied');
       }

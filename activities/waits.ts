@@ -3,6 +3,7 @@ import {
   lookbackPage,
   registerWait,
   type LookbackPage,
+  type WaitCancellation,
   type WaitKey,
   type WaitRegistration,
 } from '../core/db/waits';
@@ -32,9 +33,12 @@ export function waitActivities(deps: ResolvedDeps) {
     /**
      * Ends the wait. After a timeout (`lookback`), first reads what was recorded since it
      * opened: an event recorded before the deadline whose signal came late (Temporal paused, a
-     * worker down at the deadline) still counts, judged by when it was recorded.
+     * worker down at the deadline) still counts, judged by when it was recorded. A cancelled
+     * wait leaves what cancelled it (`cancelledBy`) for the fan-out status.
      */
-    async closeWait(q: WaitKey & { lookback?: boolean }): Promise<LookbackPage | null> {
+    async closeWait(
+      q: WaitKey & { lookback?: boolean; cancelledBy?: WaitCancellation },
+    ): Promise<LookbackPage | null> {
       const page = q.lookback ? await lookbackPage(deps.pool, q) : null;
       await closeWait(deps.pool, q);
       return page;

@@ -176,7 +176,21 @@ export class Waits {
       ...DATABASE_LOCAL_ACTIVITY,
       summary: `${definition}: close wait`,
     });
-    const late = await closeWait({ ...key, lookback: timedOut });
+    // What cancelled it goes with the close (kept in Postgres for the fan-out status while the
+    // workflow runs on: the history has no mark of it until the result). A local activity's
+    // input is not in its marker, so this changes nothing on replay.
+    const late = await closeWait({
+      ...key,
+      lookback: timedOut,
+      ...(cancelledBy && {
+        cancelledBy: {
+          definition,
+          internalEvent: cancelledBy.internalEvent,
+          eventId: cancelledBy.eventId ?? null,
+          at: cancelledBy.at,
+        },
+      }),
+    });
     if (timedOut) late?.events.filter((e) => Date.parse(e.at) <= deadline).forEach(consider);
     this.publish();
     if (cancelledBy) throw new DefinitionCancelled(cancelledBy);

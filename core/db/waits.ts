@@ -170,13 +170,64 @@ async function otherSince(db: Queryable, q: WaitKey): Promise<WaitEvent[]> {
   return rows.map((r) => r.event);
 }
 
-/** Ends a wait: no more signals are queued for it. */
-export async function closeWait(db: Queryable, q: WaitKey): Promise<void> {
-  await db.query('delete from entity_waits where operator_id = $1 and workflow_id = $2 and wait_id = $3', [
-    q.operatorId,
-    q.workflowId,
-    q.waitId,
-  ]);
+/** What ended a wait that its definition's cancelOn (or the erasure) cancelled. */
+export interface WaitCancellation {
+  definition: string;
+  internalEvent: string;
+  eventId: string | null;
+  /** The cancelling event's time (ISO). */
+  at: string;
+}
+
+/**
+ * Ends a wait: no more signals are queued for it. A cancelled one leaves what cancelled it in
+ * cancelled_waits, in the same statement (a retried close writes it once).
+ */
+export async function closeWait(
+  db: Queryable,
+  q: WaitKey & { cancelledBy?: WaitCancellation },
+): Promise<void> {
+  const c = q.cancelledBy;
+  await db.query(
+    `with closed as (
+       delete from entity_waits where operator_id = $1 and workflow_id = $2 and wait_id = $3
+     )
+     insert into cancelled_waits (operator_id, workflow_id, definition, internal_event, event_id, event_at)
+     select $1, $2, $4::text, $5::text, $6::text, $7::timestamptz where $4::text is not null
+     on conflict do nothing`,
+    [
+      q.operatorId,
+      q.workflowId,
+      q.waitId,
+      c?.definition ?? null,
+      c?.internalEvent ?? null,
+      c?.eventId ?? null,
+      c?.at ?? null,
+    ],
+  );
+}
+
+/** The cancellations of a workflow's waits, by definition (read while the workflow runs). */
+export async function cancelledWaitsOf(
+  db: Queryable,
+  operatorId: string,
+  workflowId: string,
+): Promise<WaitCancellation[]> {
+  const { rows } = await db.query<WaitCancellation>(
+    `select definition, internal_event as "internalEvent", event_id as "eventId", ${iso('event_at')} as at
+       from cancelled_waits where operator_id = $1 and workflow_id = $2`,
+    [operatorId, workflowId],
+  );
+  return rows;
+}
+
+/** Cancellations older than the operator's hot horizon: their workflows are long closed. */
+export async function pruneCancelledWaits(db: Queryable, operatorId: string, before: Date): Promise<number> {
+  const { rowCount } = await db.query(
+    'delete from cancelled_waits where operator_id = $1 and closed_at < $2',
+    [operatorId, before],
+  );
+  return rowCount ?? 0;
 }
 
 /** A workflow found closed (completed, terminated): its waits can never be satisfied. */

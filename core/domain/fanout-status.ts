@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { findEventForOperator } from '../db/events';
 import { isPending } from '../db/outbox';
 import { redrivesCovering, type RegisteredRedrive } from '../db/redrives';
-import { openWaitsOf } from '../db/waits';
+import { cancelledWaitsOf, openWaitsOf } from '../db/waits';
 import { eventWorkflowId } from '../ids';
 import type { Logger } from '../logger';
 import type { DefinitionState } from '../temporal/history-outcomes';
@@ -79,10 +79,11 @@ async function outcomesFromTemporal(
   event: { id: string; created_at: Date },
   workflowId: string,
 ): Promise<Outcomes> {
-  const [original, redrives, waits] = await Promise.all([
+  const [original, redrives, waits, cancellations] = await Promise.all([
     readWorkflowOutcome(deps.temporal, workflowId),
     reRuns(deps, operatorId, event),
     openWaitsOf(deps.pool, operatorId, workflowId),
+    cancelledWaitsOf(deps.pool, operatorId, workflowId),
   ]);
   if (!original) {
     return {
@@ -96,9 +97,17 @@ async function outcomesFromTemporal(
   const runsOf = (definition: string) => redrives.filter((r) => r.definition === definition);
   // A definition parked in a wait has no open activity, so its history alone reads as done:
   // its open wait (Postgres, written by the wait itself) says what it waits for, until when.
+  // Likewise a definition whose wait a later event cancelled, while the workflow runs its others
+  // (its history shows nothing of it until the result): closeWait wrote what cancelled it.
   const waitOf = (d: DefinitionState): DefinitionState => {
-    const w = original.status === 'running' ? waits.find((x) => x.definition === d.definition) : undefined;
-    if (!w || (d.status !== 'completed' && d.status !== 'running')) return d;
+    if (original.status !== 'running' || (d.status !== 'completed' && d.status !== 'running')) return d;
+    const c = cancellations.find((x) => x.definition === d.definition);
+    if (c) {
+      const cancelledBy = { internalEvent: c.internalEvent, eventId: c.eventId, at: c.at };
+      return { definition: d.definition, status: 'cancelled', cancelledBy };
+    }
+    const w = waits.find((x) => x.definition === d.definition);
+    if (!w) return d;
     return {
       definition: d.definition,
       status: 'waiting',

@@ -21,6 +21,7 @@ export const OPERATOR_SCOPED_TABLES = [
   'fanout_outbox',
   'entity_waits',
   'wait_signals',
+  'cancelled_waits',
   'kyc_checks',
   'idempotency_keys',
 ] as const;

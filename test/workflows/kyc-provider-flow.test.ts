@@ -135,6 +135,43 @@ describe('kyc-on-deposit with a provider connection', () => {
     expect(kycAlerts(externalId)).toEqual([{ type: alert, severity }]);
   });
 
+  it('fan-out status: a definition a self-exclusion cancelled reads cancelled while the KYC wait of the same workflow goes on', async () => {
+    // Two waits in one deposit's workflow: the KYC result (held back by the sandbox) and the
+    // source-of-funds verdict (threshold 100). The self-exclusion cancels the second only.
+    const o = await connectedOperator({ sourceOfFundsThreshold: 100, sourceOfFundsDeadline: '1h' });
+    h.kyc.webhooks.mode = { ...h.kyc.webhooks.mode, hold: true };
+    await newPlayer(o.client, 'kyc_cancel_1');
+    const ev = await recordEvent(o.client, 'kyc_cancel_1', 'transaction', {
+      type: 'deposit',
+      amount: 150,
+      currency: 'GBP',
+    });
+    const statusOf = async () =>
+      ((await o.client.get(`${P}/events/${ev.id}/fanout`)).body.data.outcomes?.definitions ?? []) as Array<
+        Record<string, any>
+      >;
+    const of = (defs: Array<Record<string, any>>, name: string) => defs.find((d) => d.definition === name);
+    await eventually(async () => {
+      const defs = await statusOf();
+      return of(defs, 'kyc-on-deposit')?.status === 'waiting' &&
+        of(defs, 'source-of-funds')?.status === 'waiting'
+        ? true
+        : undefined;
+    });
+    const exclusion = await recordEvent(o.client, 'kyc_cancel_1', 'block', { type: 'self_exclusion' });
+    const defs = await eventually(async () => {
+      const d = await statusOf();
+      return of(d, 'source-of-funds')?.status === 'cancelled' ? d : undefined;
+    });
+    expect(of(defs, 'source-of-funds')).toMatchObject({
+      status: 'cancelled',
+      cancelledBy: { internalEvent: 'entity_event.block', eventId: exclusion.id },
+    });
+    expect(of(defs, 'kyc-on-deposit')).toMatchObject({ status: 'waiting' });
+    expect(of(defs, 'aml-threshold')).toMatchObject({ status: 'completed' });
+    expect((await h.stack.temporal.workflow.getHandle(ev.fanoutId).describe()).status.name).toBe('RUNNING');
+  });
+
   it('at the deadline (10s) sets overdue and alerts critical; the late result still updates kyc_status and alerts', async () => {
     const late = await connectedOperator({ kycResultDeadline: '10s' });
     h.kyc.webhooks.mode = { ...h.kyc.webhooks.mode, delayMs: 16_000 };

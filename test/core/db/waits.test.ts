@@ -1,5 +1,13 @@
 import type { PoolClient } from 'pg';
-import { lookbackPage, registerWait, settleOutbox, type WaitRegistration } from '../../../core/db/waits';
+import {
+  cancelledWaitsOf,
+  closeWait,
+  lookbackPage,
+  pruneCancelledWaits,
+  registerWait,
+  settleOutbox,
+  type WaitRegistration,
+} from '../../../core/db/waits';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 
 /** settleOutbox's input for rows of this file's operator. */
@@ -199,5 +207,42 @@ describe('an internal event meets an open wait', () => {
       [OP],
     );
     expect(await lookbackKeys(w)).toContain('entity.deleted:p6');
+  });
+});
+
+describe('closing a wait', () => {
+  const open = async (w: WaitRegistration) =>
+    (await db.pool.query('select 1 from entity_waits where workflow_id = $1', [w.workflowId])).rows.length;
+
+  it('keeps what cancelled it, once however often the close is retried, until pruned', async () => {
+    const w = waitOf(await record(db.pool, 'p7', 'transaction', { type: 'deposit' }), 'p7', [
+      'entity_event.block',
+    ]);
+    await registerWait(db.pool, w);
+    const cancelledBy = {
+      definition: 'test-definition',
+      internalEvent: 'entity_event.block',
+      eventId: 'eev_block',
+      at: '2026-12-03T10:00:00.123456Z',
+    };
+    const key = { operatorId: OP, workflowId: w.workflowId, waitId: w.waitId };
+    await closeWait(db.pool, { ...key, cancelledBy });
+    await closeWait(db.pool, { ...key, cancelledBy: { ...cancelledBy, eventId: 'eev_other' } });
+    expect(await open(w)).toBe(0);
+    expect(await cancelledWaitsOf(db.pool, OP, w.workflowId)).toEqual([cancelledBy]);
+    expect(await cancelledWaitsOf(db.pool, 'op_someone_else', w.workflowId)).toEqual([]);
+    expect(await pruneCancelledWaits(db.pool, OP, new Date(Date.now() - 60_000))).toBe(0);
+    expect(await pruneCancelledWaits(db.pool, OP, new Date(Date.now() + 60_000))).toBe(1);
+    expect(await cancelledWaitsOf(db.pool, OP, w.workflowId)).toEqual([]);
+  });
+
+  it('leaves nothing behind when satisfied or timed out', async () => {
+    const w = waitOf(await record(db.pool, 'p8', 'transaction', { type: 'deposit' }), 'p8', [
+      'entity_event.block',
+    ]);
+    await registerWait(db.pool, w);
+    await closeWait(db.pool, { operatorId: OP, workflowId: w.workflowId, waitId: w.waitId });
+    expect(await open(w)).toBe(0);
+    expect(await cancelledWaitsOf(db.pool, OP, w.workflowId)).toEqual([]);
   });
 });
