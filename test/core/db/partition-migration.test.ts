@@ -162,7 +162,8 @@ it('moves a populated, written-to table to month partitions with brief locks onl
     `partition migration on ${ROWS} rows: ${log.join('; ')}; ${w.ids.length} inserts during the run`,
   );
 
-  expect(applied).toEqual(['018_events_partitioned.sql', '019_events_archive_partitioned.sql']);
+  // The two partitioning migrations, first (later ones, added since, follow them).
+  expect(applied.slice(0, 2)).toEqual(['018_events_partitioned.sql', '019_events_archive_partitioned.sql']);
   expect(w.errors).toEqual([]);
   // No scan of the old tables under the lock (validation came from step 1), no index rebuilt.
   expect(await seqScans('events_legacy')).toBe(before.scans);
