@@ -81,12 +81,16 @@ end $$;
 -- The first partition's bound. A live deployment adds and validates it beforehand
 -- (docs/SCALING.md: NOT VALID, then VALIDATE, which scans without blocking writes), naming a
 -- future month start; then it is only read here, and the attach needs no scan. Otherwise it
--- is added now (a scan under this transaction's lock: fine for a table nothing has filled).
+-- is added now (a scan under this transaction's lock: fine for a table nothing has filled),
+-- at this month's start, or the next month's if the table already holds events of this month
+-- (a local stack used earlier in the month): its rows keep going to the first partition until then.
 do $$
 declare
   pre text := (select pg_get_constraintdef(oid) from pg_constraint
                 where conrelid = 'events_legacy'::regclass and conname = 'events_partition_cutover' and convalidated);
-  cutover timestamptz := coalesce((regexp_match(pre, '< ''([^'']+)'''))[1]::timestamptz, utc_month(now()));
+  cutover timestamptz := coalesce(
+    (regexp_match(pre, '< ''([^'']+)'''))[1]::timestamptz,
+    greatest(utc_month(now()), (select utc_month(max(created_at)) + interval '1 month' from events_legacy)));
 begin
   if pre is null then
     execute format('alter table events_legacy add constraint events_partition_cutover check (created_at < %L)', cutover);

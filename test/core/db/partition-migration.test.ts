@@ -199,3 +199,43 @@ it('moves a populated, written-to table to month partitions with brief locks onl
     `insert into events (id, operator_id, external_id, event_type, data) values ('eev_after', 'op_live', 'p1', 'session', '{}')`,
   );
 });
+
+it('without the first step, on a table already holding events of this month, puts the bound at next month', async () => {
+  // A local stack used earlier in the month: the migrations run on their own at its next start.
+  const other = `t_pm_${randomBytes(5).toString('hex')}`;
+  await admin(`create database ${other}`);
+  const otherUrl = withDatabase(testEnv().adminUrl, other);
+  const db = createPool(otherUrl, 2);
+  try {
+    await runMigrations(otherUrl, { before: '018' });
+    await db.query(`insert into operators (id, name, mode) values ('op_dev', 'dev', 'test')`);
+    await db.query(
+      `insert into events (id, operator_id, external_id, event_type, data)
+       values ('eev_00000000000000a1', 'op_dev', 'p1', 'session', '{}')`,
+    );
+    const { applied } = await runMigrations(otherUrl);
+    expect(applied.slice(0, 2)).toEqual(['018_events_partitioned.sql', '019_events_archive_partitioned.sql']);
+    const { rows } = await db.query<{ bound: string; next: boolean }>(
+      `select pg_get_expr(c.relpartbound, c.oid) as bound,
+              (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz
+                = (date_trunc('month', now() at time zone 'UTC') + interval '1 month') at time zone 'UTC' as next
+         from pg_class c where c.relname = 'events_legacy'`,
+    );
+    expect(rows[0]!.next).toBe(true);
+    // The event stays where it was, new ones of this month join it, and both are read back.
+    await db.query(
+      `insert into events (id, operator_id, external_id, event_type, data)
+       values ('eev_00000000000000a2', 'op_dev', 'p1', 'session', '{}')`,
+    );
+    const { rows: listed } = await db.query<{ id: string; part: string }>(
+      `select id, tableoid::regclass::text as part from events where operator_id = 'op_dev' order by id`,
+    );
+    expect(listed).toEqual([
+      { id: 'eev_00000000000000a1', part: 'events_legacy' },
+      { id: 'eev_00000000000000a2', part: 'events_legacy' },
+    ]);
+  } finally {
+    await db.end();
+    await admin(`drop database if exists ${other} with (force)`);
+  }
+});
