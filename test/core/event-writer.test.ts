@@ -124,6 +124,10 @@ describe('recording concurrent events as one group', () => {
       await locker.query('lock table events in access exclusive mode');
       const pending = [1, 2, 3].map((n) => answer(d.record(op.operatorId, 'p1', { action: `cut-${n}` })));
       // The first one is in flight alone; the other two wait for it and then form a group.
+      // A terminated backend stays in pg_stat_activity, still waiting on the lock, until it has
+      // exited: the second search must skip the first one's pid, or it cuts that one again and
+      // leaves the group's statement to complete once the lock is released.
+      const cutPids: number[] = [];
       const cut = async () => {
         for (let i = 0; i < 100; i++) {
           await locker.query('select pg_stat_clear_snapshot()');
@@ -133,9 +137,13 @@ describe('recording concurrent events as one group', () => {
             // instead would leave a recording waiting for the lock.
             `select pid from pg_stat_activity where datname = current_database()
                and application_name = 'igaming-ingest' and wait_event_type = 'Lock'
-               and query like 'with i as (%'`,
+               and query like 'with i as (%' and pid <> all($1::int[])`,
+            [cutPids],
           );
-          if (rows[0]) return locker.query('select pg_terminate_backend($1)', [rows[0].pid]);
+          if (rows[0]) {
+            cutPids.push(rows[0].pid);
+            return locker.query('select pg_terminate_backend($1)', [rows[0].pid]);
+          }
           await new Promise((r) => setTimeout(r, 50));
         }
         throw new Error('no recording statement blocked on the lock');
