@@ -282,6 +282,30 @@ export async function newOperator(
   return { operatorId: op.operatorId, apiKey: op.apiKey };
 }
 
+/**
+ * One operator API call with a JSON body: throws on an HTTP error and on a batch answer that
+ * reports failed items (a bench must not measure work the service refused).
+ */
+export async function callApi(
+  api: AppProcess,
+  op: BenchOperator,
+  method: string,
+  route: string,
+  body: unknown,
+): Promise<unknown> {
+  if (!api.url) throw new Error(`${api.name} has no URL`);
+  const res = await fetch(`${api.url}/operator-data-api${route}`, {
+    method,
+    headers: { authorization: `Bearer ${op.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  const json = (text ? JSON.parse(text) : undefined) as { data?: { failed?: number } } | undefined;
+  if (!res.ok || json?.data?.failed)
+    throw new Error(`${method} ${route}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  return json;
+}
+
 /** Creates a player through the API, as an operator would. */
 export async function createPlayer(apiUrl: string, op: BenchOperator, externalId: string): Promise<void> {
   const res = await fetch(`${apiUrl}/operator-data-api/entities`, {

@@ -1,6 +1,6 @@
 import { fmt, ratio, type BenchContext } from '../lib/context';
 import { percentile, sleep, waitUntil } from '../lib/measure';
-import { newOperator, type BenchOperator } from '../lib/stack';
+import { callApi, newOperator, type BenchOperator } from '../lib/stack';
 import { describeTaskWaits, taskWaits } from '../lib/task-waits';
 import { quiesce } from './fanout';
 
@@ -42,7 +42,7 @@ export async function kycFairness(ctx: BenchContext): Promise<void> {
   await quiesce(ctx);
 
   const batchAt = Date.now();
-  await postJson(ctx, a, '/batch/events', deposits('a-', inFlight));
+  await callApi(ctx.api, a, 'POST', '/batch/events', deposits('a-', inFlight));
   // B starts once every one of A's workflows has started: only then are all their activities
   // in Temporal's hands (before that some of A's work still waits in our outbox).
   await waitUntil(async () => (await outboxOf(ctx, a)) === 0, 600_000, "A's outbox to empty", 250);
@@ -113,23 +113,6 @@ function deposits(prefix: string, n: number) {
   }));
 }
 
-async function postJson(
-  ctx: BenchContext,
-  op: BenchOperator,
-  route: string,
-  body: unknown,
-): Promise<unknown> {
-  const res = await fetch(`${ctx.api.url}/operator-data-api${route}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${op.apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const json = (await res.json()) as { success?: boolean; data?: { failed?: number } };
-  if (!res.ok || json.data?.failed)
-    throw new Error(`POST ${route}: HTTP ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
-  return json;
-}
-
 async function createPlayers(ctx: BenchContext, op: BenchOperator, prefix: string, n: number): Promise<void> {
   for (let from = 0; from < n; from += 1000) {
     const items = Array.from({ length: Math.min(1000, n - from) }, (_, i) => ({
@@ -137,7 +120,7 @@ async function createPlayers(ctx: BenchContext, op: BenchOperator, prefix: strin
       externalId: `${prefix}${from + i}`,
       data: { email: `${prefix}${from + i}@example.com`, country: 'GB', currency: 'GBP' },
     }));
-    await postJson(ctx, op, '/batch/entities', items);
+    await callApi(ctx.api, op, 'POST', '/batch/entities', items);
   }
 }
 

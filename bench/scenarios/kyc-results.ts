@@ -1,7 +1,7 @@
 import { fmt, ratio, runBaseline, type BenchContext } from '../lib/context';
 import { checkKycHistories, fetchKycHistories, type KycHistory } from '../lib/kyc-histories';
 import { percentile, waitUntil } from '../lib/measure';
-import { newOperator, type BenchOperator } from '../lib/stack';
+import { callApi, newOperator, type BenchOperator } from '../lib/stack';
 
 /** Webhooks a second the sandbox sends once released (a pause of 1000/RATE ms between two sends). */
 const RATE = Number(process.env.BENCH_KYC_RESULTS_RATE ?? 25);
@@ -101,8 +101,8 @@ interface PassOutcome {
 
 async function runPass(ctx: BenchContext, pass: Pass, n: number, prefix: string): Promise<PassOutcome> {
   const op = await newOperator(ctx.s, `bench-kyc-results-${prefix}`);
-  await call(ctx, op, 'POST', '/providers/connections', { provider: 'sandbox' });
-  await call(ctx, op, 'PUT', '/workflows', {
+  await callApi(ctx.api, op, 'POST', '/providers/connections', { provider: 'sandbox' });
+  await callApi(ctx.api, op, 'PUT', '/workflows', {
     definitions: Object.fromEntries(OFF.map((d) => [d, { enabled: false }])),
   });
   ctx.kyc.webhooks.mode = {
@@ -114,8 +114,8 @@ async function runPass(ctx: BenchContext, pass: Pass, n: number, prefix: string)
   };
   const players = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
   for (let from = 0; from < n; from += 1000)
-    await call(
-      ctx,
+    await callApi(
+      ctx.api,
       op,
       'POST',
       '/batch/entities',
@@ -127,8 +127,8 @@ async function runPass(ctx: BenchContext, pass: Pass, n: number, prefix: string)
     );
   const setupAt = Date.now();
   for (let from = 0; from < n; from += 1000)
-    await call(
-      ctx,
+    await callApi(
+      ctx.api,
       op,
       'POST',
       '/batch/events',
@@ -393,14 +393,3 @@ async function statusCount(ctx: BenchContext, op: BenchOperator, status: string)
 }
 
 const pendingCount = (ctx: BenchContext, op: BenchOperator) => statusCount(ctx, op, 'pending');
-
-async function call(ctx: BenchContext, op: BenchOperator, method: string, path: string, body: unknown) {
-  const res = await fetch(`${ctx.api.url}/operator-data-api${path}`, {
-    method,
-    headers: { authorization: `Bearer ${op.apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 300 || /"failed":[1-9]/.test(text))
-    throw new Error(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
-}

@@ -207,20 +207,6 @@ export async function closeWait(
   );
 }
 
-/** The cancellations of a workflow's waits, by definition (read while the workflow runs). */
-export async function cancelledWaitsOf(
-  db: Queryable,
-  operatorId: string,
-  workflowId: string,
-): Promise<WaitCancellation[]> {
-  const { rows } = await db.query<WaitCancellation>(
-    `select definition, internal_event as "internalEvent", event_id as "eventId", ${iso('event_at')} as at
-       from cancelled_waits where operator_id = $1 and workflow_id = $2`,
-    [operatorId, workflowId],
-  );
-  return rows;
-}
-
 /** Cancellations older than the operator's hot horizon: their workflows are long closed. */
 export async function pruneCancelledWaits(db: Queryable, operatorId: string, before: Date): Promise<number> {
   const { rowCount } = await db.query(
@@ -338,17 +324,30 @@ export interface OpenWait {
   openedAt: string;
 }
 
-export async function openWaitsOf(
+/** A workflow's waits as its fan-out status shows them: open ones, and those a later event cancelled. */
+export interface WaitsOfWorkflow {
+  open: OpenWait[];
+  cancelled: WaitCancellation[];
+}
+
+/** Both in one statement: the status request reads them on every call. */
+export async function waitsOf(
   db: Queryable,
   operatorId: string,
   workflowId: string,
-): Promise<OpenWait[]> {
-  const { rows } = await db.query<OpenWait>(
-    `select definition, label, internal_events as "internalEvents",
-            ${iso('deadline')} as deadline, ${iso('opened_at')} as "openedAt"
-       from entity_waits where operator_id = $1 and workflow_id = $2
-      order by opened_at`,
+): Promise<WaitsOfWorkflow> {
+  const { rows } = await db.query<WaitsOfWorkflow>(
+    `select
+       (select coalesce(json_agg(json_build_object(
+                 'definition', w.definition, 'label', w.label, 'internalEvents', w.internal_events,
+                 'deadline', ${iso('w.deadline')}, 'openedAt', ${iso('w.opened_at')})
+               order by w.opened_at), '[]'::json)
+          from entity_waits w where w.operator_id = $1 and w.workflow_id = $2) as open,
+       (select coalesce(json_agg(json_build_object(
+                 'definition', c.definition, 'internalEvent', c.internal_event,
+                 'eventId', c.event_id, 'at', ${iso('c.event_at')})), '[]'::json)
+          from cancelled_waits c where c.operator_id = $1 and c.workflow_id = $2) as cancelled`,
     [operatorId, workflowId],
   );
-  return rows;
+  return rows[0]!;
 }

@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { findEventForOperator } from '../db/events';
 import { isPending } from '../db/outbox';
 import { redrivesCovering, type RegisteredRedrive } from '../db/redrives';
-import { cancelledWaitsOf, openWaitsOf } from '../db/waits';
+import { waitsOf } from '../db/waits';
 import { eventWorkflowId } from '../ids';
 import type { Logger } from '../logger';
 import type { DefinitionState } from '../temporal/history-outcomes';
@@ -79,11 +79,10 @@ async function outcomesFromTemporal(
   event: { id: string; created_at: Date },
   workflowId: string,
 ): Promise<Outcomes> {
-  const [original, redrives, waits, cancellations] = await Promise.all([
+  const [original, redrives, waits] = await Promise.all([
     readWorkflowOutcome(deps.temporal, workflowId),
     reRuns(deps, operatorId, event),
-    openWaitsOf(deps.pool, operatorId, workflowId),
-    cancelledWaitsOf(deps.pool, operatorId, workflowId),
+    waitsOf(deps.pool, operatorId, workflowId),
   ]);
   if (!original) {
     return {
@@ -99,14 +98,14 @@ async function outcomesFromTemporal(
   // its open wait (Postgres, written by the wait itself) says what it waits for, until when.
   // Likewise a definition whose wait a later event cancelled, while the workflow runs its others
   // (its history shows nothing of it until the result): closeWait wrote what cancelled it.
-  const waitOf = (d: DefinitionState): DefinitionState => {
+  const withWaits = (d: DefinitionState): DefinitionState => {
     if (original.status !== 'running' || (d.status !== 'completed' && d.status !== 'running')) return d;
-    const c = cancellations.find((x) => x.definition === d.definition);
+    const c = waits.cancelled.find((x) => x.definition === d.definition);
     if (c) {
       const cancelledBy = { internalEvent: c.internalEvent, eventId: c.eventId, at: c.at };
       return { definition: d.definition, status: 'cancelled', cancelledBy };
     }
-    const w = waits.find((x) => x.definition === d.definition);
+    const w = waits.open.find((x) => x.definition === d.definition);
     if (!w) return d;
     return {
       definition: d.definition,
@@ -121,7 +120,7 @@ async function outcomesFromTemporal(
     available: true,
     workflowStatus: original.status,
     definitions: [
-      ...original.definitions.map((d) => ({ ...waitOf(d), redrives: runsOf(d.definition) })),
+      ...original.definitions.map((d) => ({ ...withWaits(d), redrives: runsOf(d.definition) })),
       ...backfilledOnly.map((definition) => ({
         definition,
         status: 'not_planned' as const,

@@ -1,12 +1,12 @@
 import type { PoolClient } from 'pg';
 import {
-  cancelledWaitsOf,
   closeWait,
   lookbackPage,
   pruneCancelledWaits,
   registerWait,
   settleOutbox,
   type WaitRegistration,
+  waitsOf,
 } from '../../../core/db/waits';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 
@@ -219,6 +219,18 @@ describe('closing a wait', () => {
       'entity_event.block',
     ]);
     await registerWait(db.pool, w);
+    expect(await waitsOf(db.pool, OP, w.workflowId)).toEqual({
+      open: [
+        {
+          definition: 'test-definition',
+          label: 'a document',
+          internalEvents: ['entity_event.block'],
+          deadline: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/),
+          openedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/),
+        },
+      ],
+      cancelled: [],
+    });
     const cancelledBy = {
       definition: 'test-definition',
       internalEvent: 'entity_event.block',
@@ -229,11 +241,11 @@ describe('closing a wait', () => {
     await closeWait(db.pool, { ...key, cancelledBy });
     await closeWait(db.pool, { ...key, cancelledBy: { ...cancelledBy, eventId: 'eev_other' } });
     expect(await open(w)).toBe(0);
-    expect(await cancelledWaitsOf(db.pool, OP, w.workflowId)).toEqual([cancelledBy]);
-    expect(await cancelledWaitsOf(db.pool, 'op_someone_else', w.workflowId)).toEqual([]);
+    expect(await waitsOf(db.pool, OP, w.workflowId)).toEqual({ open: [], cancelled: [cancelledBy] });
+    expect(await waitsOf(db.pool, 'op_someone_else', w.workflowId)).toEqual({ open: [], cancelled: [] });
     expect(await pruneCancelledWaits(db.pool, OP, new Date(Date.now() - 60_000))).toBe(0);
     expect(await pruneCancelledWaits(db.pool, OP, new Date(Date.now() + 60_000))).toBe(1);
-    expect(await cancelledWaitsOf(db.pool, OP, w.workflowId)).toEqual([]);
+    expect((await waitsOf(db.pool, OP, w.workflowId)).cancelled).toEqual([]);
   });
 
   it('leaves nothing behind when satisfied or timed out', async () => {
@@ -243,6 +255,6 @@ describe('closing a wait', () => {
     await registerWait(db.pool, w);
     await closeWait(db.pool, { operatorId: OP, workflowId: w.workflowId, waitId: w.waitId });
     expect(await open(w)).toBe(0);
-    expect(await cancelledWaitsOf(db.pool, OP, w.workflowId)).toEqual([]);
+    expect(await waitsOf(db.pool, OP, w.workflowId)).toEqual({ open: [], cancelled: [] });
   });
 });
