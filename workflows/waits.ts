@@ -179,19 +179,24 @@ export class Waits {
     // What cancelled it goes with the close (kept in Postgres for the fan-out status while the
     // workflow runs on: the history has no mark of it until the result). A local activity's
     // input is not in its marker, so this changes nothing on replay.
+    const cancellation = (e: WaitEvent) => ({
+      definition,
+      internalEvent: e.internalEvent,
+      eventId: e.eventId ?? null,
+      at: e.at,
+    });
     const late = await closeWait({
       ...key,
       lookback: timedOut,
-      ...(cancelledBy && {
-        cancelledBy: {
-          definition,
-          internalEvent: cancelledBy.internalEvent,
-          eventId: cancelledBy.eventId ?? null,
-          at: cancelledBy.at,
-        },
-      }),
+      ...(cancelledBy && { cancelledBy: cancellation(cancelledBy) }),
     });
-    if (timedOut) late?.events.filter((e) => Date.parse(e.at) <= deadline).forEach(consider);
+    if (timedOut) {
+      late?.events.filter((e) => Date.parse(e.at) <= deadline).forEach(consider);
+      // A cancelling event found only by the late lookback: the close above could not name it.
+      // Closing again (the delete is a no-op) writes it, one more marker on this rare path only;
+      // processEvent is pinned, so no run started on the previous build replays through it.
+      if (cancelledBy) await closeWait({ ...key, cancelledBy: cancellation(cancelledBy) });
+    }
     this.publish();
     if (cancelledBy) throw new DefinitionCancelled(cancelledBy);
     if (satisfied) {

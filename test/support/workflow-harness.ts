@@ -137,12 +137,20 @@ export interface WorkflowHarness {
  * short enough to watch in seconds.
  */
 export async function startWorkflowHarness(
-  o: { kyc?: KycSandboxOptions; config?: Partial<Record<keyof Config, string>> } = {},
+  o: {
+    kyc?: KycSandboxOptions;
+    config?: Partial<Record<keyof Config, string>>;
+    /** As startStack's: false leaves the outbox to the test (`stack.dispatcher.sweep()`). */
+    relay?: boolean;
+    immediateStarts?: boolean;
+  } = {},
 ): Promise<WorkflowHarness> {
   const kyc = await startKycSandbox(o.kyc);
   const receiver = await startWebhookReceiver();
   const stack = await startStack({
     worker: true,
+    ...(o.relay !== undefined && { relay: o.relay }),
+    ...(o.immediateStarts !== undefined && { immediateStarts: o.immediateStarts }),
     configOverrides: {
       KYC_PROVIDER_URL: kyc.url,
       HTTP_TIMEOUT_MS: '1000',
