@@ -199,7 +199,8 @@ export function registerProviderCommands(program: Command, t: ProviderCliTools):
       'after',
       `
 Columns: received at, delivery id, provider, event, check, result, outcome, reason.
-Reasons: not_a_result, no_result, unknown_check, entity_erased, connection_removed (ignored);
+Reasons: not_a_result, no_result, unknown_check, entity_erased, connection_removed,
+check_withdrawn (ignored);
 older_than_standing (superseded; --json names the delivery that stood); result_to_fetch
 (pending: an Onfido check.completed whose result is being read back from Onfido).`,
     )

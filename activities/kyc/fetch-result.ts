@@ -45,7 +45,12 @@ export function kycFetchActivities(deps: ResolvedDeps, pii: PiiCipher) {
         await markDeliveryIgnored(deps.pool, d.id, 'connection_removed');
         return { outcome: 'ignored', result: null, reason: 'connection_removed' };
       }
-      const result = await client.readCheckResult(d.checkId);
+      const read = await client.readCheckResult(d.checkId);
+      if (read.ended) {
+        await markDeliveryIgnored(deps.pool, d.id, read.ended);
+        return { outcome: 'ignored', result: null, reason: read.ended };
+      }
+      const result = read.result;
       if (!result)
         throw ApplicationFailure.create({
           type: KYC_RESULT_NOT_READY,

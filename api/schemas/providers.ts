@@ -159,7 +159,7 @@ export const Delivery = z
     }),
     outcomeReason: z.string().nullable().meta({
       description:
-        'ignored: `not_a_result` (an event that carries no KYC result), `no_result` (a review without an answer we can read), `unknown_check` (a check this operator never created), `entity_erased` (the player was erased before it was applied), `connection_removed` (the connection was deleted before its result could be read); superseded: `older_than_standing`; pending: `result_to_fetch`; else null',
+        'ignored: `not_a_result` (an event that carries no KYC result), `no_result` (a review without an answer we can read), `unknown_check` (a check this operator never created), `entity_erased` (the player was erased before it was applied), `connection_removed` (the connection was deleted before its result could be read), `check_withdrawn` (Onfido: the check was withdrawn, it has no result); superseded: `older_than_standing`; pending: `result_to_fetch`; else null',
       example: 'unknown_check',
     }),
     outcomeAt: z.string().nullable().meta({ description: 'When it was applied, superseded or ignored' }),

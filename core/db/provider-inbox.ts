@@ -38,7 +38,7 @@ export interface DeliverySettlement {
   outcome: SettledOutcome;
   /**
    * ignored: `not_a_result`, `unknown_check`, `entity_erased`, `connection_removed`,
-   * `no_result`; superseded: `older_than_standing`; pending: `result_to_fetch` while a
+   * `check_withdrawn`, `no_result`; superseded: `older_than_standing`; pending: `result_to_fetch` while a
    * completion's result is still to be read from the provider; else null.
    */
   reason: string | null;

@@ -79,7 +79,7 @@ describe('KYC provider clients', () => {
     }
   });
 
-  it('Onfido: creates applicant then check with the API token, and reads clear as approved and consider as review', async () => {
+  it('Onfido: creates applicant then check with the API token, and reads clear as approved, consider as review, a reopened check as not ready and a withdrawn one as ended', async () => {
     const api = await fakeApi((r) => {
       if (r.headers.authorization !== 'Token token=onfido-api-token') return [401, {}];
       if (r.method === 'POST' && r.url === '/v3.6/applicants') return [201, { id: 'applicant-uuid' }];
@@ -89,6 +89,10 @@ describe('KYC provider clients', () => {
         return [200, { id: 'check-clear', status: 'complete', result: 'clear' }];
       if (r.method === 'GET' && r.url === '/v3.6/checks/check-consider')
         return [200, { id: 'check-consider', status: 'complete', result: 'consider' }];
+      if (r.method === 'GET' && r.url === '/v3.6/checks/check-reopened')
+        return [200, { id: 'check-reopened', status: 'reopened', result: null }];
+      if (r.method === 'GET' && r.url === '/v3.6/checks/check-withdrawn')
+        return [200, { id: 'check-withdrawn', status: 'withdrawn', result: null }];
       return [404, {}];
     });
     try {
@@ -109,8 +113,13 @@ describe('KYC provider clients', () => {
         report_names: ['document'],
         tags: ['eev_2'],
       });
-      expect(await client.readCheckResult('check-clear')).toBe('approved');
-      expect(await client.readCheckResult('check-consider')).toBe('review');
+      expect(await client.readCheckResult('check-clear')).toEqual({ result: 'approved' });
+      expect(await client.readCheckResult('check-consider')).toEqual({ result: 'review' });
+      expect(await client.readCheckResult('check-reopened')).toEqual({ result: null });
+      expect(await client.readCheckResult('check-withdrawn')).toEqual({
+        result: null,
+        ended: 'check_withdrawn',
+      });
     } finally {
       await api.close();
     }

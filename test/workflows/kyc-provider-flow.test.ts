@@ -394,7 +394,7 @@ describe('kyc-on-deposit with a provider connection', () => {
     });
   });
 
-  it('Onfido: answers check.completed at once, reads the result back in the worker (GET /v3.6/checks/{id}, retried while Onfido answers 503), and the waiting deposit gets clear as approved and consider as review', async () => {
+  it('Onfido: answers check.completed at once, reads the result back in the worker (GET /v3.6/checks/{id}, retried while Onfido answers 503), and the waiting deposit gets clear as approved and consider as review; a withdrawn check ends the read-back as ignored', async () => {
     const TOKEN = 'flow-onfido-webhook-token';
     const applicantOfCheck = new Map<string, string>();
     const readsOf = new Map<string, number>();
@@ -415,6 +415,8 @@ describe('kyc-on-deposit with a provider connection', () => {
         const attempt = (readsOf.get(read[1]!) ?? 0) + 1;
         readsOf.set(read[1]!, attempt);
         if (attempt === 1) return [503, { error: { type: 'service_unavailable' } }];
+        // Withdrawn at Onfido after its completion was sent: a status with no result, ever.
+        if (read[1]!.endsWith('withdrawn')) return [200, { id: read[1], status: 'withdrawn', result: null }];
         const result = read[1]!.endsWith('consider') ? 'consider' : 'clear';
         return [200, { id: read[1], status: 'complete', result }];
       }
@@ -429,10 +431,8 @@ describe('kyc-on-deposit with a provider connection', () => {
         baseUrl: api.url,
       });
       expect(conn.status).toBe(201);
-      for (const [externalId, status] of [
-        ['onfido_clear', 'approved'],
-        ['onfido_consider', 'review'],
-      ] as const) {
+      /** A deposit whose Onfido check is pending, then Onfido's signed check.completed for it. */
+      const completeCheck = async (externalId: string) => {
         await newPlayer(o.client, externalId);
         const ev = await recordEvent(o.client, externalId, 'transaction', {
           type: 'deposit',
@@ -468,6 +468,15 @@ describe('kyc-on-deposit with a provider connection', () => {
         expect(answer.outcome).toBe('result_to_fetch');
         // Sumsub's receiver deadline is 5 s; this one does a lookup and an insert, never the read.
         expect(answeredMs).toBeLessThan(2000);
+        const reads = () =>
+          api.seen.filter((r) => r.method === 'GET' && r.url === `/v3.6/checks/${pending.checkId}`);
+        return { ev, pending, answer, reads };
+      };
+      for (const [externalId, status] of [
+        ['onfido_clear', 'approved'],
+        ['onfido_consider', 'review'],
+      ] as const) {
+        const { ev, pending, answer, reads: readsOfCheck } = await completeCheck(externalId);
 
         const result = await definitionResult(h.stack, ev.fanoutId, 'kyc-on-deposit');
         expect(result).toMatchObject({ checked: true, status, checkId: pending.checkId });
@@ -478,9 +487,7 @@ describe('kyc-on-deposit with a provider connection', () => {
           provider: 'onfido',
           deliveryId: answer.deliveryId,
         });
-        const reads = api.seen.filter(
-          (r) => r.method === 'GET' && r.url === `/v3.6/checks/${pending.checkId}`,
-        );
+        const reads = readsOfCheck();
         expect(reads).toHaveLength(2);
         expect(reads[1]!.headers.authorization).toBe('Token token=api_sandbox.flow-onfido');
         const fetched = await definitionResult(
@@ -503,6 +510,26 @@ describe('kyc-on-deposit with a provider connection', () => {
           ? true
           : undefined,
       );
+
+      // Withdrawn: the read-back ends at once, ignored with its reason, instead of being
+      // retried for a day; the deposit's KYC wait goes on to its deadline (overdue then).
+      const withdrawn = await completeCheck('onfido_withdrawn');
+      const fetched = await definitionResult(
+        h.stack,
+        `provider.webhook.kyc.completed:${withdrawn.answer.deliveryId}`,
+        'kyc-result',
+      );
+      expect(fetched).toEqual({ fetched: { outcome: 'ignored', result: null, reason: 'check_withdrawn' } });
+      expect(withdrawn.reads()).toHaveLength(2);
+      expect((await listing(o)).find((d) => d.id === withdrawn.answer.deliveryId)).toMatchObject({
+        eventType: 'check.completed',
+        result: null,
+        outcome: 'ignored',
+        outcomeReason: 'check_withdrawn',
+      });
+      expect(
+        (await o.client.get(`${P}/entities/onfido_withdrawn/state/kyc_status`)).body.data.value,
+      ).toMatchObject({ status: 'pending', checkId: withdrawn.pending.checkId });
     } finally {
       await api.close();
     }

@@ -1,5 +1,5 @@
 import { failForAnswer } from '../client';
-import type { KycProviderClient, PendingCheck, ProviderHttp } from './types';
+import type { CheckReadBack, KycProviderClient, PendingCheck, ProviderHttp } from './types';
 
 export const ONFIDO_DEFAULT_BASE_URL = 'https://api.eu.onfido.com';
 
@@ -19,7 +19,7 @@ export function onfidoClient(o: {
   reportNames: string[];
   http: ProviderHttp;
   now: () => Date;
-}): KycProviderClient & { readCheckResult(checkId: string): Promise<'approved' | 'review' | null> } {
+}): KycProviderClient & { readCheckResult(checkId: string): Promise<CheckReadBack> } {
   const headers = { Authorization: `Token token=${o.apiToken}` };
   const post = async (path: string, body: unknown) => {
     const answer = await o.http('POST', new URL(path, o.baseUrl).toString(), {
@@ -47,8 +47,12 @@ export function onfidoClient(o: {
       });
       return { provider: 'onfido', checkId, status: 'pending' };
     },
-    /** `clear` is approved; `consider` needs a human: review. Null while not complete. */
-    async readCheckResult(checkId) {
+    /**
+     * `clear` is approved; `consider` needs a human: review. A `withdrawn` check never gets a
+     * result (Onfido's terminal status without one): the read-back ends there. Any other status
+     * (`in_progress`, `awaiting_applicant`, `paused`, `reopened`) has none yet: read again.
+     */
+    async readCheckResult(checkId): Promise<CheckReadBack> {
       const answer = await o.http(
         'GET',
         new URL(`/v3.6/checks/${encodeURIComponent(checkId)}`, o.baseUrl).toString(),
@@ -57,8 +61,10 @@ export function onfidoClient(o: {
         },
       );
       if (answer.status !== 200) failForAnswer(answer, o.now());
-      const result = (JSON.parse(answer.text) as { result?: unknown }).result;
-      return result === 'clear' ? 'approved' : result === 'consider' ? 'review' : null;
+      const check = JSON.parse(answer.text) as { status?: unknown; result?: unknown };
+      if (check.result === 'clear') return { result: 'approved' };
+      if (check.result === 'consider') return { result: 'review' };
+      return check.status === 'withdrawn' ? { result: null, ended: 'check_withdrawn' } : { result: null };
     },
   };
 }

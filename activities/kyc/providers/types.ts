@@ -25,10 +25,17 @@ export interface KycProviderClient {
   createCheck(req: ProviderCheckRequest, idempotencyKey: string): Promise<PendingCheck>;
   /**
    * For a provider whose completion webhook does not carry the result (Onfido): reads it back.
-   * Null while the provider does not have one yet.
    */
-  readCheckResult?(checkId: string): Promise<'approved' | 'rejected' | 'review' | null>;
+  readCheckResult?(checkId: string): Promise<CheckReadBack>;
 }
+
+/**
+ * What a read-back found: the result; none yet (read again later); or none ever, because the
+ * check ended without one (`reason`, e.g. `check_withdrawn`: reading again cannot help).
+ */
+export type CheckReadBack =
+  | { result: 'approved' | 'rejected' | 'review'; ended?: undefined }
+  | { result: null; ended?: string };
 
 /** An HTTP call to the provider: the destination rule is applied to every URL before it is called. */
 export type ProviderHttp = (
