@@ -31,8 +31,9 @@ export const KYC_RESULT_NOT_READY = 'KycResultNotReady';
  */
 export function kycFetchActivities(deps: ResolvedDeps, pii: PiiCipher) {
   return {
-    async fetchKycResult(r: { deliveryId: string }): Promise<FetchedKycResult> {
-      const d = await readDeliveryToFetch(deps.pool, r.deliveryId);
+    async fetchKycResult(r: { operatorId: string; deliveryId: string }): Promise<FetchedKycResult> {
+      const key = { operatorId: r.operatorId, id: r.deliveryId };
+      const d = await readDeliveryToFetch(deps.pool, key);
       if (!d) return { outcome: 'ignored', result: null, reason: 'no_such_delivery' };
       if (d.outcome !== 'result_to_fetch')
         return d.outcome === 'accepted'
@@ -42,12 +43,12 @@ export function kycFetchActivities(deps: ResolvedDeps, pii: PiiCipher) {
       const client = row && clientForConnection({ ...deps, pii }, openConnection(pii, row, deps.now()));
       if (!row || !client?.readCheckResult || !d.checkId) {
         // The connection was deleted (its credentials with it): nobody can read this result now.
-        await markDeliveryIgnored(deps.pool, d.id, 'connection_removed');
+        await markDeliveryIgnored(deps.pool, key, 'connection_removed');
         return { outcome: 'ignored', result: null, reason: 'connection_removed' };
       }
       const read = await client.readCheckResult(d.checkId);
       if (read.ended) {
-        await markDeliveryIgnored(deps.pool, d.id, read.ended);
+        await markDeliveryIgnored(deps.pool, key, read.ended);
         return { outcome: 'ignored', result: null, reason: read.ended };
       }
       const result = read.result;
@@ -58,10 +59,10 @@ export function kycFetchActivities(deps: ResolvedDeps, pii: PiiCipher) {
         });
       const written = await withTransaction(deps.pool, async (tx) => {
         // Under the row's lock: a concurrent attempt finds it already fetched and writes nothing.
-        const locked = await readDeliveryToFetch(tx, d.id, true);
+        const locked = await readDeliveryToFetch(tx, key, true);
         if (locked?.outcome !== 'result_to_fetch') return undefined;
-        await recordFetchedResult(tx, d.id, result);
-        const fetched = await readInboxRow(tx, d.id);
+        await recordFetchedResult(tx, key, result);
+        const fetched = await readInboxRow(tx, key);
         return fetched ? writeProviderResultEvent(tx, fetched) : undefined;
       });
       if (written?.start) await startPendingFanout(deps, written.start);

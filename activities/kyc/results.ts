@@ -116,9 +116,10 @@ export function kycResultActivities(deps: ResolvedDeps) {
      * The answer tells the caller whether it applied it (then it alerts) and if it reversed an
      * approval.
      */
-    async applyKycResult(r: { deliveryId: string }): Promise<KycResultApplied> {
+    async applyKycResult(r: { operatorId: string; deliveryId: string }): Promise<KycResultApplied> {
       const me = currentWorkflowId();
-      const first = await readResultDelivery(deps.pool, r.deliveryId);
+      const key = { operatorId: r.operatorId, id: r.deliveryId };
+      const first = await readResultDelivery(deps.pool, key);
       const none: KycResultApplied = {
         applied: false,
         superseded: false,
@@ -182,15 +183,15 @@ export function kycResultActivities(deps: ResolvedDeps) {
         },
         async (tx) => {
           await lockKycStatus(tx, first.operatorId, first.externalId!);
-          d = (await readResultDelivery(tx, r.deliveryId, true)) ?? first;
+          d = (await readResultDelivery(tx, key, true)) ?? first;
         },
         async (tx, written) => {
-          if (mark === 'superseded') await markResultSuperseded(tx, d.id, standingDelivery);
+          if (mark === 'superseded') await markResultSuperseded(tx, key, standingDelivery);
           // The player was erased meanwhile: the result can never be applied; say so in the inbox.
-          if (mark === 'applied' && !written) await markDeliveryIgnored(tx, d.id, 'entity_erased');
+          if (mark === 'applied' && !written) await markDeliveryIgnored(tx, key, 'entity_erased');
           if (mark === 'applied' && written)
             await markResultApplied(tx, {
-              id: d.id,
+              ...key,
               by: me,
               previous: answer.previous ? { status: answer.previous } : null,
             });

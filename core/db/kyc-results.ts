@@ -1,6 +1,12 @@
 import type { Queryable } from './pool';
 import type { KycResult, ResultDetails } from './provider-inbox';
 
+/** One inbox row, by its operator and id (every statement here names the operator: docs/SCALING.md). */
+export interface DeliveryKey {
+  operatorId: string;
+  id: string;
+}
+
 /** An accepted result as applyKycResult reads it, with what became of it. */
 export interface ResultDelivery {
   id: string;
@@ -21,7 +27,7 @@ export interface ResultDelivery {
 /** One inbox row; `forUpdate` holds it until the caller's transaction ends (one applier at a time). */
 export async function readResultDelivery(
   db: Queryable,
-  id: string,
+  key: DeliveryKey,
   forUpdate = false,
 ): Promise<ResultDelivery | undefined> {
   const { rows } = await db.query<ResultDelivery>(
@@ -29,8 +35,9 @@ export async function readResultDelivery(
             provider, result, provider_timestamp as "providerTimestamp", applied_at as "appliedAt",
             applied_by as "appliedBy", applied_previous as "appliedPrevious", superseded_at as "supersededAt",
             result_details as details
-       from provider_webhook_inbox where id = $1 and outcome = 'accepted'${forUpdate ? ' for update' : ''}`,
-    [id],
+       from provider_webhook_inbox
+      where operator_id = $1 and id = $2 and outcome = 'accepted'${forUpdate ? ' for update' : ''}`,
+    [key.operatorId, key.id],
   );
   return rows[0];
 }
@@ -38,27 +45,33 @@ export async function readResultDelivery(
 /** Marks a result written to kyc_status, by which workflow, over which previous value. */
 export async function markResultApplied(
   db: Queryable,
-  m: { id: string; by: string; previous: { status: string } | null },
+  m: DeliveryKey & { by: string; previous: { status: string } | null },
 ): Promise<void> {
   await db.query(
-    `update provider_webhook_inbox set applied_at = now(), applied_by = $2, applied_previous = $3::jsonb where id = $1`,
-    [m.id, m.by, JSON.stringify(m.previous)],
+    `update provider_webhook_inbox set applied_at = now(), applied_by = $3, applied_previous = $4::jsonb
+      where operator_id = $1 and id = $2`,
+    [m.operatorId, m.id, m.by, JSON.stringify(m.previous)],
   );
 }
 
 /** Marks a result not written because a result with a later provider time (`by`, that delivery) stands. */
-export async function markResultSuperseded(db: Queryable, id: string, by: string | null): Promise<void> {
+export async function markResultSuperseded(
+  db: Queryable,
+  key: DeliveryKey,
+  by: string | null,
+): Promise<void> {
   await db.query(
-    `update provider_webhook_inbox set superseded_at = now(), superseded_by = $2 where id = $1`,
-    [id, by],
+    `update provider_webhook_inbox set superseded_at = now(), superseded_by = $3 where operator_id = $1 and id = $2`,
+    [key.operatorId, key.id, by],
   );
 }
 
 /** Marks a delivery that can no longer be applied (its player erased, its connection removed), and why. */
-export async function markDeliveryIgnored(db: Queryable, id: string, reason: string): Promise<void> {
+export async function markDeliveryIgnored(db: Queryable, key: DeliveryKey, reason: string): Promise<void> {
   await db.query(
-    `update provider_webhook_inbox set outcome = 'ignored', ignored_reason = $2, ignored_at = now() where id = $1`,
-    [id, reason],
+    `update provider_webhook_inbox set outcome = 'ignored', ignored_reason = $3, ignored_at = now()
+      where operator_id = $1 and id = $2`,
+    [key.operatorId, key.id, reason],
   );
 }
 
@@ -75,23 +88,23 @@ export interface DeliveryToFetch {
 
 export async function readDeliveryToFetch(
   db: Queryable,
-  id: string,
+  key: DeliveryKey,
   forUpdate = false,
 ): Promise<DeliveryToFetch | undefined> {
   const { rows } = await db.query<DeliveryToFetch>(
     `select id, operator_id as "operatorId", connection_id as "connectionId", provider, check_id as "checkId",
             outcome, result
-       from provider_webhook_inbox where id = $1${forUpdate ? ' for update' : ''}`,
-    [id],
+       from provider_webhook_inbox where operator_id = $1 and id = $2${forUpdate ? ' for update' : ''}`,
+    [key.operatorId, key.id],
   );
   return rows[0];
 }
 
 /** Records the result read back: the delivery is then an accepted result like any other. */
-export async function recordFetchedResult(db: Queryable, id: string, result: KycResult): Promise<void> {
+export async function recordFetchedResult(db: Queryable, key: DeliveryKey, result: KycResult): Promise<void> {
   await db.query(
-    `update provider_webhook_inbox set result = $2, outcome = 'accepted', result_fetched_at = now()
-      where id = $1 and outcome = 'result_to_fetch'`,
-    [id, result],
+    `update provider_webhook_inbox set result = $3, outcome = 'accepted', result_fetched_at = now()
+      where operator_id = $1 and id = $2 and outcome = 'result_to_fetch'`,
+    [key.operatorId, key.id, result],
   );
 }

@@ -135,8 +135,8 @@ export async function recordProviderDelivery(
   const inserted = rows[0];
   if (!inserted) {
     const { rows: first } = await client.query<Row>(
-      `select ${COLUMNS} from provider_webhook_inbox where connection_id = $1 and dedup_key = $2`,
-      [d.connectionId, d.dedupKey],
+      `select ${COLUMNS} from provider_webhook_inbox where operator_id = $1 and connection_id = $2 and dedup_key = $3`,
+      [d.operatorId, d.connectionId, d.dedupKey],
     );
     return { delivery: fromRow(first[0]!), duplicate: true, start: null };
   }
@@ -222,7 +222,13 @@ export async function listProviderDeliveries(
 }
 
 /** One inbox row, as recorded (in the caller's transaction when given one). */
-export async function readInboxRow(db: Queryable, id: string): Promise<InboxRow | undefined> {
-  const { rows } = await db.query<Row>(`select ${COLUMNS} from provider_webhook_inbox where id = $1`, [id]);
+export async function readInboxRow(
+  db: Queryable,
+  key: { operatorId: string; id: string },
+): Promise<InboxRow | undefined> {
+  const { rows } = await db.query<Row>(
+    `select ${COLUMNS} from provider_webhook_inbox where operator_id = $1 and id = $2`,
+    [key.operatorId, key.id],
+  );
   return rows[0] ? fromRow(rows[0]) : undefined;
 }

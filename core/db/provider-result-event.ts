@@ -59,16 +59,15 @@ export async function writeProviderResultEvent(
   if (!entity) {
     await client.query(
       `update provider_webhook_inbox set outcome = 'ignored', ignored_reason = 'unknown_check', ignored_at = now()
-        where id = $1`,
-      [d.id],
+        where operator_id = $1 and id = $2`,
+      [d.operatorId, d.id],
     );
     return { start: null, outcome: 'ignored' };
   }
-  await client.query(`update provider_webhook_inbox set external_id = $2, kyc_check_id = $3 where id = $1`, [
-    d.id,
-    entity.externalId,
-    entity.checkId,
-  ]);
+  await client.query(
+    `update provider_webhook_inbox set external_id = $3, kyc_check_id = $4 where operator_id = $1 and id = $2`,
+    [d.operatorId, d.id, entity.externalId, entity.checkId],
+  );
   const internalEvent = toFetch ? PROVIDER_COMPLETED_EVENT : providerResultEvent(d.result!);
   const data = providerResultData(d, entity.checkId);
   const plan = planOf(internalEvent, { operatorId: d.operatorId, externalId: entity.externalId, data });

@@ -32,8 +32,8 @@ export async function recordWebhookAttempt(db: Queryable, a: WebhookAttemptRecor
               updated_at = now()
        returning id)
      insert into webhook_attempts
-            (message_row, attempt, status_code, duration_ms, response_excerpt, error, next_attempt_at)
-     select id, $7, $8, $9, $10, $11, $12 from message`,
+            (operator_id, message_row, attempt, status_code, duration_ms, response_excerpt, error, next_attempt_at)
+     select $2, id, $7, $8, $9, $10, $11, $12 from message`,
     [
       'wmsg_' + randomBytes(8).toString('hex'),
       a.operatorId,
@@ -139,7 +139,8 @@ export async function listWebhookAttempts(
   const { rows } = await db.query<WebhookAttemptRow & { found: boolean }>(
     `select a.attempt, a.status_code, a.duration_ms, a.response_excerpt, a.error, a.next_attempt_at,
             a.attempted_at, a.attempt is not null as found
-       from webhook_messages m left join webhook_attempts a on a.message_row = m.id
+       from webhook_messages m
+       left join webhook_attempts a on a.operator_id = m.operator_id and a.message_row = m.id
       where m.operator_id = $1 and m.id = $2
       order by a.id`,
     [operatorId, messageRow],

@@ -25,6 +25,10 @@ const SPANS_OPERATORS: Record<string, string> = {
   'core/db/outbox.ts#outboxStats':
     'the /metrics gauge of the whole backlog: one aggregate over all shards, read every scrape',
   'core/db/waits.ts#leaseDueSignals': "the relay's sweep of queued wait signals, as leaseDueStarts",
+  'core/db/rate-limits.ts#deleteOldWindows':
+    'drops every budget window older than ten minutes, whoever it counted: a time sweep, run per node over its shards',
+  'core/db/webhook-log.ts#pruneWebhookLog':
+    'retention of the webhook delivery log by age (WEBHOOK_LOG_RETENTION_DAYS, one horizon for all operators): a time sweep, per node',
 };
 
 const RUNTIME_FOLDERS = ['api', 'activities', 'worker', 'cli', 'core', 'scripts'];

@@ -24,6 +24,12 @@ export const OPERATOR_SCOPED_TABLES = [
   'cancelled_waits',
   'kyc_checks',
   'idempotency_keys',
+  'provider_webhook_inbox',
+  'webhook_messages',
+  'webhook_attempts',
+  'batch_jobs',
+  'rate_limit_windows',
+  'redrives',
 ] as const;
 
 export interface SqlSite {

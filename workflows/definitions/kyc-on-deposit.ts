@@ -93,7 +93,10 @@ export const kycOnDeposit = defineDefinition({
       timeout: decision.resultDeadline,
     });
     if (outcome.status === 'satisfied') {
-      const applied = await applyKycResult({ deliveryId: String(outcome.event.data.deliveryId) });
+      const applied = await applyKycResult({
+        operatorId: input.operatorId,
+        deliveryId: String(outcome.event.data.deliveryId),
+      });
       const alertMessageId = await alertKycResult(ctx, input.externalId, applied, {
         reason: decision.reason,
       });

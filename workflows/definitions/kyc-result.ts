@@ -32,10 +32,10 @@ export const kycResult = defineDefinition({
     const deliveryId = String(input.data.deliveryId);
     if (input.internalEvent === COMPLETED) {
       const { fetchKycResult } = ctx.activities(READ_BACK);
-      return { fetched: await fetchKycResult({ deliveryId }) };
+      return { fetched: await fetchKycResult({ operatorId: input.operatorId, deliveryId }) };
     }
     const { applyKycResult } = ctx.activities();
-    const applied = await applyKycResult({ deliveryId });
+    const applied = await applyKycResult({ operatorId: input.operatorId, deliveryId });
     const alertMessageId = await alertKycResult(ctx, input.externalId, applied);
     return { ...applied, alertMessageId };
   },
