@@ -14,35 +14,11 @@ export class HttpUnreachableError extends Error {
 }
 
 /**
- * POSTs a JSON body with a hard timeout covering connect, headers and body. No retries here:
- * the caller's retry policy (Temporal's, or the webhook workflow's) owns them.
+ * One request with a hard timeout covering connect, headers and body; redirects are answers, not
+ * followed. No retries here: the caller's retry policy (Temporal's, or the webhook workflow's)
+ * owns them.
  */
-export async function postJson(
-  fetchFn: typeof fetch,
-  url: string,
-  o: { body: string; headers: Record<string, string>; timeoutMs: number },
-): Promise<HttpAnswer> {
-  try {
-    const res = await fetchFn(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...o.headers },
-      body: o.body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(o.timeoutMs),
-    });
-    return { status: res.status, headers: res.headers, text: await res.text() };
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    const reason =
-      e.name === 'TimeoutError'
-        ? `no answer within ${o.timeoutMs} ms`
-        : (e.cause?.code ?? e.cause?.message ?? e.message);
-    throw new HttpUnreachableError(`POST ${new URL(url).origin} failed: ${reason}`, { cause: err });
-  }
-}
-
-/** Any method, JSON in and out, with the same timeout and error rules as postJson. */
-export async function requestJson(
+async function send(
   fetchFn: typeof fetch,
   method: 'GET' | 'POST',
   url: string,
@@ -51,11 +27,7 @@ export async function requestJson(
   try {
     const res = await fetchFn(url, {
       method,
-      headers: {
-        Accept: 'application/json',
-        ...(o.body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        ...o.headers,
-      },
+      headers: o.headers,
       body: o.body,
       redirect: 'manual',
       signal: AbortSignal.timeout(o.timeoutMs),
@@ -69,4 +41,28 @@ export async function requestJson(
         : (e.cause?.code ?? e.cause?.message ?? e.message);
     throw new HttpUnreachableError(`${method} ${new URL(url).origin} failed: ${reason}`, { cause: err });
   }
+}
+
+/** POSTs a JSON body (a webhook: the answer's body is read as text, whatever its type). */
+export function postJson(
+  fetchFn: typeof fetch,
+  url: string,
+  o: { body: string; headers: Record<string, string>; timeoutMs: number },
+): Promise<HttpAnswer> {
+  return send(fetchFn, 'POST', url, { ...o, headers: { 'Content-Type': 'application/json', ...o.headers } });
+}
+
+/** Any method, JSON in and out, with the same timeout and error rules as postJson. */
+export function requestJson(
+  fetchFn: typeof fetch,
+  method: 'GET' | 'POST',
+  url: string,
+  o: { body?: string; headers: Record<string, string>; timeoutMs: number },
+): Promise<HttpAnswer> {
+  const headers = {
+    Accept: 'application/json',
+    ...(o.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    ...o.headers,
+  };
+  return send(fetchFn, method, url, { ...o, headers });
 }

@@ -1,10 +1,13 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import {
+  closeStatus,
+  decodeFirst,
+  definitionRunOf,
+  eachConcurrently,
+  eventMs,
+  type Payloads,
+} from '../bench/lib/history-reading';
 import type { WaitEvent } from '../workflows/types';
-
-// The proto types as the client hands them out (@temporalio/proto is not a dependency of ours).
-type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
-type Payloads = { payloads?: Array<Parameters<typeof defaultPayloadConverter.fromPayload>[0]> | null } | null;
 
 /** How the wait of one workflow was resolved, read from its history. */
 export interface WaitHistory {
@@ -24,23 +27,6 @@ export interface WaitHistory {
   /** When the workflow acted on the outcome: its closeWait ran (ms since epoch). */
   resolvedAt?: number;
 }
-
-const ms = (t: HistoryEvent['eventTime']): number | undefined =>
-  t ? Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : undefined;
-
-function decode<T>(p: Payloads | undefined): T | undefined {
-  const first = p?.payloads?.[0];
-  return first ? defaultPayloadConverter.fromPayload<T>(first) : undefined;
-}
-
-const CLOSED: Array<[keyof HistoryEvent, string]> = [
-  ['workflowExecutionCompletedEventAttributes', 'COMPLETED'],
-  ['workflowExecutionFailedEventAttributes', 'FAILED'],
-  ['workflowExecutionTimedOutEventAttributes', 'TIMED_OUT'],
-  ['workflowExecutionCanceledEventAttributes', 'CANCELED'],
-  ['workflowExecutionTerminatedEventAttributes', 'TERMINATED'],
-  ['workflowExecutionContinuedAsNewEventAttributes', 'CONTINUED_AS_NEW'],
-];
 
 /**
  * Reads one workflow's history: its signals per event key, what its wait's lookback pages
@@ -66,7 +52,7 @@ export async function readWaitHistory(
   for (const e of history.events ?? []) {
     const signaled = e.workflowExecutionSignaledEventAttributes;
     if (signaled?.signalName === 'waitEvent') {
-      const ev = decode<WaitEvent>(signaled.input);
+      const ev = decodeFirst<WaitEvent>(signaled.input);
       if (ev) {
         h.signalsPerKey.set(ev.key, (h.signalsPerKey.get(ev.key) ?? 0) + 1);
         if (matches(ev)) h.bySignal.add(ev.key);
@@ -79,35 +65,28 @@ export async function readWaitHistory(
       if (name === 'openWait') h.openWaits++;
       if (name === 'closeWait') {
         h.closeWaits++;
-        h.resolvedAt ??= ms(e.eventTime);
+        h.resolvedAt ??= eventMs(e.eventTime);
       }
     }
     // closeWait runs as a local activity: its marker names it.
     const marker = e.markerRecordedEventAttributes;
     if (marker?.markerName === 'core_local_activity') {
-      const data = decode<{ activity_type?: string }>(marker.details?.data as Payloads);
+      const data = decodeFirst<{ activity_type?: string }>(marker.details?.data as Payloads);
       if (data?.activity_type === 'closeWait') {
         h.closeWaits++;
-        h.resolvedAt ??= ms(e.eventTime);
+        h.resolvedAt ??= eventMs(e.eventTime);
       }
     }
     const done = e.activityTaskCompletedEventAttributes;
     if (done) {
       const name = scheduled.get(Number(done.scheduledEventId));
       if (name === 'openWait' || name === 'readWaitLookback') {
-        const page = decode<{ events: WaitEvent[] }>(done.result);
+        const page = decodeFirst<{ events: WaitEvent[] }>(done.result);
         for (const ev of page?.events ?? []) if (matches(ev)) h.byLookback.add(ev.key);
       }
     }
-    for (const [attr, status] of CLOSED) if (e[attr]) h.status = status;
-    const completed = e.workflowExecutionCompletedEventAttributes;
-    if (completed) {
-      const result = decode<{
-        runs: Array<{ definition: string; status: string; result?: Record<string, unknown> }>;
-      }>(completed.result);
-      const run = result?.runs.find((r) => r.definition === definition);
-      if (run) h.run = { status: run.status, result: run.result };
-    }
+    h.status = closeStatus(e) ?? h.status;
+    h.run = definitionRunOf(e, definition) ?? h.run;
   }
   return h;
 }
@@ -120,14 +99,5 @@ export async function readWaitHistories(
   matches: (e: WaitEvent) => boolean,
   concurrency = 16,
 ): Promise<WaitHistory[]> {
-  const out: WaitHistory[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < workflowIds.length) {
-      const id = workflowIds[next++]!;
-      out.push(await readWaitHistory(client, id, definition, matches));
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return out;
+  return eachConcurrently(workflowIds, concurrency, (id) => readWaitHistory(client, id, definition, matches));
 }

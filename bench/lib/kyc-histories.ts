@@ -1,12 +1,14 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import type { KycResultApplied } from '../../activities/kyc/results';
 import type { WaitEvent } from '../../workflows/types';
-
-// The proto types as the client hands them out (@temporalio/proto is not a dependency of ours).
-type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
-type HistoryEvent = NonNullable<History['events']>[number];
-type Payloads = { payloads?: Array<Parameters<typeof defaultPayloadConverter.fromPayload>[0]> | null } | null;
+import {
+  closeStatus,
+  decodeFirst,
+  definitionRunOf,
+  eachConcurrently,
+  eventMs,
+  type History,
+} from './history-reading';
 
 /**
  * What one workflow of the KYC flow did, read from its Temporal history: a deposit's
@@ -32,23 +34,6 @@ export interface KycHistory {
   run?: { status: string; result?: Record<string, unknown> };
 }
 
-const CLOSED: Array<[keyof HistoryEvent, string]> = [
-  ['workflowExecutionCompletedEventAttributes', 'COMPLETED'],
-  ['workflowExecutionFailedEventAttributes', 'FAILED'],
-  ['workflowExecutionTimedOutEventAttributes', 'TIMED_OUT'],
-  ['workflowExecutionCanceledEventAttributes', 'CANCELED'],
-  ['workflowExecutionTerminatedEventAttributes', 'TERMINATED'],
-  ['workflowExecutionContinuedAsNewEventAttributes', 'CONTINUED_AS_NEW'],
-];
-
-const ms = (t: HistoryEvent['eventTime']): number | undefined =>
-  t ? Number(String(t.seconds ?? 0)) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : undefined;
-
-function decode<T>(p: Payloads | undefined): T | undefined {
-  const first = p?.payloads?.[0];
-  return first ? defaultPayloadConverter.fromPayload<T>(first) : undefined;
-}
-
 /** Reads one history; `definition` names the run whose result is kept (kyc-on-deposit or kyc-result). */
 export function readKycHistory(workflowId: string, history: History, definition: string): KycHistory {
   const h: KycHistory = {
@@ -63,9 +48,9 @@ export function readKycHistory(workflowId: string, history: History, definition:
   for (const e of history.events ?? []) {
     const signaled = e.workflowExecutionSignaledEventAttributes;
     if (signaled?.signalName === 'waitEvent') {
-      const ev = decode<WaitEvent>(signaled.input);
+      const ev = decodeFirst<WaitEvent>(signaled.input);
       if (ev) h.signalsPerKey.set(ev.key, (h.signalsPerKey.get(ev.key) ?? 0) + 1);
-      h.firstSignalAt ??= ms(e.eventTime);
+      h.firstSignalAt ??= eventMs(e.eventTime);
     }
     const sched = e.activityTaskScheduledEventAttributes;
     if (sched) {
@@ -76,18 +61,11 @@ export function readKycHistory(workflowId: string, history: History, definition:
     }
     const done = e.activityTaskCompletedEventAttributes;
     if (done && scheduled.get(Number(done.scheduledEventId)) === 'applyKycResult') {
-      const answer = decode<KycResultApplied>(done.result);
+      const answer = decodeFirst<KycResultApplied>(done.result);
       if (answer) h.applies.push(answer);
     }
-    for (const [attr, status] of CLOSED) if (e[attr]) h.status = status;
-    const completed = e.workflowExecutionCompletedEventAttributes;
-    if (completed) {
-      const result = decode<{
-        runs: Array<{ definition: string; status: string; result?: Record<string, unknown> }>;
-      }>(completed.result);
-      const run = result?.runs.find((r) => r.definition === definition);
-      if (run) h.run = { status: run.status, result: run.result };
-    }
+    h.status = closeStatus(e) ?? h.status;
+    h.run = definitionRunOf(e, definition) ?? h.run;
   }
   return h;
 }
@@ -99,27 +77,22 @@ export async function fetchKycHistories(
   definition: string,
   concurrency = 16,
 ): Promise<Map<string, KycHistory>> {
-  const out = new Map<string, KycHistory>();
-  let next = 0;
-  const worker = async () => {
-    while (next < workflowIds.length) {
-      const id = workflowIds[next++]!;
-      try {
-        out.set(id, readKycHistory(id, await client.workflow.getHandle(id).fetchHistory(), definition));
-      } catch {
-        out.set(id, {
-          workflowId: id,
-          status: 'MISSING',
-          applyScheduled: 0,
-          applies: [],
-          pendingScheduled: 0,
-          signalsPerKey: new Map(),
-        });
-      }
+  const missing = (id: string): KycHistory => ({
+    workflowId: id,
+    status: 'MISSING',
+    applyScheduled: 0,
+    applies: [],
+    pendingScheduled: 0,
+    signalsPerKey: new Map(),
+  });
+  const read = await eachConcurrently(workflowIds, concurrency, async (id) => {
+    try {
+      return readKycHistory(id, await client.workflow.getHandle(id).fetchHistory(), definition);
+    } catch {
+      return missing(id);
     }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return out;
+  });
+  return new Map(read.map((h) => [h.workflowId, h]));
 }
 
 /** One check's two workflows: its deposit's (waiting) and its result's (kyc-result). */

@@ -4,10 +4,7 @@
  * registered (the API plans with it, the worker's bundle runs it) and the page's own test run
  * here against a real API, worker, Postgres and Temporal. Edit the page and this follows it.
  */
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
-import { PROJECT_ROOT } from '../support/cli';
-import { buildTutorialBundle, prepareTutorial } from '../support/doc-tutorial';
+import { compileAndBundleTutorial, prepareTutorial } from '../support/doc-tutorial';
 import { definitions } from '../../workflows/definitions';
 
 const NAME = 'big-win-alert';
@@ -30,20 +27,8 @@ jest.setTimeout(180_000);
 
 const tutorial = prepareTutorial(NAME);
 
-beforeAll(async () => {
-  // Compiled as the project compiles (tsconfig.json: strict): a page
-  // whose code does not type-check fails here, naming the file and line in the scratch tree.
-  try {
-    execFileSync(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', tutorial.tsconfig], {
-      cwd: PROJECT_ROOT,
-      stdio: 'pipe',
-    });
-  } catch (err) {
-    throw new Error(`the page's code does not compile:\n${String((err as { stdout?: Buffer }).stdout)}`);
-  }
-  await buildTutorialBundle(tutorial);
-  // Its own timeout: the page's test sets jest's default when it loads (below).
-}, 300_000);
+// Its own timeout: the page's test sets jest's default when it loads (below).
+beforeAll(() => compileAndBundleTutorial(tutorial), 300_000);
 
 test('the page registers its definition in the catalogue the API plans with', () => {
   expect(definitions.map((d) => d.name)).toContain(NAME);

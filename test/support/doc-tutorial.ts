@@ -5,7 +5,7 @@
  * resolve to the project's own code. test/docs/tutorial*.test.ts type-check them, register the
  * page's definition (step 2 of the page) and run the page's own test against it with a real worker.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from './cli';
@@ -104,6 +104,23 @@ export function prepareTutorial(name: string): Tutorial {
   };
   prepared.set(name, t);
   return t;
+}
+
+/**
+ * What a developer does before running the page's test: compiles the page's code as the project
+ * compiles (tsconfig.json: strict; a page whose code does not type-check fails here, naming the
+ * file and line in the scratch tree), then builds the worker's bundle with it.
+ */
+export async function compileAndBundleTutorial(t: Tutorial): Promise<void> {
+  try {
+    execFileSync(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', t.tsconfig], {
+      cwd: PROJECT_ROOT,
+      stdio: 'pipe',
+    });
+  } catch (err) {
+    throw new Error(`the page's code does not compile:\n${String((err as { stdout?: Buffer }).stdout)}`);
+  }
+  await buildTutorialBundle(t);
 }
 
 /**
