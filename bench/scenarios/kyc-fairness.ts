@@ -31,6 +31,7 @@ export async function kycFairness(ctx: BenchContext): Promise<void> {
   await createPlayers(ctx, a, 'a-', inFlight);
   await quiesce(ctx);
 
+  await limitPerOperator(ctx);
   const aloneIds = await steadyDeposits(ctx, b, 'b-alone-', perRun);
   const alone = await kycLag(ctx, b, aloneIds);
   ctx.log(
@@ -87,6 +88,27 @@ export async function kycFairness(ctx: BenchContext): Promise<void> {
   });
 }
 
+/**
+ * BENCH_FAIRNESS_KEY_RATE (tasks/s): the task queue's default rate limit per fairness key
+ * (UpdateTaskQueueConfig), each operator's activity dispatch capped. Activity tasks only: the
+ * server refuses a fairness-key rate limit on a workflow task queue (INVALID_ARGUMENT).
+ */
+async function limitPerOperator(ctx: BenchContext): Promise<void> {
+  const rate = process.env.BENCH_FAIRNESS_KEY_RATE;
+  if (!rate) return;
+  await ctx.s.temporal.workflowService.updateTaskQueueConfig({
+    namespace: ctx.s.temporal.options.namespace,
+    identity: 'bench',
+    taskQueue: ctx.s.taskQueue,
+    taskQueueType: 2, // TASK_QUEUE_TYPE_ACTIVITY
+    updateFairnessKeyRateLimitDefault: {
+      rateLimit: { requestsPerSecond: Number(rate) },
+      reason: 'bench: per-operator cap',
+    },
+  });
+  ctx.log(`kyc-fairness: per-operator rate limit ${rate} activity tasks/s`);
+}
+
 /** The worker and server settings this run measured (env; unset = the product's defaults). */
 function workerSettings(): string {
   const env = process.env;
@@ -94,6 +116,7 @@ function workerSettings(): string {
     `worker workflow-task slots ${env.WORKER_WORKFLOW_TASK_SLOTS ?? 'the product default (8)'}`,
     `workflow cache ${env.WORKER_WORKFLOW_CACHE ?? "the SDK's default"}`,
     `server dynamic config beyond the stack's (fairness, one partition) ${env.BENCH_TEMPORAL_DYNAMIC_CONFIG ?? 'none'}`,
+    `per-operator activity rate limit ${env.BENCH_FAIRNESS_KEY_RATE ? `${env.BENCH_FAIRNESS_KEY_RATE}/s` : 'none'}`,
   ].join(', ');
 }
 
