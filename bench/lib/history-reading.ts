@@ -1,26 +1,20 @@
-import type { WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { decodeFirst, timestampMs, type HistoryEvent } from '../../core/temporal/history-events';
+
+export {
+  decodeFirst,
+  type History,
+  type HistoryEvent,
+  type Payloads,
+} from '../../core/temporal/history-events';
 
 /**
- * What the benchmarks and the fault suite read from Temporal histories alike: the proto types as
- * the client hands them out (@temporalio/proto is not a dependency of ours), event times,
- * payloads, how a workflow closed and what its definition's run returned.
+ * What the benchmarks and the fault suite read from Temporal histories alike (the types and
+ * payload decoding are core/temporal/history-events.ts): event times, how a workflow closed,
+ * what its definition's run returned, and reading many at once.
  */
-export type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
-export type HistoryEvent = NonNullable<History['events']>[number];
-export type Payloads = {
-  payloads?: Array<Parameters<typeof defaultPayloadConverter.fromPayload>[0]> | null;
-} | null;
 
 /** An event's server time, ms since epoch. */
-export const eventMs = (t: HistoryEvent['eventTime']): number | undefined =>
-  t ? Number(String(t.seconds ?? 0)) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : undefined;
-
-/** The first payload, decoded as the SDK encoded it. */
-export function decodeFirst<T>(p: Payloads | undefined): T | undefined {
-  const first = p?.payloads?.[0];
-  return first ? defaultPayloadConverter.fromPayload<T>(first) : undefined;
-}
+export const eventMs = (t: HistoryEvent['eventTime']): number | undefined => timestampMs(t);
 
 const CLOSED: Array<[keyof HistoryEvent, string]> = [
   ['workflowExecutionCompletedEventAttributes', 'COMPLETED'],

@@ -1,9 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { eventWorkflowId } from '../../core/ids';
-
-type HistoryEvent = NonNullable<
-  Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']
->[number];
+import { timestampMs, type HistoryEvent } from '../../core/temporal/history-events';
 
 /** Where a set of workflows' time went, as means over them (seconds), from their histories. */
 export interface TaskWaits {
@@ -22,8 +19,7 @@ export interface TaskWaits {
   total: number;
 }
 
-const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number =>
-  t ? Number(String(t.seconds ?? 0)) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : NaN;
+const ms = (t: HistoryEvent['eventTime']): number => timestampMs(t) ?? NaN;
 
 function one(events: HistoryEvent[]) {
   const at = new Map<string, number>();

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { timestampMs, type History } from '../../core/temporal/history-events';
 
 /** Start times of the events' workflows matching a visibility query, by workflow ID. */
 export async function startTimes(client: Client, query: string): Promise<Map<string, number>> {
@@ -26,10 +27,7 @@ export async function waitForCount(
   return n;
 }
 
-type History = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>;
-
-const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-  t ? Number(String(t.seconds ?? 0)) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : undefined;
+const millis = timestampMs;
 
 /**
  * When a waiting workflow resumed after its first signal: the server's time of the first

@@ -1,9 +1,8 @@
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { FailedDefinitions } from '../../workflows/search-attributes';
+import { timestampMs, type HistoryEvent } from './history-events';
 
-// The proto types as the client hands them out (@temporalio/proto is not a dependency of ours).
-type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 type PendingActivity = NonNullable<WorkflowExecutionDescription['raw']['pendingActivities']>[number];
 type Failure = NonNullable<PendingActivity['lastFailure']>;
 
@@ -124,8 +123,8 @@ function scan(events: HistoryEvent[], plan: string[]): Scan {
 }
 
 function timestampToDate(ts: PendingActivity['nextAttemptScheduleTime']) {
-  if (!ts) return undefined;
-  return new Date(Number(String(ts.seconds ?? 0)) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6));
+  const ms = timestampMs(ts);
+  return ms === undefined ? undefined : new Date(ms);
 }
 
 /** The retrying (or else the latest) pending activity of a definition, for its running state. */
